@@ -1,0 +1,9 @@
+"""flowmancer_checkpoint: What a run remembers so that it can resume from the point of failure.
+
+This distribution is laid out and versioned with the others; its public API is still to be
+built (see the package README for what it will hold).
+"""
+
+__version__ = "0.13.0"
+
+__all__: list[str] = []
