@@ -10,10 +10,10 @@ folder, so an undeclared sibling is simply absent) and runs the package's own te
 from __future__ import annotations
 
 import argparse
+import re
 import subprocess
 import sys
 import tempfile
-import re
 import venv
 from pathlib import Path
 
@@ -52,8 +52,17 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="flowmancer-isolated-") as scratch:
         tmp = Path(scratch)
         wheels = tmp / "wheels"
-        run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", wheels,
-            *(ROOT / "packages" / p for p in PACKAGES))
+        run(
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--wheel-dir",
+            wheels,
+            *(ROOT / "packages" / p for p in PACKAGES),
+        )
         failed = []
         for package in chosen:
             print(f"\n=== {package} alone ===", flush=True)
@@ -62,13 +71,32 @@ def main() -> int:
             python = env / "bin" / "python"
             # Pinning the exact version keeps the index's unrelated `flowmancer` 0.12.4 out.
             requirement = f"{package}=={version_of(package)}"
-            run(python, "-m", "pip", "install", "--quiet", "--find-links", wheels,
-                requirement, *TEST_TOOLS)
+            run(
+                python,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--find-links",
+                wheels,
+                requirement,
+                *TEST_TOOLS,
+            )
             run(python, "-m", "pip", "list", "--format=freeze")
             tests = ROOT / "packages" / package / "tests"
             result = subprocess.run(
-                [str(python), "-m", "pytest", "-p", "no:cacheprovider", "--rootdir", str(ROOT),
-                 "-c", str(ROOT / "pyproject.toml"), str(tests)],
+                [
+                    str(python),
+                    "-m",
+                    "pytest",
+                    "-p",
+                    "no:cacheprovider",
+                    "--rootdir",
+                    str(ROOT),
+                    "-c",
+                    str(ROOT / "pyproject.toml"),
+                    str(tests),
+                ],
                 cwd=tmp,
             )
             if result.returncode != 0:
@@ -81,4 +109,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except subprocess.CalledProcessError as error:
+        print(f"\nstep failed (exit {error.returncode}): {' '.join(error.cmd)}", file=sys.stderr)
+        sys.exit(1)

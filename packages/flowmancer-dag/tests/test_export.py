@@ -10,12 +10,7 @@ from flowmancer_dag import Graph, TaskState
 
 def test_mermaid_has_a_box_per_node_and_an_arrow_per_dependency() -> None:
     g = Graph({"extract": [], "load": ["extract"]})
-    assert g.to_mermaid() == (
-        "flowchart LR\n"
-        '    n0["extract"]\n'
-        '    n1["load"]\n'
-        "    n0 --> n1\n"
-    )
+    assert g.to_mermaid() == ('flowchart LR\n    n0["extract"]\n    n1["load"]\n    n0 --> n1\n')
 
 
 def test_mermaid_with_states_styles_each_node_and_names_its_state() -> None:
@@ -35,7 +30,7 @@ def test_mermaid_escapes_what_would_break_a_label() -> None:
 
 
 def test_dot_uses_quoted_names_and_fills_by_state() -> None:
-    g = Graph({"ex\"tract": [], "load": ['ex"tract']})
+    g = Graph({'ex"tract': [], "load": ['ex"tract']})
     text = g.to_dot({"load": TaskState.RUNNING})
     assert text.startswith("digraph flowmancer {\n")
     assert '    "ex\\"tract";' in text

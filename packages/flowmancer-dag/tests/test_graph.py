@@ -72,7 +72,11 @@ def test_trigger_rules_are_validated_and_reported() -> None:
     assert g.trigger_rule("c") is TriggerRule.ONE_FAILED
     g.add("c")  # no rule given: kept
     assert g.trigger_rule("c") is TriggerRule.ONE_FAILED
-    with pytest.raises(ValueError, match=r"b: unknown trigger rule 'any_success' \(expected one of all_success, all_done, one_failed\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"b: unknown trigger rule 'any_success' "
+        r"\(expected one of all_success, all_done, one_failed\)",
+    ):
         Graph({"b": []}, trigger_rules={"b": "any_success"})
     with pytest.raises(UnknownNodeError, match="unknown node in trigger_rules: x"):
         Graph({"b": []}, trigger_rules={"x": "all_done"})
@@ -94,14 +98,25 @@ def test_task_state_is_a_string_enum() -> None:
     assert str(TaskState.FAILED) == "FAILED"
     assert TaskState("SKIPPED") is TaskState.SKIPPED
     assert [s.value for s in TaskState] == [
-        "INIT", "PENDING", "RUNNING", "COMPLETED", "FAILED", "DEFAULTED", "SKIPPED", "ABORTED"
+        "INIT",
+        "PENDING",
+        "RUNNING",
+        "COMPLETED",
+        "FAILED",
+        "DEFAULTED",
+        "SKIPPED",
+        "ABORTED",
     ]
     assert {s for s in TaskState if s.is_finished} == {
-        TaskState.COMPLETED, TaskState.FAILED, TaskState.DEFAULTED, TaskState.SKIPPED,
+        TaskState.COMPLETED,
+        TaskState.FAILED,
+        TaskState.DEFAULTED,
+        TaskState.SKIPPED,
         TaskState.ABORTED,
     }
     assert {s for s in TaskState if s.satisfies_dependents} == {
-        TaskState.COMPLETED, TaskState.SKIPPED
+        TaskState.COMPLETED,
+        TaskState.SKIPPED,
     }
 
 

@@ -42,5 +42,5 @@ def test_critical_path_breaks_ties_by_insertion_order_and_defaults_to_zero() -> 
 
 
 def test_critical_path_refuses_negative_durations() -> None:
-    with pytest.raises(ValueError, match="a: duration must not be negative, got -1.0"):
+    with pytest.raises(ValueError, match=r"a: duration must not be negative, got -1\.0"):
         Graph({"a": []}).critical_path({"a": -1})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import graphlib
+import itertools
 import random
 
 from hypothesis import given
@@ -22,8 +23,9 @@ def mappings(draw: st.DrawFn, *, acyclic: bool = False, missing: bool = False) -
     inserted = draw(st.permutations(names))
     mapping: Mapping = {name: [] for name in inserted}
     if n:
-        pairs = draw(st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)),
-                              max_size=3 * n))
+        pairs = draw(
+            st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=3 * n)
+        )
         for a, b in pairs:
             if acyclic and a <= b:  # edges only point to smaller numbers: no cycle possible
                 continue
@@ -77,7 +79,7 @@ def test_a_cycle_is_reported_exactly_when_graphlib_finds_one(mapping: Mapping) -
         cycle = problem.cycle
         assert cycle[0] == cycle[-1]
         assert len(set(cycle[:-1])) == len(cycle) - 1  # a simple cycle
-        for node, dep in zip(cycle, cycle[1:]):
+        for node, dep in itertools.pairwise(cycle):
             assert dep in mapping[str(node)]  # made of real edges
 
 
@@ -98,8 +100,7 @@ def test_a_simulated_run_never_hands_out_a_node_too_early(
     mapping: Mapping, rnd: random.Random, data: st.DataObject
 ) -> None:
     rules = {
-        n: data.draw(st.sampled_from(["all_success", "all_done", "one_failed"]))
-        for n in mapping
+        n: data.draw(st.sampled_from(["all_success", "all_done", "one_failed"])) for n in mapping
     }
     graph = Graph(mapping, trigger_rules=rules)
     run = graph.run()

@@ -17,7 +17,7 @@ def test_all_is_sorted_and_every_name_exists_and_is_documented() -> None:
 def test_public_methods_are_documented() -> None:
     for cls in (flowmancer_dag.Graph, flowmancer_dag.Run):
         for attr, value in vars(cls).items():
-            if attr.startswith("_") or not callable(value) and not isinstance(value, property):
+            if attr.startswith("_") or (not callable(value) and not isinstance(value, property)):
                 continue
             assert value.__doc__, f"{cls.__name__}.{attr} has no docstring"
 

@@ -44,7 +44,10 @@ def test_skip_leaves_nodes_out(g: Graph[str]) -> None:
     assert list(chosen) == ["extract", "audit", "load", "report"]
     assert "clean" not in chosen
     assert list(g.select(run_from="extract", skip=["audit"])) == [
-        "extract", "clean", "load", "report"
+        "extract",
+        "clean",
+        "load",
+        "report",
     ]
 
 
@@ -55,7 +58,9 @@ def test_the_result_is_a_set(g: Graph[str]) -> None:
 
 
 def test_unknown_names_are_a_clear_error(g: Graph[str]) -> None:
-    with pytest.raises(UnknownNodeError, match=r"unknown node in run_from: laod \(did you mean load\?\)"):
+    with pytest.raises(
+        UnknownNodeError, match=r"unknown node in run_from: laod \(did you mean load\?\)"
+    ):
         g.select(run_from="laod")
     with pytest.raises(UnknownNodeError, match="unknown node in run_to: nope"):
         g.select(run_to="nope")

@@ -55,8 +55,10 @@ def test_every_problem_is_reported_at_once() -> None:
         g.validate()
     error = info.value
     assert type(error) is GraphError
-    kinds = [(type(p).__name__, getattr(p, "cycle", None) or getattr(p, "node", None))
-             for p in error.problems]
+    kinds = [
+        (type(p).__name__, getattr(p, "cycle", None) or getattr(p, "node", None))
+        for p in error.problems
+    ]
     assert kinds == [
         ("MissingDependencyError", "c"),
         ("MissingDependencyError", "h"),

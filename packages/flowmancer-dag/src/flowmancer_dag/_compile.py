@@ -19,7 +19,7 @@ __all__ = ["Compiled", "compile_graph"]
 
 
 class Compiled(Generic[N]):
-    """A frozen snapshot of a graph; a ``Run`` keeps one so later ``add()`` calls cannot touch it."""
+    """A frozen snapshot of a graph; a ``Run`` keeps one: a later ``add()`` cannot touch it."""
 
     __slots__ = ("dependents", "deps", "index", "nodes", "order", "problems", "rules")
 
@@ -42,7 +42,7 @@ class Compiled(Generic[N]):
         self.problems = problems
 
     def check(self) -> None:
-        """Raise the graph's problems: the problem itself when there is one, all of them when more."""
+        """Raise the graph's problems: the problem itself if there is one, all of them if more."""
         if len(self.problems) == 1:
             raise self.problems[0]
         if self.problems:

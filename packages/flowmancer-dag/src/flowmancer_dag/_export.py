@@ -44,7 +44,7 @@ def render_mermaid(compiled: Compiled[N], states: Mapping[N, TaskState | str] | 
     """``flowchart LR``: one box per node, an arrow from each dependency to its dependent."""
     lines = ["flowchart LR"]
     per_node = _states(compiled, states)
-    for i, (node, state) in enumerate(zip(compiled.nodes, per_node)):
+    for i, (node, state) in enumerate(zip(compiled.nodes, per_node, strict=True)):
         text = str(node) if state is None else f"{node} ({state.value})"
         lines.append(f'    n{i}["{_mermaid_text(text)}"]')
     for i, deps in enumerate(compiled.deps):
@@ -52,7 +52,9 @@ def render_mermaid(compiled: Compiled[N], states: Mapping[N, TaskState | str] | 
     used = [s for s in TaskState if s in per_node]
     for state in used:
         fill, stroke, colour = _COLOURS[state]
-        lines.append(f"    classDef {state.value.lower()} fill:{fill},stroke:{stroke},color:{colour}")
+        lines.append(
+            f"    classDef {state.value.lower()} fill:{fill},stroke:{stroke},color:{colour}"
+        )
         members = ",".join(f"n{i}" for i, s in enumerate(per_node) if s is state)
         lines.append(f"    class {members} {state.value.lower()}")
     return "\n".join(lines) + "\n"
@@ -74,7 +76,7 @@ def render_dot(compiled: Compiled[N], states: Mapping[N, TaskState | str] | None
         ids = [f"n{i}" for i in range(len(names))]
     else:
         ids = names
-    for i, (node, state) in enumerate(zip(compiled.nodes, _states(compiled, states))):
+    for i, (node, state) in enumerate(zip(compiled.nodes, _states(compiled, states), strict=True)):
         attributes = []
         if state is not None or ids is not names:
             text = str(node) if state is None else str(node) + "\n" + state.value

@@ -215,7 +215,7 @@ class Graph(Generic[N]):
             if d:
                 level[i] = 1 + max(level[j] for j in d)
         groups: list[list[N]] = [[] for _ in range(max(level, default=-1) + 1)]
-        for node, k in zip(c.nodes, level):
+        for node, k in zip(c.nodes, level, strict=True):
             groups[k].append(node)
         return groups
 
@@ -238,7 +238,7 @@ class Graph(Generic[N]):
         c.check()
         nodes = c.nodes
         own = [float(durations.get(n, 0.0)) for n in nodes]
-        for n, d in zip(nodes, own):
+        for n, d in zip(nodes, own, strict=True):
             if d < 0:
                 raise ValueError(f"{label(n)}: duration must not be negative, got {d}")
         total = [0.0] * len(nodes)
@@ -298,12 +298,12 @@ class Graph(Generic[N]):
         if run_to is not None:
             end = self._index(run_to, "run_to")
             upstream = _mask(_reach(end, c.deps), end, len(c.nodes))
-            chosen = bytearray(a & b for a, b in zip(chosen, upstream))
+            chosen = bytearray(a & b for a, b in zip(chosen, upstream, strict=True))
             if run_from is not None and not chosen[c.index[run_from]]:
                 raise SelectionError(run_from, run_to)
         for n in skipped:
             chosen[c.index[n]] = 0
-        return dict.fromkeys(n for n, keep in zip(c.nodes, chosen) if keep).keys()
+        return dict.fromkeys(n for n, keep in zip(c.nodes, chosen, strict=True) if keep).keys()
 
     def run(self, *, completed: Iterable[N] = (), skipped: Iterable[N] = ()) -> Run[N]:
         """Start a run: a state machine that hands out nodes as they become ready.

@@ -262,4 +262,4 @@ class _States(Mapping[N, TaskState]):
         return len(self._state)
 
     def __repr__(self) -> str:
-        return repr(dict(zip(self._c.nodes, self._state)))
+        return repr(dict(zip(self._c.nodes, self._state, strict=True)))

@@ -1,0 +1,31 @@
+"""Each example runs as a user would run it, and does what it says."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_graph_demo_runs_the_quickstart_shape_and_shows_the_failure() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "graph" / "main.py")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "do-something-3 FAILED: do-something-3 fails by design" in out
+    assert "publish DEFAULTED (without running)" in out
+    assert "cleanup COMPLETED" in out  # all_done runs after a failure
+    assert "alert COMPLETED" in out  # one_failed runs because of it
+    assert "finished: 2 task(s) did not complete: do-something-3, publish" in out
+    assert out.index("do-something-1 COMPLETED") < out.index("do-something-3 RUNNING")
+    assert out.index("do-something-2 COMPLETED") < out.index("do-something-3 RUNNING")
+    assert "do-something-3, publish, cleanup" in out
+    assert "dependency cycle: extract -> load -> extract" in out
+    assert "report depends on laod (did you mean load?)" in out
