@@ -6,7 +6,9 @@ by insertion order, and nothing depends on hash seeds.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+import gc
+from collections.abc import Hashable, Iterator, Mapping
+from contextlib import contextmanager
 from heapq import heappop, heappush
 from typing import Generic, TypeVar
 
@@ -15,7 +17,23 @@ from ._state import TriggerRule
 
 N = TypeVar("N", bound=Hashable)
 
-__all__ = ["Compiled", "compile_graph"]
+__all__ = ["Compiled", "bulk", "compile_graph"]
+
+
+@contextmanager
+def bulk() -> Iterator[None]:
+    """Pause the cyclic garbage collector while allocating many small lists.
+
+    The structures built here hold no reference cycles, yet each few hundred new lists trigger a
+    collection that walks all of them: about a third of the time on a 100,000-node graph.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class Compiled(Generic[N]):
@@ -51,6 +69,11 @@ class Compiled(Generic[N]):
 
 def compile_graph(store: Mapping[N, tuple[N, ...]], rules: Mapping[N, TriggerRule]) -> Compiled[N]:
     """Number the nodes, index both directions of every edge, order them and find every problem."""
+    with bulk():
+        return _compile(store, rules)
+
+
+def _compile(store: Mapping[N, tuple[N, ...]], rules: Mapping[N, TriggerRule]) -> Compiled[N]:
     nodes = list(store)
     index = {node: i for i, node in enumerate(nodes)}
     get = index.get

@@ -6,7 +6,7 @@ from collections.abc import Hashable, Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from typing import Generic, TypeVar
 
-from ._compile import Compiled, compile_graph
+from ._compile import Compiled, bulk, compile_graph
 from ._errors import SelectionError, UnknownNodeError, label
 from ._export import render_dot, render_mermaid
 from ._run import Run
@@ -70,8 +70,9 @@ class Graph(Generic[N]):
         self._compiled: Compiled[N] | None = None
         if mapping:
             store = self._deps
-            for node, depends_on in mapping.items():
-                store[node] = _as_deps(node, depends_on)
+            with bulk():
+                for node, depends_on in mapping.items():
+                    store[node] = _as_deps(node, depends_on)
         if trigger_rules:
             unknown = [n for n in trigger_rules if n not in self._deps]
             if unknown:
