@@ -97,3 +97,26 @@ def test_a_long_cycle_does_not_hit_the_recursion_limit() -> None:
 def test_non_string_nodes_are_shown_by_repr() -> None:
     with pytest.raises(MissingDependencyError, match=r"^\('job', 1\) depends on 2, which is not"):
         Graph({("job", 1): [2]}).validate()
+
+
+def test_errors_survive_pickling_with_their_attributes() -> None:
+    import pickle
+
+    from flowmancer_dag import RunError, SelectionError, UnknownNodeError
+
+    with pytest.raises(GraphError) as info:
+        Graph({"a": ["b"], "b": ["a"], "c": ["x"]}).validate()
+    errors: list[Exception] = [
+        info.value,
+        UnknownNodeError(["lod"], "skip", ["load"]),
+        RunError("a", "cannot finish"),
+        SelectionError("a", "b"),
+    ]
+    for error in errors:
+        copy = pickle.loads(pickle.dumps(error))
+        assert type(copy) is type(error)
+        assert str(copy) == str(error)
+        assert vars(copy).keys() == vars(error).keys()
+    copy = pickle.loads(pickle.dumps(info.value))
+    assert [str(p) for p in copy.problems] == [str(p) for p in info.value.problems]
+    assert copy.problems[1].cycle == ("a", "b", "a")

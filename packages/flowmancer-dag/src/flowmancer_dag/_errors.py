@@ -41,7 +41,26 @@ def suggest(node: Hashable, known: Iterable[Hashable]) -> str | None:
     return close[0] if close else None
 
 
-class GraphError(ValueError):
+def _restore(cls: type[BaseException], args: tuple[object, ...]) -> BaseException:
+    error = cls.__new__(cls, *args)
+    error.args = args
+    return error
+
+
+class _Picklable:
+    """Errors cross process boundaries (a runner's workers); keep their attributes when they do.
+
+    The default pickling calls ``cls(*args)``, which our constructors do not accept.
+    """
+
+    def __reduce__(self) -> tuple[object, ...]:
+        assert isinstance(self, BaseException)
+        # The attributes go as state, applied after the object exists: a single problem lists
+        # itself in .problems, and pickle can only resolve that loop for state.
+        return (_restore, (type(self), self.args), self.__dict__)
+
+
+class GraphError(_Picklable, ValueError):
     """The graph is not valid; ``problems`` lists every problem found, not just the first.
 
     ``validate()`` raises the problem itself (a ``CycleError`` or ``MissingDependencyError``)
@@ -99,7 +118,7 @@ class MissingDependencyError(GraphError):
         ValueError.__init__(self, message)
 
 
-class UnknownNodeError(KeyError):
+class UnknownNodeError(_Picklable, KeyError):
     """Nodes were named that the graph does not have.
 
     ``nodes`` holds the unknown names and ``argument`` what they were given as (``"skip"``,
@@ -132,7 +151,7 @@ class UnknownNodeError(KeyError):
         return self.message
 
 
-class RunError(ValueError):
+class RunError(_Picklable, ValueError):
     """A ``Run`` was driven out of order (a node finished that was never handed out, twice, ...)."""
 
     node: Hashable
@@ -142,7 +161,7 @@ class RunError(ValueError):
         super().__init__(f"{label(node)}: {message}")
 
 
-class SelectionError(ValueError):
+class SelectionError(_Picklable, ValueError):
     """``run_to`` is not downstream of ``run_from``, so a run between them would run nothing."""
 
     run_from: Hashable
