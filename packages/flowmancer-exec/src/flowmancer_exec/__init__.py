@@ -1,9 +1,60 @@
-"""flowmancer_exec: Tasks, executors and the runner that drives a flowmancer_dag run.
+"""flowmancer_exec: tasks, executors and the runner that drives a flowmancer_dag run.
 
-This distribution is laid out and versioned with the others; its public API is still to be
-built (see the package README for what it will hold).
+Write ``Task`` subclasses (typed parameters as annotations, ``run()``, optional hooks), register
+them with ``@task``, describe the job as ``TaskSpec``s and hand them to a ``Runner``. Attempts run
+in forked processes (``ProcessExecutor``, the default) or threads (``ThreadExecutor``); loggers,
+progress displays and checkpoint stores plug in through the ``Observer`` and
+``CheckpointStore`` protocols.
 """
+
+from ._errors import (
+    ExecutorUnavailableError,
+    JobError,
+    ParameterError,
+    Problem,
+    TaskNotFoundError,
+    TaskRegistrationError,
+)
+from ._interface import Attempt, AttemptResult, CheckpointStore, Emit, Executor, Observer
+from ._job import PreparedJob, TaskSpec, prepare
+from ._params import Parameter, validate_parameters
+from ._process import ProcessExecutor
+from ._records import LogRecord, RunResult, RunSnapshot, StateChange
+from ._runner import Runner
+from ._task import Task, TaskLogger, TaskMetadata, get_task_class, registered_tasks, task
+from ._thread import ThreadExecutor
 
 __version__ = "0.13.0"
 
-__all__: list[str] = []
+__all__ = [
+    "Attempt",
+    "AttemptResult",
+    "CheckpointStore",
+    "Emit",
+    "Executor",
+    "ExecutorUnavailableError",
+    "JobError",
+    "LogRecord",
+    "Observer",
+    "Parameter",
+    "ParameterError",
+    "PreparedJob",
+    "Problem",
+    "ProcessExecutor",
+    "RunResult",
+    "RunSnapshot",
+    "Runner",
+    "StateChange",
+    "Task",
+    "TaskLogger",
+    "TaskMetadata",
+    "TaskNotFoundError",
+    "TaskRegistrationError",
+    "TaskSpec",
+    "ThreadExecutor",
+    "get_task_class",
+    "prepare",
+    "registered_tasks",
+    "task",
+    "validate_parameters",
+]

@@ -1,0 +1,162 @@
+"""The pipes between an attempt and the runner: framed messages, and raw output split in lines.
+
+Messages are length-prefixed pickles. They only ever travel from a child process this runner
+forked to the runner itself, so unpickling them trusts nothing it did not create.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import struct
+import time
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["ChannelWriter", "FrameReader", "LineReader", "LineWriter"]
+
+_HEADER = struct.Struct("<I")
+# A line longer than this is cut into pieces, so one endless line cannot grow memory without end.
+MAX_LINE = 64 * 1024
+_CHUNK = 256 * 1024
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+class ChannelWriter:
+    """The child's end: sends one framed message per call (blocking when the pipe is full)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def send(self, message: tuple[Any, ...]) -> None:
+        """Send ``message`` (a tuple of picklable values)."""
+        payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        _write_all(self.fd, _HEADER.pack(len(payload)) + payload)
+
+
+class LineWriter:
+    """A text stream (for ``sys.stdout``/``sys.stderr``) that sends each complete line as a
+    record the moment it is written, so its time is when it was produced."""
+
+    encoding = "utf-8"
+    errors = "replace"
+
+    def __init__(self, send: Callable[[str, float], None], fd: int | None = None) -> None:
+        self._send = send
+        self._fd = fd
+        self._partial = ""
+
+    def write(self, text: str) -> int:
+        """Buffer ``text``; every complete line goes out now."""
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        data = self._partial + text
+        if "\n" not in data and len(data) < MAX_LINE:
+            self._partial = data
+            return len(text)
+        lines = data.split("\n")
+        self._partial = lines.pop()
+        now = time.time()
+        for line in lines:
+            self._send(line, now)
+        while len(self._partial) >= MAX_LINE:
+            self._send(self._partial[:MAX_LINE], now)
+            self._partial = self._partial[MAX_LINE:]
+        return len(text)
+
+    def flush(self) -> None:
+        """Complete lines are never held back; a partial line waits for its end or ``close``."""
+
+    def close(self) -> None:
+        """Send a final partial line, if any."""
+        if self._partial:
+            self._send(self._partial, time.time())
+            self._partial = ""
+
+    def isatty(self) -> bool:
+        """Never a terminal."""
+        return False
+
+    def writable(self) -> bool:
+        """Always writable."""
+        return True
+
+    def fileno(self) -> int:
+        """The real descriptor behind this stream (a captured pipe), for code that needs one
+        (faulthandler, subprocess)."""
+        if self._fd is None:
+            raise OSError("this stream has no file descriptor")
+        return self._fd
+
+
+class FrameReader:
+    """The runner's end of a channel: feed it bytes, get whole messages back."""
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+
+    def feed(self, data: bytes) -> list[tuple[Any, ...]]:
+        """Every message completed by ``data``."""
+        buffer = self._buffer
+        buffer += data
+        messages = []
+        start = 0
+        size = _HEADER.size
+        while len(buffer) - start >= size:
+            (length,) = _HEADER.unpack_from(buffer, start)
+            end = start + size + length
+            if len(buffer) < end:
+                break
+            messages.append(pickle.loads(buffer[start + size : end]))
+            start = end
+        del buffer[:start]
+        return messages
+
+
+class LineReader:
+    """Splits raw bytes from a file descriptor into lines, decoding them as UTF-8."""
+
+    def __init__(self, emit: Callable[[str, float], None]) -> None:
+        self._emit = emit
+        self._partial = b""
+
+    def feed(self, data: bytes) -> None:
+        """Emit every complete line in ``data`` (and over-long pieces)."""
+        now = time.time()
+        data = self._partial + data
+        lines = data.split(b"\n")
+        self._partial = lines.pop()
+        for line in lines:
+            self._emit(line.decode("utf-8", "replace"), now)
+        while len(self._partial) >= MAX_LINE:
+            self._emit(self._partial[:MAX_LINE].decode("utf-8", "replace"), now)
+            self._partial = self._partial[MAX_LINE:]
+
+    def close(self) -> None:
+        """Emit what is left of a last line without a newline."""
+        if self._partial:
+            self._emit(self._partial.decode("utf-8", "replace"), time.time())
+            self._partial = b""
+
+
+def read_available(fd: int) -> tuple[list[bytes], bool]:
+    """Everything readable now from a non-blocking ``fd``, and whether it reached end of file."""
+    chunks = []
+    while True:
+        try:
+            data = os.read(fd, _CHUNK)
+        except BlockingIOError:
+            return chunks, False
+        except OSError:
+            return chunks, True
+        if not data:
+            return chunks, True
+        chunks.append(data)
+        if len(chunks) >= 4:  # let other attempts have a turn; the reader is called again
+            return chunks, False

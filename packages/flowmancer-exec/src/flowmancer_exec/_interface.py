@@ -1,0 +1,113 @@
+"""The protocols flowmancer_exec talks through, and the data that crosses them.
+
+Loggers, progress displays and checkpoint stores live in other packages and satisfy these
+structurally; flowmancer_exec never imports them. Executors implement ``Executor``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from ._records import LogRecord, RunResult, RunSnapshot, StateChange
+
+if TYPE_CHECKING:
+    from ._task import Task
+
+__all__ = ["Attempt", "AttemptResult", "CheckpointStore", "Emit", "Executor", "Observer"]
+
+Emit = Callable[[LogRecord], None]
+
+
+@dataclasses.dataclass(frozen=True)
+class Attempt:
+    """One attempt of one task: everything an executor needs to run its lifecycle."""
+
+    job: str
+    run_id: str
+    task: str
+    task_class: type[Task]
+    parameters: Mapping[str, Any]
+    depends_on: tuple[str, ...]
+    number: int
+    restart: bool
+    shared_dict: Mapping[str, Any]
+
+    def record(self, level: str, message: str, time: float, stream: str) -> LogRecord:
+        """A log record attributed to this attempt."""
+        return LogRecord(self.job, self.run_id, self.task, self.number, level, message, time, stream)
+
+
+@dataclasses.dataclass(frozen=True)
+class AttemptResult:
+    """How an attempt ended.
+
+    ``reason`` says why it did not succeed ("ValueError: bad input", "killed by signal 9
+    (SIGKILL)"); ``error_types`` names the exception's classes (for ``retry_on``); ``stopped``
+    is True when it ended because it was told to stop (timeout or abort). ``shared_dict`` is the
+    task's ``shared_dict`` as the attempt left it (None when it is lost, as when the process was
+    killed); the runner merges the differences from what the attempt was given.
+    """
+
+    ok: bool
+    reason: str | None = None
+    error_types: tuple[str, ...] = ()
+    stopped: bool = False
+    shared_dict: Mapping[str, Any] | None = None
+
+
+@runtime_checkable
+class Executor(Protocol):
+    """Runs attempts. ``ProcessExecutor`` and ``ThreadExecutor`` are the built-in ones.
+
+    ``run_attempt`` runs the whole lifecycle of one attempt and returns how it ended; it sends
+    output as it appears through ``emit`` (from the event loop's thread). When the coroutine is
+    cancelled the attempt must be stopped: ``on_abort`` delivered, then after the grace period
+    anything left killed; it then *returns* an ``AttemptResult`` with ``stopped=True`` instead of
+    raising. A second cancellation means stop at once.
+    """
+
+    async def start(self) -> None:
+        """Prepare before the first attempt (connect, start workers)."""
+
+    async def run_attempt(self, attempt: Attempt, emit: Emit) -> AttemptResult:
+        """Run one attempt to its end."""
+        ...
+
+    async def close(self) -> None:
+        """Release everything after the last attempt."""
+
+
+@runtime_checkable
+class Observer(Protocol):
+    """Something that watches a run: a logger, a progress display, a notifier.
+
+    The runner calls whichever of these methods an observer has, from its own thread; an
+    observer that raises is reported once and the run goes on.
+    """
+
+    def on_run_start(self, job: str, run_id: str, tasks: tuple[str, ...]) -> None:
+        """The run is about to start these tasks."""
+
+    def on_state_change(self, change: StateChange) -> None:
+        """A task changed state."""
+
+    def on_log(self, record: LogRecord) -> None:
+        """A task (or the runner) produced a line."""
+
+    def on_run_end(self, result: RunResult) -> None:
+        """The run ended; after this nothing more is sent."""
+
+
+@runtime_checkable
+class CheckpointStore(Protocol):
+    """Where the state of a run is kept so that it can be resumed.
+
+    ``save`` is called after task finishes (coalesced: when several finish together, once, with
+    the latest state), never between a finish and the start of what it made ready, and once
+    more with ``finished=True`` before the run returns, also after an abort.
+    """
+
+    def save(self, snapshot: RunSnapshot) -> None:
+        """Keep this snapshot, replacing the previous one."""

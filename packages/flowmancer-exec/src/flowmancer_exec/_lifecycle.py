@@ -1,0 +1,88 @@
+"""One attempt's lifecycle, in whatever process or thread the executor chose.
+
+on_create, on_restart (when resuming a failed task), run, on_success or on_failure, on_destroy
+always; on_abort instead of on_success/on_failure when the attempt is told to stop. An exception
+in any hook fails the attempt; its traceback goes to the task's log in full.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import traceback
+from collections.abc import Callable
+
+from ._task import Task
+
+__all__ = ["Outcome", "StopRequested", "describe_error", "run_lifecycle"]
+
+
+class StopRequested(BaseException):
+    """Raised inside a running task to stop it (timeout or abort).
+
+    A ``BaseException`` so that a task's ``except Exception`` does not swallow it.
+    """
+
+
+@dataclasses.dataclass
+class Outcome:
+    """How the lifecycle ended, before the executor adds what it knows (exit codes, ...)."""
+
+    ok: bool = True
+    reason: str | None = None
+    error_types: tuple[str, ...] = ()
+    stopped: bool = False
+
+
+def describe_error(error: BaseException) -> str:
+    """``ValueError: bad input``; ``sys.exit(3)`` for a SystemExit."""
+    if isinstance(error, SystemExit):
+        return f"sys.exit({error.code!r})"
+    text = str(error)
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def run_lifecycle(
+    instance: Task, restart: bool, log_error: Callable[[str], None]
+) -> Outcome:
+    """Run every hook of one attempt in order and report how it went.
+
+    ``log_error`` receives each failure's message with its full traceback.
+    """
+    outcome = Outcome()
+
+    def fail(hook: str, error: BaseException) -> None:
+        trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+        where = "" if hook == "run" else f" in {hook}"
+        log_error(f"{describe_error(error)}{where}\n{trace.rstrip()}")
+        if outcome.ok:  # the first failure is the reason; later ones are only logged
+            outcome.ok = False
+            outcome.reason = describe_error(error) + where
+            outcome.error_types = tuple(c.__name__ for c in type(error).__mro__)
+
+    def hook(name: str) -> bool:
+        """Call one hook; False if it failed or a stop arrived during it."""
+        try:
+            getattr(instance, name)()
+        except StopRequested:
+            outcome.stopped = True
+            return False
+        except BaseException as error:
+            fail(name, error)
+            return False
+        return True
+
+    stages = ["on_create", *(["on_restart"] if restart else []), "run"]
+    for stage in stages:
+        if not hook(stage):
+            break
+    if not outcome.stopped:
+        hook("on_success" if outcome.ok else "on_failure")
+    if outcome.stopped:
+        # A second stop request while on_abort runs cannot cut it short (the flag is already
+        # set); the executor's grace period, then SIGKILL, is what bounds it.
+        hook("on_abort")
+    hook("on_destroy")
+    if outcome.stopped:
+        outcome.ok = False
+        outcome.reason = outcome.reason or "stopped"
+    return outcome

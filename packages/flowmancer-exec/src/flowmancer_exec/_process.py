@@ -1,0 +1,343 @@
+"""``ProcessExecutor``: every attempt in a fresh forked child, in its own process group.
+
+The child's file descriptors 1 and 2 are pipes, so output from C extensions and child processes
+is caught; Python-level prints and ``self.logger`` go through a framed channel that keeps their
+level, order and the time they were made. The runner reads all of it as it comes, line by line,
+so memory stays flat however much a task prints. The child's end is read honestly (exception,
+exit code, signal) and when an attempt ends its whole process group goes with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ._channel import ChannelWriter, FrameReader, LineReader, LineWriter, read_available
+from ._interface import Attempt, AttemptResult, Emit
+from ._lifecycle import Outcome, StopRequested, run_lifecycle
+from ._task import TaskLogger, TaskMetadata
+
+__all__ = ["ProcessExecutor"]
+
+_PR_SET_CHILD_SUBREAPER = 36
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+class ProcessExecutor:
+    """Run each attempt in a forked child process (the default executor).
+
+    Args:
+        grace_period: seconds an attempt told to stop (timeout, abort) has to run ``on_abort``
+            and exit before its process group is killed.
+    """
+
+    name = "process"
+
+    def __init__(self, grace_period: float = 5.0) -> None:
+        if not hasattr(os, "fork"):
+            raise RuntimeError("ProcessExecutor needs os.fork(); use ThreadExecutor here")
+        self.grace_period = grace_period
+        self._subreaper = False
+
+    async def start(self) -> None:
+        """Become a child subreaper (Linux), so orphaned grandchildren can be reaped."""
+        if sys.platform.startswith("linux"):
+            with contextlib.suppress(Exception):
+                libc = ctypes.CDLL(None, use_errno=True)
+                self._subreaper = libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+
+    async def close(self) -> None:
+        """Stop being a subreaper."""
+        if self._subreaper:
+            with contextlib.suppress(Exception):
+                ctypes.CDLL(None).prctl(_PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+            self._subreaper = False
+
+    async def run_attempt(self, attempt: Attempt, emit: Emit) -> AttemptResult:
+        """Fork, run the lifecycle in the child, stream its output, read how it ended."""
+        loop = asyncio.get_running_loop()
+        channel_r, channel_w = os.pipe()
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            os.close(channel_r)
+            os.close(out_r)
+            os.close(err_r)
+            _child(attempt, channel_w, out_w, err_w)
+        with contextlib.suppress(OSError):
+            os.setpgid(pid, pid)  # also done in the child; whichever runs first wins the race
+        for fd in (channel_w, out_w, err_w):
+            os.close(fd)
+        return await _Watch(loop, attempt, emit, pid, channel_r, out_r, err_r).wait(
+            self.grace_period, self._subreaper
+        )
+
+
+class _Watch:
+    """The runner's side of one child: its pipes, its exit, its stop."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        attempt: Attempt,
+        emit: Emit,
+        pid: int,
+        channel: int,
+        out: int,
+        err: int,
+    ) -> None:
+        self.loop = loop
+        self.attempt = attempt
+        self.emit = emit
+        self.pid = pid
+        self.result: tuple[Any, ...] | None = None
+        self.frames = FrameReader()
+        record = attempt.record
+        self.stdout = LineReader(lambda line, t: emit(record("INFO", line, t, "stdout")))
+        self.stderr = LineReader(lambda line, t: emit(record("ERROR", line, t, "stderr")))
+        self.fds: dict[int, Callable[[bytes], None]] = {
+            channel: self._on_frames,
+            out: self.stdout.feed,
+            err: self.stderr.feed,
+        }
+        self.exited: asyncio.Future[None] = loop.create_future()
+        self.pidfd = -1
+        for fd in self.fds:
+            os.set_blocking(fd, False)
+            loop.add_reader(fd, self._readable, fd)
+        if hasattr(os, "pidfd_open"):
+            self.pidfd = os.pidfd_open(pid)
+            loop.add_reader(self.pidfd, self._on_exit)
+        else:  # pragma: no cover - not Linux: SIGCHLD through the loop's child watcher
+            loop.run_in_executor(None, self._wait_blocking)
+
+    def _on_frames(self, data: bytes) -> None:
+        for message in self.frames.feed(data):
+            if message[0] == "log":
+                _, level, text, when, stream = message
+                self.emit(self.attempt.record(level, text, when, stream))
+            elif message[0] == "result":
+                self.result = message
+
+    def _readable(self, fd: int) -> None:
+        chunks, eof = read_available(fd)
+        feed = self.fds[fd]
+        for chunk in chunks:
+            feed(chunk)
+        if eof:
+            self.loop.remove_reader(fd)
+
+    def _on_exit(self) -> None:
+        self.loop.remove_reader(self.pidfd)
+        if not self.exited.done():
+            self.exited.set_result(None)
+
+    def _wait_blocking(self) -> None:  # pragma: no cover - not Linux
+        while True:
+            try:
+                if os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOWAIT) is not None:
+                    break
+            except ChildProcessError:
+                break
+        self.loop.call_soon_threadsafe(self._on_exit)
+
+    def _signal_group(self, sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.pid, sig)
+
+    async def wait(self, grace: float, subreaper: bool) -> AttemptResult:
+        stopped = False
+        try:
+            try:
+                await asyncio.shield(self.exited)
+            except asyncio.CancelledError:
+                _uncancel()
+                stopped = True
+                self._signal_group(signal.SIGTERM)
+                try:
+                    await asyncio.wait_for(asyncio.shield(self.exited), grace)
+                except asyncio.TimeoutError:
+                    pass
+                except asyncio.CancelledError:
+                    _uncancel()  # a second request: stop at once
+                if not self.exited.done():
+                    self._signal_group(signal.SIGKILL)
+                    await asyncio.shield(self.exited)
+        finally:
+            status = self._finish(subreaper)
+        return self._result(status, stopped)
+
+    def _finish(self, subreaper: bool) -> int:
+        """The child has exited: end its group, take the last output, reap it."""
+        # The child is a zombie until reaped, which keeps its group id from being reused.
+        self._signal_group(signal.SIGKILL)
+        for fd in list(self.fds):
+            self._drain(fd)
+        _, status = os.waitpid(self.pid, 0)
+        _reap_group(self.pid, subreaper)
+        for fd in self.fds:
+            self.loop.remove_reader(fd)
+            os.close(fd)
+        if self.pidfd >= 0:
+            self.loop.remove_reader(self.pidfd)
+            os.close(self.pidfd)
+        self.stdout.close()
+        self.stderr.close()
+        return status
+
+    def _drain(self, fd: int) -> None:
+        feed = self.fds[fd]
+        while True:
+            chunks, eof = read_available(fd)
+            for chunk in chunks:
+                feed(chunk)
+            if eof or not chunks:
+                return
+
+    def _result(self, status: int, stopped: bool) -> AttemptResult:
+        if self.result is not None:
+            _, ok, reason, error_types, child_stopped, shared = self.result
+            return AttemptResult(ok, reason, tuple(error_types), stopped or child_stopped, shared)
+        if os.WIFSIGNALED(status):
+            number = os.WTERMSIG(status)
+            reason = f"killed by signal {number} ({_signal_name(number)})"
+            if number == signal.SIGKILL and not stopped:
+                reason += "; out of memory, or killed from outside"
+        elif os.WIFEXITED(status) and os.WEXITSTATUS(status) != 0:
+            reason = f"exited with code {os.WEXITSTATUS(status)} before reporting a result"
+        else:
+            reason = "exited (code 0) before reporting a result, as os._exit() does"
+        return AttemptResult(False, reason, (), stopped, None)
+
+
+def _uncancel() -> None:
+    # We answer a cancellation by stopping the attempt and returning its result, so the
+    # request is consumed here (Python 3.11+ counts pending cancellations per task).
+    task = asyncio.current_task()
+    if task is not None and hasattr(task, "uncancel"):
+        task.uncancel()
+
+
+def _reap_group(pgid: int, subreaper: bool) -> None:
+    """Wait until nothing of the attempt's process group is left (at most a second)."""
+    deadline = time.monotonic() + 1.0
+    while True:
+        if subreaper:  # orphaned grandchildren were handed to us: collect them
+            with contextlib.suppress(ChildProcessError, OSError):
+                while os.waitid(os.P_PGID, pgid, os.WEXITED | os.WNOHANG) is not None:
+                    pass
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            return
+        if time.monotonic() > deadline:
+            return
+        time.sleep(0.002)
+
+
+# -- in the child ---------------------------------------------------------------------------
+
+
+def _child(attempt: Attempt, channel_fd: int, out_fd: int, err_fd: int) -> None:
+    code = 0
+    channel = ChannelWriter(channel_fd)
+    try:
+        os.setpgid(0, 0)
+        # Leave the runner's signal plumbing behind: its wakeup fd and handlers belong to the
+        # runner's event loop, which this process must never touch.
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, _stop_on_sigterm)
+        os.dup2(out_fd, 1)
+        os.dup2(err_fd, 2)
+        os.close(out_fd)
+        os.close(err_fd)
+        code = _run_in_child(attempt, channel)
+    except BaseException as error:  # the lifecycle catches everything; this is our own failure
+        with contextlib.suppress(BaseException):
+            channel.send(("result", False, f"the attempt could not start: {error!r}", (), False, None))
+        code = 70
+    finally:
+        os._exit(code)
+
+
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # on_abort must not be cut short by another
+    raise StopRequested()
+
+
+def _run_in_child(attempt: Attempt, channel: ChannelWriter) -> int:
+    def send_line(level: str, stream: str) -> Callable[[str, float], None]:
+        return lambda text, when: channel.send(("log", level, text, when, stream))
+
+    out = LineWriter(send_line("INFO", "stdout"), 1)
+    err = LineWriter(send_line("ERROR", "stderr"), 2)
+    sys.stdout = out  # type: ignore[assignment]
+    sys.stderr = err  # type: ignore[assignment]
+    logger = TaskLogger(lambda level, text, when: channel.send(("log", level, text, when, "logger")))
+    shared = dict(attempt.shared_dict)
+    metadata = TaskMetadata(
+        attempt.task, attempt.task_class.__name__, list(attempt.depends_on), attempt.number
+    )
+    try:
+        instance = attempt.task_class._build(attempt.parameters, shared, logger, metadata)
+    except BaseException as error:
+        outcome = Outcome(False, f"could not create the task: {error}", (), False)
+        logger.exception("could not create the task")
+    else:
+        outcome = run_lifecycle(
+            instance,
+            attempt.restart,
+            lambda text: channel.send(("log", "ERROR", text, time.time(), "runner")),
+        )
+    out.close()
+    err.close()
+    _flush_c_stdio()
+    try:
+        channel.send(("result", outcome.ok, outcome.reason, outcome.error_types, outcome.stopped, shared))
+    except Exception as error:  # a value in shared_dict that cannot be pickled
+        unsendable = [k for k, v in shared.items() if not _picklable(v)]
+        channel.send(
+            (
+                "log",
+                "ERROR",
+                f"shared_dict keys {unsendable} hold values that cannot leave the process "
+                f"({error}); they are dropped",
+                time.time(),
+                "runner",
+            )
+        )
+        kept = {k: v for k, v in shared.items() if k not in unsendable}
+        channel.send(("result", outcome.ok, outcome.reason, outcome.error_types, outcome.stopped, kept))
+    return 0
+
+
+def _picklable(value: object) -> bool:
+    import pickle
+
+    try:
+        pickle.dumps(value)
+    except Exception:
+        return False
+    return True
+
+
+def _flush_c_stdio() -> None:
+    # os._exit skips the C library's exit handlers, so printf output still buffered in a C
+    # extension would be lost; flush every C stream first.
+    with contextlib.suppress(Exception):
+        ctypes.CDLL(None).fflush(None)

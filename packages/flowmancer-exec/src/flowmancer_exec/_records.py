@@ -1,0 +1,87 @@
+"""The data that flows out of a run: log records, state changes, snapshots and the result."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from flowmancer_dag import TaskState
+
+__all__ = ["LogRecord", "RunResult", "RunSnapshot", "StateChange"]
+
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LogRecord:
+    """One line of output from a task (or the runner), attributed and timed where it was made.
+
+    ``stream`` is ``stdout`` or ``stderr`` for printed output (including C extensions and child
+    processes), ``logger`` for ``self.logger`` calls, ``runner`` for the runner's own notes
+    (a failure's traceback, a retry). ``time`` is seconds since the epoch.
+    """
+
+    job: str
+    run_id: str
+    task: str
+    attempt: int
+    level: str
+    message: str
+    time: float
+    stream: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StateChange:
+    """A task moved from ``before`` to ``after`` (with why, when it did not simply succeed)."""
+
+    job: str
+    run_id: str
+    task: str
+    before: TaskState
+    after: TaskState
+    time: float
+    attempt: int = 0
+    reason: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSnapshot:
+    """What a checkpoint store is given: everything needed to resume the run."""
+
+    job: str
+    run_id: str
+    started: float
+    states: Mapping[str, TaskState]
+    attempts: Mapping[str, int]
+    reasons: Mapping[str, str]
+    shared_dict: Mapping[str, Any]
+    finished: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class RunResult:
+    """How a run ended: every task's final state, attempts, duration and reason."""
+
+    job: str
+    run_id: str
+    started: float
+    ended: float
+    states: Mapping[str, TaskState]
+    attempts: Mapping[str, int]
+    durations: Mapping[str, float]
+    reasons: Mapping[str, str]
+    shared_dict: Mapping[str, Any]
+    aborted: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        """Tasks neither COMPLETED nor SKIPPED, capped at 255 (never 0 if one did not complete)."""
+        bad = sum(1 for s in self.states.values() if not s.satisfies_dependents)
+        return min(bad, 255)
+
+    @property
+    def ok(self) -> bool:
+        """True when every task COMPLETED or was SKIPPED."""
+        return self.exit_code == 0

@@ -1,0 +1,481 @@
+"""``Runner``: drives a ``flowmancer_dag`` run, handing ready tasks to an executor.
+
+Everything happens on one asyncio event loop in one thread. When an attempt ends, its result
+goes to the dag run and whatever became ready is started in the same callback; only then are
+observers told and, once the loop is idle, the checkpoint saved. No polling interval sits
+anywhere between a task's end and its dependents' start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import random
+import signal
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from flowmancer_dag import Run, TaskState
+
+from ._interface import Attempt, AttemptResult, CheckpointStore, Executor, Observer
+from ._job import PreparedJob, TaskSpec, prepare
+from ._records import LogRecord, RunResult, RunSnapshot, StateChange
+
+__all__ = ["Runner"]
+
+S = TaskState
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a is b:
+        return True
+    try:
+        return bool(type(a) is type(b) and a == b)
+    except Exception:
+        return False
+
+
+def new_run_id() -> str:
+    """A run id that sorts by start time: ``20261126T140307Z-1a2b3c4d``."""
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:8]
+
+
+class Runner:
+    """Runs a job: the tasks in dependency order, with retries, timeouts, limits and abort.
+
+    Args:
+        tasks: the job's tasks. Everything is checked here, before anything runs.
+        job: the job's name (in records, snapshots and the result).
+        executor: where attempts run; a ``ProcessExecutor`` when not given.
+        max_concurrency: attempts running at once (0 = unlimited).
+        pools: name -> size; a task with ``pool=name`` runs only while fewer than ``size``
+            tasks of that pool are running.
+        observers: told of every state change and log record (see ``Observer``).
+        checkpoint: told the run's state after task finishes (see ``CheckpointStore``).
+        handle_signals: on SIGINT/SIGTERM abort the run (a second SIGINT stops at once).
+            Only possible when ``run()`` is called from the main thread.
+
+    Raises:
+        JobError: every problem with the job, each with its place.
+    """
+
+    def __init__(
+        self,
+        tasks: Sequence[TaskSpec],
+        *,
+        job: str = "flowmancer",
+        executor: Executor | None = None,
+        max_concurrency: int = 0,
+        pools: Mapping[str, int] | None = None,
+        observers: Sequence[Observer] = (),
+        checkpoint: CheckpointStore | None = None,
+        handle_signals: bool = True,
+    ) -> None:
+        self.job = job
+        self.prepared: PreparedJob = prepare(tasks, pools=pools, max_concurrency=max_concurrency)
+        if executor is None:
+            from ._process import ProcessExecutor
+
+            executor = ProcessExecutor()
+        self.executor: Executor = executor
+        self.max_concurrency = max_concurrency
+        self.pools = dict(pools or {})
+        self.observers = list(observers)
+        self.checkpoint = checkpoint
+        self.handle_signals = handle_signals
+        self._state: _RunState | None = None
+
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        """The job's task names, in the order given."""
+        return tuple(self.prepared.specs)
+
+    def run(
+        self,
+        *,
+        completed: Iterable[str] = (),
+        skipped: Iterable[str] = (),
+        restarted: Iterable[str] = (),
+        shared_dict: Mapping[str, Any] | None = None,
+        run_id: str | None = None,
+    ) -> RunResult:
+        """Run the job to its end and return how it went.
+
+        Args:
+            completed: tasks already COMPLETED (from a checkpoint): not run again.
+            skipped: tasks left out (SKIPPED; they satisfy their dependents).
+            restarted: tasks that had failed before; their first attempt calls ``on_restart``.
+            shared_dict: the initial contents of ``shared_dict`` (from a checkpoint).
+            run_id: an id for this run; a new sortable one when not given.
+        """
+        return asyncio.run(
+            self.run_async(
+                completed=completed,
+                skipped=skipped,
+                restarted=restarted,
+                shared_dict=shared_dict,
+                run_id=run_id,
+            )
+        )
+
+    async def run_async(
+        self,
+        *,
+        completed: Iterable[str] = (),
+        skipped: Iterable[str] = (),
+        restarted: Iterable[str] = (),
+        shared_dict: Mapping[str, Any] | None = None,
+        run_id: str | None = None,
+    ) -> RunResult:
+        """``run()`` for callers already inside an event loop."""
+        state = _RunState(self, run_id or new_run_id(), completed, skipped, restarted, shared_dict)
+        self._state = state
+        try:
+            return await state.main()
+        finally:
+            self._state = None
+
+    def abort(self) -> None:
+        """Abort the current run from any thread, as SIGINT would (twice: stop at once)."""
+        state = self._state
+        if state is not None:
+            state.loop.call_soon_threadsafe(state.request_abort)
+
+
+class _RunState:
+    """Everything about one run in progress."""
+
+    def __init__(
+        self,
+        runner: Runner,
+        run_id: str,
+        completed: Iterable[str],
+        skipped: Iterable[str],
+        restarted: Iterable[str],
+        shared_dict: Mapping[str, Any] | None,
+    ) -> None:
+        self.runner = runner
+        self.job = runner.job
+        self.run_id = run_id
+        self.specs = runner.prepared.specs
+        self.loop = asyncio.get_running_loop()
+        completed = list(completed)
+        skipped = list(skipped)
+        self.run: Run[str] = runner.prepared.graph.run(completed=completed, skipped=skipped)
+        self.restarted = set(restarted)
+        self.shared: dict[str, Any] = dict(shared_dict or {})
+        self.started = time.time()
+        self.states: dict[str, TaskState] = dict.fromkeys(self.specs, S.INIT)
+        self.attempts: dict[str, int] = dict.fromkeys(self.specs, 0)
+        self.reasons: dict[str, str] = {}
+        self.first_start: dict[str, float] = {}
+        self.durations: dict[str, float] = {}
+        self.queue: collections.deque[str] = collections.deque()
+        self.running: dict[str, asyncio.Task[AttemptResult]] = {}
+        self.timed_out: set[str] = set()
+        self.timers: dict[str, asyncio.TimerHandle] = {}
+        self.pool_use: dict[str, int] = dict.fromkeys(runner.pools, 0)
+        self.pending_changes: list[StateChange] = []
+        self.aborts = 0
+        self.dirty = False
+        self.wake = asyncio.Event()
+        self.failed_observers: set[int] = set()
+        for name in completed:
+            self.change(name, S.COMPLETED, "completed in an earlier run")
+        for name in skipped:
+            self.change(name, S.SKIPPED, "left out of this run")
+        for name, st in self.run.states.items():  # one_failed nodes settled at the start
+            if st is S.SKIPPED and self.states[name] is S.INIT:
+                self.change(name, S.SKIPPED, "nothing upstream failed")
+
+    # -- reporting ----------------------------------------------------------------------------
+
+    def change(self, name: str, to: TaskState, reason: str | None = None) -> None:
+        before = self.states[name]
+        self.states[name] = to
+        if reason and to is not S.COMPLETED:
+            self.reasons[name] = reason
+        self.pending_changes.append(
+            StateChange(
+                self.job, self.run_id, name, before, to, time.time(), self.attempts[name], reason
+            )
+        )
+
+    def notify(self, method: str, *args: Any) -> None:
+        for observer in self.runner.observers:
+            callback = getattr(observer, method, None)
+            if callback is None:
+                continue
+            try:
+                callback(*args)
+            except Exception as error:
+                if id(observer) not in self.failed_observers:  # once per observer
+                    self.failed_observers.add(id(observer))
+                    print(
+                        f"flowmancer: observer {type(observer).__name__}.{method} failed: "
+                        f"{error!r}; the run goes on",
+                        file=sys.__stderr__,
+                    )
+
+    def flush(self) -> None:
+        changes, self.pending_changes = self.pending_changes, []
+        for change in changes:
+            self.notify("on_state_change", change)
+
+    def emit(self, record: LogRecord) -> None:
+        if self.pending_changes:
+            self.flush()
+        self.notify("on_log", record)
+
+    def note(self, name: str, level: str, message: str) -> None:
+        self.emit(
+            LogRecord(
+                self.job, self.run_id, name, self.attempts[name], level, message, time.time(), "runner"
+            )
+        )
+
+    def snapshot(self, finished: bool = False) -> RunSnapshot:
+        return RunSnapshot(
+            self.job,
+            self.run_id,
+            self.started,
+            dict(self.states),
+            dict(self.attempts),
+            dict(self.reasons),
+            dict(self.shared),
+            finished,
+        )
+
+    def save(self, finished: bool = False) -> None:
+        store = self.runner.checkpoint
+        self.dirty = False
+        if store is None:
+            return
+        try:
+            store.save(self.snapshot(finished))
+        except Exception as error:
+            print(f"flowmancer: saving the checkpoint failed: {error}", file=sys.__stderr__)
+
+    # -- scheduling ---------------------------------------------------------------------------
+
+    def dispatch(self) -> None:
+        """Queue what became ready and start what the limits allow."""
+        for name in self.run.ready():
+            self.queue.append(name)
+            self.change(name, S.PENDING)
+        if self.aborts:
+            return
+        limit = self.runner.max_concurrency
+        blocked: list[str] = []
+        while self.queue and not (limit and len(self.running) >= limit):
+            name = self.queue.popleft()
+            pool = self.specs[name].pool
+            if pool is not None and self.pool_use[pool] >= self.runner.pools[pool]:
+                blocked.append(name)
+                continue
+            self.start(name)
+        self.queue.extendleft(reversed(blocked))
+
+    def start(self, name: str) -> None:
+        spec = self.specs[name]
+        if self.attempts[name] == 0:
+            self.run.start(name)
+            self.first_start[name] = time.time()
+        self.attempts[name] += 1
+        number = self.attempts[name]
+        if spec.pool is not None:
+            self.pool_use[spec.pool] += 1
+        self.change(name, S.RUNNING)
+        attempt = Attempt(
+            self.job,
+            self.run_id,
+            name,
+            self.runner.prepared.classes[name],
+            self.runner.prepared.parameters[name],
+            tuple(spec.depends_on),
+            number,
+            number == 1 and name in self.restarted,
+            dict(self.shared),
+        )
+        task = self.loop.create_task(self.runner.executor.run_attempt(attempt, self.emit))
+        self.running[name] = task
+        if spec.timeout:
+            self.timers[name] = self.loop.call_later(spec.timeout, self.time_out, name)
+        task.add_done_callback(lambda t: self.attempt_ended(name, attempt, t))
+
+    def time_out(self, name: str) -> None:
+        self.timers.pop(name, None)
+        task = self.running.get(name)
+        if task is not None:
+            self.timed_out.add(name)
+            task.cancel()
+
+    def attempt_ended(self, name: str, attempt: Attempt, task: asyncio.Task[AttemptResult]) -> None:
+        self.running.pop(name, None)
+        timer = self.timers.pop(name, None)
+        if timer is not None:
+            timer.cancel()
+        spec = self.specs[name]
+        if spec.pool is not None:
+            self.pool_use[spec.pool] -= 1
+        try:
+            result = task.result()
+        except BaseException as error:  # an executor bug, or cancelled before it started
+            result = AttemptResult(False, f"the executor failed: {error!r}", (), task.cancelled())
+        self.merge(attempt, result)
+        timed_out = name in self.timed_out
+        self.timed_out.discard(name)
+        if result.ok and not (timed_out and result.stopped):
+            self.finish(name, True, None)
+        elif self.aborts and result.stopped and not timed_out:
+            self.durations[name] = time.time() - self.first_start[name]
+            self.change(name, S.ABORTED, "the run was aborted")
+            self.settled(self.run.abort(name))
+        else:
+            reason = f"timed out after {spec.timeout:g} s" if timed_out else (result.reason or "failed")
+            if self.should_retry(spec, result, timed_out):
+                self.retry(name, spec, reason)
+            else:
+                self.finish(name, False, reason)
+        self.dispatch()
+        self.dirty = True
+        self.wake.set()
+
+    def merge(self, attempt: Attempt, result: AttemptResult) -> None:
+        after = result.shared_dict
+        if after is None:
+            return
+        before = attempt.shared_dict
+        for key, value in after.items():
+            if key not in before or not _same(before[key], value):
+                self.shared[key] = value
+        for key in before:
+            if key not in after:
+                self.shared.pop(key, None)
+
+    def should_retry(self, spec: TaskSpec, result: AttemptResult, timed_out: bool) -> bool:
+        if self.aborts or self.attempts[spec.name] >= spec.max_attempts:
+            return False
+        if spec.retry_on and result.error_types and not timed_out:
+            return bool(set(spec.retry_on) & set(result.error_types))
+        return True
+
+    def retry(self, name: str, spec: TaskSpec, reason: str) -> None:
+        number = self.attempts[name]
+        delay = spec.backoff * spec.backoff_factor ** (number - 1)
+        if spec.max_backoff is not None:
+            delay = min(delay, spec.max_backoff)
+        if spec.jitter and delay > 0:
+            delay = random.uniform(delay / 2, delay)
+        self.change(
+            name,
+            S.PENDING,
+            f"attempt {number} of {spec.max_attempts} failed ({reason}); "
+            f"next in {delay:.3g} s",
+        )
+        self.note(name, "WARNING", f"attempt {number} failed: {reason}; retrying in {delay:.3g} s")
+        if delay > 0:
+            self.timers[name] = self.loop.call_later(delay, self.requeue, name)
+        else:
+            self.queue.append(name)
+
+    def requeue(self, name: str) -> None:
+        self.timers.pop(name, None)
+        if not self.aborts:
+            self.queue.append(name)
+            self.dispatch()
+
+    def finish(self, name: str, ok: bool, reason: str | None) -> None:
+        self.durations[name] = time.time() - self.first_start[name]
+        self.change(name, S.COMPLETED if ok else S.FAILED, reason)
+        self.settled(self.run.finish(name, ok))
+
+    def settled(self, nodes: list[tuple[str, TaskState]]) -> None:
+        for node, st in nodes:
+            if st is S.DEFAULTED:
+                upstream = [d for d in self.specs[node].depends_on if not self.states[d].satisfies_dependents]
+                self.change(node, st, f"upstream did not complete: {', '.join(upstream)}")
+            else:
+                self.change(node, st, "nothing upstream failed")
+
+    # -- abort --------------------------------------------------------------------------------
+
+    def request_abort(self) -> None:
+        self.aborts += 1
+        if self.aborts == 1:
+            for name, timer in list(self.timers.items()):
+                timer.cancel()
+                if name not in self.running:  # waiting to retry: nothing to stop
+                    self.timers.pop(name)
+        for task in list(self.running.values()):
+            task.cancel()  # first: graceful (on_abort, grace period); second: at once
+        self.wake.set()
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    async def main(self) -> RunResult:
+        saved = self.install_signals()
+        executor = self.runner.executor
+        try:
+            await executor.start()
+            self.notify("on_run_start", self.job, self.run_id, tuple(self.specs))
+            self.dispatch()
+            self.flush()
+            self.save()
+            while not self.run.is_finished:
+                if self.aborts and not self.running:
+                    for name in self.run.abort_all():
+                        reason = "the run was aborted before it started"
+                        self.change(name, S.ABORTED, reason)
+                    break
+                await self.wake.wait()
+                self.wake.clear()
+                self.flush()
+                if self.dirty:
+                    self.save()
+        finally:
+            if self.running:  # we were cancelled ourselves: leave nothing behind
+                for task in self.running.values():
+                    task.cancel()
+                await asyncio.gather(*self.running.values(), return_exceptions=True)
+            self.flush()
+            self.restore_signals(saved)
+            with contextlib.suppress(Exception):
+                await executor.close()
+        result = RunResult(
+            self.job,
+            self.run_id,
+            self.started,
+            time.time(),
+            dict(self.states),
+            dict(self.attempts),
+            dict(self.durations),
+            dict(self.reasons),
+            dict(self.shared),
+            aborted=self.aborts > 0,
+        )
+        self.save(finished=True)
+        self.notify("on_run_end", result)
+        return result
+
+    def install_signals(self) -> dict[int, Any]:
+        saved: dict[int, Any] = {}
+        if not self.runner.handle_signals or threading.current_thread() is not threading.main_thread():
+            return saved
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
+                saved[sig] = signal.getsignal(sig)
+                self.loop.add_signal_handler(sig, self.request_abort)
+        return saved
+
+    def restore_signals(self, saved: dict[int, Any]) -> None:
+        for sig, handler in saved.items():
+            with contextlib.suppress(ValueError, RuntimeError):
+                self.loop.remove_signal_handler(sig)
+                signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+

@@ -1,0 +1,225 @@
+"""``Task``: what users write. Parameters are annotations, ``run()`` is the work, hooks are optional.
+
+Written so task code for Flowmancer 0.12 (where ``Task`` was a pydantic model) works unchanged:
+the same annotations, defaults, hooks, ``self.shared_dict``, ``self.logger`` and
+``self.metadata``, the same ``@task`` decorator; without pydantic.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any, TypeVar
+
+from ._errors import TaskNotFoundError, TaskRegistrationError
+from ._params import Parameter, parameters_of, validate_parameters
+
+__all__ = [
+    "Task",
+    "TaskLogger",
+    "TaskMetadata",
+    "get_task_class",
+    "registered_tasks",
+    "task",
+]
+
+RESERVED = frozenset({"shared_dict", "logger", "metadata"})
+T = TypeVar("T", bound="type[Task]")
+
+# (level, message, time) -> None
+LogSink = Callable[[str, str, float], None]
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskMetadata:
+    """Who this task is in the job: its ``name``, class name (``variant``), the tasks it
+    depends on, and which ``attempt`` this is (1 for the first)."""
+
+    name: str
+    variant: str
+    depends_on: list[str] = dataclasses.field(default_factory=list)
+    attempt: int = 1
+
+
+def _stderr_sink(level: str, message: str, when: float) -> None:
+    # Outside a run (a task built by hand in a unit test) records go to stderr as plain lines.
+    sys.stderr.write(f"{level} - {message}\n")
+
+
+class TaskLogger:
+    """``self.logger``: records with a level, attributed to the task and timed when made.
+
+    ``logger.info("loaded %d rows", n)`` formats like the standard library's logging.
+    """
+
+    __slots__ = ("_sink",)
+
+    def __init__(self, sink: LogSink = _stderr_sink) -> None:
+        self._sink = sink
+
+    def _emit(self, level: str, message: object, args: tuple[object, ...]) -> None:
+        text = str(message)
+        if args:
+            try:
+                text = text % args
+            except (TypeError, ValueError):
+                text = " ".join([text, *map(str, args)])
+        self._sink(level, text, time.time())
+
+    def debug(self, message: object, *args: object) -> None:
+        """A DEBUG record."""
+        self._emit("DEBUG", message, args)
+
+    def info(self, message: object, *args: object) -> None:
+        """An INFO record."""
+        self._emit("INFO", message, args)
+
+    def warning(self, message: object, *args: object) -> None:
+        """A WARNING record."""
+        self._emit("WARNING", message, args)
+
+    warn = warning
+
+    def error(self, message: object, *args: object) -> None:
+        """An ERROR record."""
+        self._emit("ERROR", message, args)
+
+    def critical(self, message: object, *args: object) -> None:
+        """A CRITICAL record."""
+        self._emit("CRITICAL", message, args)
+
+    def exception(self, message: object, *args: object) -> None:
+        """An ERROR record followed by the traceback of the exception being handled."""
+        trace = traceback.format_exc()
+        self._emit("ERROR", f"{message}\n{trace.rstrip()}" if trace.strip() else message, args)
+
+
+class Task(abc.ABC):
+    """Subclass this, annotate parameters, implement ``run()``; decorate with ``@task``.
+
+    Parameters are class annotations with optional defaults (``source: str``,
+    ``retries: int = 5``) and are checked against the job's values before anything runs.
+    Hooks run in this order, all in the same process as ``run()``: ``on_create``,
+    ``on_restart`` (only when resuming a task that had failed), ``run``, then ``on_success`` or
+    ``on_failure``, then always ``on_destroy``; ``on_abort`` when the run is interrupted. An
+    exception in any hook fails the attempt.
+
+    ``Task(**parameters)`` builds one by hand (for unit tests); its logger then writes to stderr.
+    """
+
+    shared_dict: dict[str, Any]
+    logger: TaskLogger
+    metadata: TaskMetadata
+
+    def __init__(self, **parameters: Any) -> None:
+        cls = type(self)
+        values = validate_parameters(cls, parameters, cls.__name__, RESERVED)
+        self.__dict__.update(values)
+        # Set by the executor before __init__ when run in a job; defaults for a hand-built task.
+        if "shared_dict" not in self.__dict__:
+            self.shared_dict = {}
+        if "logger" not in self.__dict__:
+            self.logger = TaskLogger()
+        if "metadata" not in self.__dict__:
+            self.metadata = TaskMetadata(name=cls.__name__, variant=cls.__name__)
+
+    @classmethod
+    def parameters(cls) -> dict[str, Parameter]:
+        """The parameters this class declares, in declaration order."""
+        return parameters_of(cls, RESERVED)
+
+    @classmethod
+    def _build(
+        cls,
+        parameters: Mapping[str, Any],
+        shared_dict: dict[str, Any],
+        logger: TaskLogger,
+        metadata: TaskMetadata,
+    ) -> Task:
+        instance = cls.__new__(cls)
+        instance.shared_dict = shared_dict
+        instance.logger = logger
+        instance.metadata = metadata
+        instance.__init__(**parameters)  # type: ignore[misc]  # the user's own __init__ too
+        return instance
+
+    @abc.abstractmethod
+    def run(self) -> None:
+        """The work. Raise to fail the attempt."""
+
+    def on_create(self) -> None:
+        """Before ``run()`` (optional)."""
+
+    def on_restart(self) -> None:
+        """Before ``run()`` when resuming a task that had failed (optional)."""
+
+    def on_success(self) -> None:
+        """After ``run()`` succeeded (optional)."""
+
+    def on_failure(self) -> None:
+        """After ``run()`` (or an earlier hook) failed (optional)."""
+
+    def on_destroy(self) -> None:
+        """Last, whatever happened (optional)."""
+
+    def on_abort(self) -> None:
+        """When the run is interrupted or the attempt times out (optional)."""
+
+    def __repr__(self) -> str:
+        values = ", ".join(f"{k}={getattr(self, k, None)!r}" for k in type(self).parameters())
+        return f"{type(self).__name__}({values})"
+
+
+_registry: dict[str, type[Task]] = {}
+
+
+def _origin(cls: type) -> tuple[str, str]:
+    """Where a class was defined: the same file and name is the same class, even when the
+    module was imported twice under different names (as extension folders can be)."""
+    module = sys.modules.get(cls.__module__)
+    where = getattr(module, "__file__", None) or cls.__module__
+    return (os.path.realpath(where) if module and module.__file__ else where, cls.__qualname__)
+
+
+def task(cls: T) -> T:
+    """Register a ``Task`` subclass under its class name, so a job can name it.
+
+    Raises:
+        TypeError: ``cls`` is not a ``Task`` subclass.
+        TaskRegistrationError: a different class already holds the name.
+    """
+    if not (isinstance(cls, type) and issubclass(cls, Task)):
+        raise TypeError(f"@task needs a subclass of flowmancer Task, got {cls!r}")
+    name = cls.__name__
+    existing = _registry.get(name)
+    if existing is not None and existing is not cls and _origin(existing) != _origin(cls):
+        raise TaskRegistrationError(
+            name,
+            f"{existing.__module__}.{existing.__qualname__}",
+            f"{cls.__module__}.{cls.__qualname__}",
+        )
+    _registry[name] = cls
+    return cls
+
+
+def registered_tasks() -> Mapping[str, type[Task]]:
+    """Every class registered with ``@task``, by name (read-only)."""
+    return MappingProxyType(_registry)
+
+
+def get_task_class(name: str) -> type[Task]:
+    """The class registered under ``name``.
+
+    Raises:
+        TaskNotFoundError: nothing is registered under it (with a "did you mean").
+    """
+    try:
+        return _registry[name]
+    except KeyError:
+        raise TaskNotFoundError(name, list(_registry)) from None

@@ -1,0 +1,155 @@
+"""``ThreadExecutor``: attempts on threads of the runner's own process, for light I/O-bound work.
+
+``print`` and ``self.logger`` are still attributed to the right task: while the executor runs,
+``sys.stdout`` and ``sys.stderr`` are routed by thread. Output written straight to file
+descriptors 1 and 2 (C extensions, child processes) and from threads a task starts itself is not
+attributed; use the process executor for such tasks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import ctypes
+import sys
+import threading
+import time
+from typing import Any, TextIO
+
+from ._channel import LineWriter
+from ._interface import Attempt, AttemptResult, Emit
+from ._lifecycle import Outcome, StopRequested, run_lifecycle
+from ._task import TaskLogger, TaskMetadata
+
+__all__ = ["ThreadExecutor"]
+
+
+class _Router:
+    """Stands in for sys.stdout/sys.stderr: a thread running an attempt writes to that
+    attempt's stream; every other thread writes where the stream went before."""
+
+    def __init__(self, original: TextIO, local: threading.local, name: str) -> None:
+        self._original = original
+        self._local = local
+        self._name = name
+
+    def _target(self) -> Any:
+        return getattr(self._local, self._name, None) or self._original
+
+    def write(self, text: str) -> int:
+        return int(self._target().write(text))
+
+    def flush(self) -> None:
+        self._target().flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._original, name)
+
+
+class ThreadExecutor:
+    """Run each attempt on its own thread in the runner's process.
+
+    Args:
+        grace_period: seconds an attempt told to stop has to finish ``on_abort``. A thread
+            cannot be killed: one that does not stop in time (blocked in C code) is left
+            running as a daemon and its attempt ends as stopped.
+    """
+
+    name = "thread"
+
+    def __init__(self, grace_period: float = 5.0) -> None:
+        self.grace_period = grace_period
+        self._local = threading.local()
+        self._saved: tuple[TextIO, TextIO] | None = None
+
+    async def start(self) -> None:
+        """Route sys.stdout and sys.stderr by thread."""
+        self._saved = (sys.stdout, sys.stderr)
+        sys.stdout = _Router(sys.stdout, self._local, "stdout")  # type: ignore[assignment]
+        sys.stderr = _Router(sys.stderr, self._local, "stderr")  # type: ignore[assignment]
+
+    async def close(self) -> None:
+        """Put sys.stdout and sys.stderr back."""
+        if self._saved is not None:
+            sys.stdout, sys.stderr = self._saved
+            self._saved = None
+
+    async def run_attempt(self, attempt: Attempt, emit: Emit) -> AttemptResult:
+        """Run the lifecycle on a new thread; stop it with an exception when cancelled."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[AttemptResult] = loop.create_future()
+
+        def post(level: str, stream: str) -> Any:
+            return lambda text, when: loop.call_soon_threadsafe(
+                emit, attempt.record(level, text, when, stream)
+            )
+
+        def body() -> None:
+            out = LineWriter(post("INFO", "stdout"))
+            err = LineWriter(post("ERROR", "stderr"))
+            self._local.stdout, self._local.stderr = out, err
+            try:
+                result = _run(attempt, post)
+            finally:
+                out.close()
+                err.close()
+                self._local.stdout = self._local.stderr = None
+            with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is waiting
+                loop.call_soon_threadsafe(_settle, done, result)
+
+        thread = threading.Thread(target=body, name=f"flowmancer:{attempt.task}", daemon=True)
+        thread.start()
+        try:
+            return await asyncio.shield(done)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and hasattr(task, "uncancel"):
+                task.uncancel()
+            _raise_in(thread, StopRequested)
+            try:
+                result = await asyncio.wait_for(asyncio.shield(done), self.grace_period)
+            except (asyncio.TimeoutError, asyncio.CancelledError):
+                return AttemptResult(
+                    False,
+                    f"did not stop within {self.grace_period:g} s; its thread is left running",
+                    (),
+                    True,
+                    None,
+                )
+            return AttemptResult(result.ok, result.reason, result.error_types, True, result.shared_dict)
+
+
+def _settle(future: asyncio.Future[AttemptResult], result: AttemptResult) -> None:
+    if not future.done():
+        future.set_result(result)
+
+
+def _run(attempt: Attempt, post: Any) -> AttemptResult:
+    try:
+        shared = copy.deepcopy(dict(attempt.shared_dict))
+    except Exception:  # values that cannot be copied (locks, clients) are shared as they are
+        shared = dict(attempt.shared_dict)
+    logger = TaskLogger(lambda level, text, when: post(level, "logger")(text, when))
+    metadata = TaskMetadata(
+        attempt.task, attempt.task_class.__name__, list(attempt.depends_on), attempt.number
+    )
+    try:
+        instance = attempt.task_class._build(attempt.parameters, shared, logger, metadata)
+    except BaseException as error:
+        logger.exception("could not create the task")
+        outcome = Outcome(False, f"could not create the task: {error}", (), False)
+    else:
+        outcome = run_lifecycle(
+            instance, attempt.restart, lambda text: post("ERROR", "runner")(text, time.time())
+        )
+    return AttemptResult(outcome.ok, outcome.reason, outcome.error_types, outcome.stopped, shared)
+
+
+def _raise_in(thread: threading.Thread, exception: type[BaseException]) -> None:
+    """Raise ``exception`` in ``thread`` at its next Python instruction."""
+    if thread.ident is None or not thread.is_alive():
+        return
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(thread.ident), ctypes.py_object(exception)
+    )
