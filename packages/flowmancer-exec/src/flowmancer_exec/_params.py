@@ -253,7 +253,10 @@ def _exact(value: Any, tp: Any) -> bool:
     if origin is typing.Literal:
         return any(type(value) is type(a) and value == a for a in typing.get_args(tp))
     if isinstance(tp, type) and origin is None:
-        return isinstance(value, tp) and not (tp is int and isinstance(value, bool))
+        try:
+            return isinstance(value, tp) and not (tp is int and isinstance(value, bool))
+        except TypeError:  # TypedDict and the like refuse isinstance
+            return False
     return False
 
 
@@ -263,10 +266,19 @@ def _union(
     for arm in arms:
         if _exact(value, arm):
             return value
-    for arm in arms:
+    others = [a for a in arms if a is not type(None)]
+    if value is not None and len(others) == 1:
         scratch: list[Problem] = []
-        result = convert(value, arm, place, scratch)
+        result = convert(value, others[0], place, scratch)
+        if any(p.place != place for p in scratch):  # Optional[X] with X's own, deeper problems
+            problems.extend(scratch)
+            return _BAD
         if not scratch:
+            return result
+    for arm in arms:
+        attempt: list[Problem] = []
+        result = convert(value, arm, place, attempt)
+        if not attempt:
             return result
     return _fail(tp, value, place, problems)
 
@@ -423,6 +435,19 @@ def parameters_of(cls: type, reserved: AbstractSet[str] = frozenset()) -> dict[s
     Raises:
         ParameterError: an annotation cannot be resolved.
     """
+    # Resolving annotations evaluates strings: done once per class, since a job checks each
+    # class once per task and every attempt checks its task again.
+    key = (cls, frozenset(reserved))
+    found = _PARAMETERS.get(key)
+    if found is None:
+        found = _PARAMETERS[key] = _parameters_of(cls, reserved)
+    return dict(found)
+
+
+_PARAMETERS: dict[tuple[type, frozenset[str]], dict[str, Parameter]] = {}
+
+
+def _parameters_of(cls: type, reserved: AbstractSet[str]) -> dict[str, Parameter]:
     problems: list[Problem] = []
     hints = _hints(cls, _name(cls), problems)
     if hints is None:

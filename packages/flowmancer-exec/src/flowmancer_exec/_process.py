@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import gc
 import os
 import signal
 import sys
@@ -51,19 +52,21 @@ class ProcessExecutor:
             raise RuntimeError("ProcessExecutor needs os.fork(); use ThreadExecutor here")
         self.grace_period = grace_period
         self._subreaper = False
+        self._collecting: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         """Become a child subreaper (Linux), so orphaned grandchildren can be reaped."""
         if sys.platform.startswith("linux"):
             with contextlib.suppress(Exception):
-                libc = ctypes.CDLL(None, use_errno=True)
-                self._subreaper = libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+                self._subreaper = _LIBC.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
 
     async def close(self) -> None:
-        """Stop being a subreaper."""
+        """Wait for the last children to be collected; stop being a subreaper."""
+        while self._collecting:
+            await asyncio.gather(*self._collecting, return_exceptions=True)
         if self._subreaper:
             with contextlib.suppress(Exception):
-                ctypes.CDLL(None).prctl(_PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+                _LIBC.prctl(_PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
             self._subreaper = False
 
     async def run_attempt(self, attempt: Attempt, emit: Emit) -> AttemptResult:
@@ -78,13 +81,19 @@ class ProcessExecutor:
             os.close(out_r)
             os.close(err_r)
             _child(attempt, channel_w, out_w, err_w)
+        # Let the child have the CPU now: on a busy machine it would otherwise wait for the
+        # runner's bookkeeping below, which is not on anyone's critical path.
+        os.sched_yield()
         with contextlib.suppress(OSError):
             os.setpgid(pid, pid)  # also done in the child; whichever runs first wins the race
         for fd in (channel_w, out_w, err_w):
             os.close(fd)
-        return await _Watch(loop, attempt, emit, pid, channel_r, out_r, err_r).wait(
-            self.grace_period, self._subreaper
-        )
+        watch = _Watch(loop, attempt, emit, pid, channel_r, out_r, err_r, self._subreaper)
+        result = await watch.wait(self.grace_period)
+        if watch.collector is not None:
+            self._collecting.add(watch.collector)
+            watch.collector.add_done_callback(self._collecting.discard)
+        return result
 
 
 class _Watch:
@@ -99,8 +108,13 @@ class _Watch:
         channel: int,
         out: int,
         err: int,
+        subreaper: bool,
     ) -> None:
         self.loop = loop
+        self.subreaper = subreaper
+        self.out = out
+        self.err = err
+        self.collector: asyncio.Task[None] | None = None
         self.attempt = attempt
         self.emit = emit
         self.pid = pid
@@ -115,6 +129,8 @@ class _Watch:
             err: self.stderr.feed,
         }
         self.exited: asyncio.Future[None] = loop.create_future()
+        # Done when the child reports its result or exits, whichever comes first.
+        self.ended: asyncio.Future[None] = loop.create_future()
         self.pidfd = -1
         for fd in self.fds:
             os.set_blocking(fd, False)
@@ -132,6 +148,8 @@ class _Watch:
                 self.emit(self.attempt.record(level, text, when, stream))
             elif message[0] == "result":
                 self.result = message
+                if not self.ended.done():
+                    self.ended.set_result(None)
 
     def _readable(self, fd: int) -> None:
         chunks, eof = read_available(fd)
@@ -143,8 +161,9 @@ class _Watch:
 
     def _on_exit(self) -> None:
         self.loop.remove_reader(self.pidfd)
-        if not self.exited.done():
-            self.exited.set_result(None)
+        for future in (self.exited, self.ended):
+            if not future.done():
+                future.set_result(None)
 
     def _wait_blocking(self) -> None:  # pragma: no cover - not Linux
         while True:
@@ -159,10 +178,19 @@ class _Watch:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, sig)
 
-    async def wait(self, grace: float, subreaper: bool) -> AttemptResult:
+    async def wait(self, grace: float) -> AttemptResult:
         stopped = False
         try:
             try:
+                await asyncio.shield(self.ended)
+                if self.result is not None and not self.exited.done():
+                    # The child has reported and is on its way out. Its teardown need not
+                    # hold up its dependents: take the output it wrote before reporting and
+                    # collect the process (and its group) in the background.
+                    self._drain(self.out)
+                    self._drain(self.err)
+                    self.collector = self.loop.create_task(self._collect())
+                    return self._result(0, stopped)
                 await asyncio.shield(self.exited)
             except asyncio.CancelledError:
                 _uncancel()
@@ -178,17 +206,22 @@ class _Watch:
                     self._signal_group(signal.SIGKILL)
                     await asyncio.shield(self.exited)
         finally:
-            status = self._finish(subreaper)
+            if self.collector is None:
+                status = self._finish()
         return self._result(status, stopped)
 
-    def _finish(self, subreaper: bool) -> int:
+    async def _collect(self) -> None:
+        await self.exited
+        self._finish()
+
+    def _finish(self) -> int:
         """The child has exited: end its group, take the last output, reap it."""
         # The child is a zombie until reaped, which keeps its group id from being reused.
         self._signal_group(signal.SIGKILL)
         for fd in list(self.fds):
             self._drain(fd)
         _, status = os.waitpid(self.pid, 0)
-        _reap_group(self.pid, subreaper)
+        _reap_group(self.pid, self.subreaper)
         for fd in self.fds:
             self.loop.remove_reader(fd)
             os.close(fd)
@@ -200,12 +233,16 @@ class _Watch:
         return status
 
     def _drain(self, fd: int) -> None:
+        """Read what is in the pipe now (a bounded number of chunks: a process that escaped
+        the group could otherwise keep us here forever)."""
         feed = self.fds[fd]
-        while True:
+        for _ in range(64):
             chunks, eof = read_available(fd)
             for chunk in chunks:
                 feed(chunk)
             if eof or not chunks:
+                if eof:
+                    self.loop.remove_reader(fd)
                 return
 
     def _result(self, status: int, stopped: bool) -> AttemptResult:
@@ -254,6 +291,8 @@ def _reap_group(pgid: int, subreaper: bool) -> None:
 
 def _child(attempt: Attempt, channel_fd: int, out_fd: int, err_fd: int) -> None:
     code = 0
+    # Copy-on-write: every object a collection walks is a page copied into this process.
+    gc.disable()
     channel = ChannelWriter(channel_fd)
     try:
         os.setpgid(0, 0)
@@ -336,8 +375,20 @@ def _picklable(value: object) -> bool:
     return True
 
 
+def _libc() -> Any:
+    try:
+        return ctypes.CDLL(None, use_errno=True)
+    except OSError:  # pragma: no cover - no C library to load
+        return None
+
+
+# Loaded once in the runner, so each child does not pay for dlopen.
+_LIBC = _libc()
+
+
 def _flush_c_stdio() -> None:
     # os._exit skips the C library's exit handlers, so printf output still buffered in a C
     # extension would be lost; flush every C stream first.
-    with contextlib.suppress(Exception):
-        ctypes.CDLL(None).fflush(None)
+    if _LIBC is not None:
+        with contextlib.suppress(Exception):
+            _LIBC.fflush(None)

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from flowmancer_exec import LogRecord, RunResult, Runner, StateChange, TaskSpec, ThreadExecutor
+from flowmancer_exec import ProcessExecutor
+
+# The task classes tests run live in exec_tasks.py beside this file (importlib mode does not put
+# test folders on sys.path by itself).
+sys.path.insert(0, os.path.dirname(__file__))
+
+
+class Recorder:
+    """An observer that keeps everything it is told."""
+
+    def __init__(self) -> None:
+        self.changes: list[StateChange] = []
+        self.records: list[LogRecord] = []
+        self.started: tuple[Any, ...] | None = None
+        self.result: RunResult | None = None
+
+    def on_run_start(self, job: str, run_id: str, tasks: tuple[str, ...]) -> None:
+        self.started = (job, run_id, tasks)
+
+    def on_state_change(self, change: StateChange) -> None:
+        self.changes.append(change)
+
+    def on_log(self, record: LogRecord) -> None:
+        self.records.append(record)
+
+    def on_run_end(self, result: RunResult) -> None:
+        self.result = result
+
+    def lines(self, task: str, stream: str | None = None) -> list[str]:
+        return [
+            r.message for r in self.records if r.task == task and (stream is None or r.stream == stream)
+        ]
+
+    def states(self, task: str) -> list[str]:
+        return [c.after.value for c in self.changes if c.task == task]
+
+
+def run(specs: list[TaskSpec], executor: str = "process", **kwargs: Any) -> tuple[RunResult, Recorder]:
+    recorder = Recorder()
+    grace = kwargs.pop("grace", 2.0)
+    run_kwargs = kwargs.pop("run_kwargs", {})
+    observers = [recorder, *kwargs.pop("observers", [])]
+    chosen = ProcessExecutor(grace) if executor == "process" else ThreadExecutor(grace)
+    runner = Runner(specs, executor=chosen, observers=observers, **kwargs)
+    return runner.run(**run_kwargs), recorder
+
+
+@pytest.fixture(params=["process", "thread"])
+def executor(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def marks(tmp_path: Any) -> Iterator[Any]:
+    """A folder tasks write marker files into (tasks get it through a parameter)."""
+    folder = tmp_path / "marks"
+    folder.mkdir()
+    old = os.getcwd()
+    yield folder
+    os.chdir(old)

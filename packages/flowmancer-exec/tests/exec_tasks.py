@@ -1,0 +1,206 @@
+"""Task classes the tests run (module-level so that forked children and threads share them)."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import resource
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from flowmancer_exec import Task
+
+
+def mark(folder: str, name: str, text: str = "") -> None:
+    with open(os.path.join(folder, name), "a") as f:
+        f.write(text + "\n")
+
+
+class Noop(Task):
+    def run(self) -> None:
+        pass
+
+
+class Hooks(Task):
+    """Records each hook it goes through into a file; can fail in one of them."""
+
+    folder: str
+    fail_in: str = ""
+
+    def _hook(self, name: str) -> None:
+        mark(self.folder, f"{self.metadata.name}.hooks", f"{name}:{self.metadata.attempt}:{os.getpid()}")
+        if self.fail_in == name:
+            raise RuntimeError(f"failing in {name}")
+
+    def on_create(self) -> None:
+        self._hook("on_create")
+
+    def on_restart(self) -> None:
+        self._hook("on_restart")
+
+    def run(self) -> None:
+        self._hook("run")
+
+    def on_success(self) -> None:
+        self._hook("on_success")
+
+    def on_failure(self) -> None:
+        self._hook("on_failure")
+
+    def on_destroy(self) -> None:
+        self._hook("on_destroy")
+
+    def on_abort(self) -> None:
+        self._hook("on_abort")
+
+
+class Sleep(Task):
+    seconds: float
+    folder: str = ""
+
+    def run(self) -> None:
+        if self.folder:
+            mark(self.folder, f"{self.metadata.name}.start", repr(time.time()))
+        # Short naps: a thread can only be stopped between Python instructions.
+        deadline = time.monotonic() + self.seconds
+        while time.monotonic() < deadline:
+            time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+        if self.folder:
+            mark(self.folder, f"{self.metadata.name}.end", repr(time.time()))
+
+    def on_abort(self) -> None:
+        if self.folder:
+            mark(self.folder, f"{self.metadata.name}.aborted")
+
+
+class Fail(Task):
+    message: str = "fails by design"
+    error: str = "ValueError"
+
+    def run(self) -> None:
+        raise {"ValueError": ValueError, "ConnectionError": ConnectionError, "KeyError": KeyError}[
+            self.error
+        ](self.message)
+
+
+class FailTimes(Task):
+    """Fails until its attempt number passes ``times``."""
+
+    times: int
+    error: str = "ConnectionError"
+
+    def run(self) -> None:
+        if self.metadata.attempt <= self.times:
+            raise {"ConnectionError": ConnectionError, "ValueError": ValueError}[self.error](
+                f"attempt {self.metadata.attempt}"
+            )
+
+
+class Talk(Task):
+    """Output through every road there is."""
+
+    def run(self) -> None:
+        print("print to stdout")
+        print("print to stderr", file=sys.stderr)
+        self.logger.debug("logger debug")
+        self.logger.warning("logger warning %d", 42)
+        os.write(1, b"raw fd 1\n")
+        os.write(2, b"raw fd 2\n")
+        libc = ctypes.CDLL(None)
+        libc.printf(b"C printf\n")  # buffered by the C library until exit
+        subprocess.run(["sh", "-c", "echo from a child process; echo child stderr >&2"], check=True)
+        print("no newline at the end", end="")
+
+
+class Loud(Task):
+    lines: int
+    width: int = 1000
+
+    def run(self) -> None:
+        line = "x" * (self.width - 1)
+        for i in range(self.lines):
+            print(f"{i:08d}{line[8:]}")
+
+
+class Exit(Task):
+    how: str
+
+    def run(self) -> None:
+        sys.stdout.flush()
+        if self.how == "sys.exit":
+            sys.exit(3)
+        if self.how == "os._exit":
+            os._exit(3)
+        if self.how == "os._exit0":
+            os._exit(0)
+        if self.how == "sigkill":
+            os.kill(os.getpid(), signal.SIGKILL)
+        if self.how == "segfault":
+            ctypes.string_at(0)
+        if self.how == "memory":
+            resource.setrlimit(resource.RLIMIT_AS, (512 * 1024 * 1024, 512 * 1024 * 1024))
+            hog = bytearray(1024 * 1024 * 1024)
+            print(len(hog))
+
+
+class Grandchild(Task):
+    """Starts a grandchild that ignores SIGTERM and lives long; records its pid."""
+
+    folder: str
+    then_sleep: float = 30.0
+
+    def run(self) -> None:
+        child = subprocess.Popen(
+            [sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(120)"]
+        )
+        mark(self.folder, "grandchild.pid", str(child.pid))
+        time.sleep(self.then_sleep)
+
+
+class WriteShared(Task):
+    key: str
+    value: int
+    fail: bool = False
+
+    def run(self) -> None:
+        self.shared_dict[self.key] = self.value
+        self.shared_dict.setdefault("seen", [])
+        self.shared_dict["seen"] = [*self.shared_dict["seen"], self.metadata.name]
+        if self.fail:
+            raise RuntimeError("failed after writing")
+
+
+class ReadShared(Task):
+    folder: str
+
+    def run(self) -> None:
+        mark(self.folder, f"{self.metadata.name}.shared", repr(sorted(self.shared_dict.items())))
+        self.shared_dict.pop("drop", None)
+
+
+class Track(Task):
+    """Marks start and end times so tests can see what ran at the same time."""
+
+    folder: str
+    seconds: float = 0.2
+
+    def run(self) -> None:
+        mark(self.folder, "track", f"start {self.metadata.name} {time.time()!r}")
+        time.sleep(self.seconds)
+        mark(self.folder, "track", f"end {self.metadata.name} {time.time()!r}")
+
+
+def overlap(folder: str | Path) -> int:
+    """The most tasks that were running at the same moment, from Track's marks."""
+    events = []
+    for line in Path(folder, "track").read_text().splitlines():
+        kind, _, when = line.split()
+        events.append((float(when), 0 if kind == "end" else 1))
+    running = peak = 0
+    for _, starting in sorted(events):
+        running += 1 if starting else -1
+        peak = max(peak, running)
+    return peak
