@@ -7,8 +7,15 @@ from typing import Any
 
 import pytest
 
-from flowmancer_exec import LogRecord, RunResult, Runner, StateChange, TaskSpec, ThreadExecutor
-from flowmancer_exec import ProcessExecutor
+from flowmancer_exec import (
+    LogRecord,
+    ProcessExecutor,
+    Runner,
+    RunResult,
+    StateChange,
+    TaskSpec,
+    ThreadExecutor,
+)
 
 # The task classes tests run live in exec_tasks.py beside this file (importlib mode does not put
 # test folders on sys.path by itself).
@@ -38,14 +45,18 @@ class Recorder:
 
     def lines(self, task: str, stream: str | None = None) -> list[str]:
         return [
-            r.message for r in self.records if r.task == task and (stream is None or r.stream == stream)
+            r.message
+            for r in self.records
+            if r.task == task and (stream is None or r.stream == stream)
         ]
 
     def states(self, task: str) -> list[str]:
         return [c.after.value for c in self.changes if c.task == task]
 
 
-def run(specs: list[TaskSpec], executor: str = "process", **kwargs: Any) -> tuple[RunResult, Recorder]:
+def run(
+    specs: list[TaskSpec], executor: str = "process", **kwargs: Any
+) -> tuple[RunResult, Recorder]:
     recorder = Recorder()
     grace = kwargs.pop("grace", 2.0)
     run_kwargs = kwargs.pop("run_kwargs", {})

@@ -31,7 +31,11 @@ class Hooks(Task):
     fail_in: str = ""
 
     def _hook(self, name: str) -> None:
-        mark(self.folder, f"{self.metadata.name}.hooks", f"{name}:{self.metadata.attempt}:{os.getpid()}")
+        mark(
+            self.folder,
+            f"{self.metadata.name}.hooks",
+            f"{name}:{self.metadata.attempt}:{os.getpid()}",
+        )
         if self.fail_in == name:
             raise RuntimeError(f"failing in {name}")
 
@@ -60,10 +64,11 @@ class Hooks(Task):
 class Sleep(Task):
     seconds: float
     folder: str = ""
+    abort_takes: float = 0.0
 
     def run(self) -> None:
         if self.folder:
-            mark(self.folder, f"{self.metadata.name}.start", repr(time.time()))
+            mark(self.folder, f"{self.metadata.name}.start", f"{time.time()!r} {os.getpid()}")
         # Short naps: a thread can only be stopped between Python instructions.
         deadline = time.monotonic() + self.seconds
         while time.monotonic() < deadline:
@@ -74,6 +79,7 @@ class Sleep(Task):
     def on_abort(self) -> None:
         if self.folder:
             mark(self.folder, f"{self.metadata.name}.aborted")
+        time.sleep(self.abort_takes)
 
 
 class Fail(Task):
@@ -154,7 +160,12 @@ class Grandchild(Task):
 
     def run(self) -> None:
         child = subprocess.Popen(
-            [sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(120)"]
+            [
+                sys.executable,
+                "-c",
+                "import signal, time; "
+                "signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(120)",
+            ]
         )
         mark(self.folder, "grandchild.pid", str(child.pid))
         time.sleep(self.then_sleep)

@@ -68,7 +68,11 @@ def test_a_timeout_stops_the_attempt_and_its_grandchildren(marks: Path) -> None:
 
 def test_a_timeout_delivers_on_abort_and_retries_apply(marks: Path, executor: str) -> None:
     result, recorder = run(
-        [TaskSpec("slow", Sleep, {"seconds": 30, "folder": str(marks)}, timeout=0.5, max_attempts=2)],
+        [
+            TaskSpec(
+                "slow", Sleep, {"seconds": 30, "folder": str(marks)}, timeout=0.5, max_attempts=2
+            )
+        ],
         executor,
         grace=2.0,
     )

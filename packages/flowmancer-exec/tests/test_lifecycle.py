@@ -50,7 +50,9 @@ def test_on_restart_runs_only_for_a_restarted_task(marks: Path, executor: str) -
 def test_an_exception_in_any_hook_fails_the_attempt_with_its_traceback(
     marks: Path, executor: str, fail_in: str, expected: list[str] | None
 ) -> None:
-    result, recorder = run([TaskSpec("t", Hooks, {"folder": str(marks), "fail_in": fail_in})], executor)
+    result, recorder = run(
+        [TaskSpec("t", Hooks, {"folder": str(marks), "fail_in": fail_in})], executor
+    )
     if expected is None:
         assert result.states["t"] is TaskState.COMPLETED
         return
@@ -60,7 +62,7 @@ def test_an_exception_in_any_hook_fails_the_attempt_with_its_traceback(
     assert result.reasons["t"] == f"RuntimeError: failing in {fail_in}{where}"
     trace = "\n".join(recorder.lines("t", "runner"))
     assert "Traceback (most recent call last)" in trace
-    assert f"raise RuntimeError(f\"failing in {{name}}\")" in trace
+    assert 'raise RuntimeError(f"failing in {name}")' in trace
 
 
 def test_on_failure_runs_after_a_failed_run_and_can_fail_too(marks: Path, executor: str) -> None:
@@ -70,7 +72,9 @@ def test_on_failure_runs_after_a_failed_run_and_can_fail_too(marks: Path, execut
     assert hooks(marks)[-2:] == ["on_failure", "on_destroy"]
 
 
-def test_metadata_names_the_task_its_class_dependencies_and_attempt(marks: Path, executor: str) -> None:
+def test_metadata_names_the_task_its_class_dependencies_and_attempt(
+    marks: Path, executor: str
+) -> None:
     from exec_tasks import Noop
 
     class_specs = [

@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 import enum
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Optional, TypedDict, Union
+from typing import Any, ClassVar, Literal, TypedDict
 
 import pytest
 
@@ -34,8 +34,8 @@ class Everything(Task):
     count: int
     ratio: float
     flag: bool
-    maybe: Optional[int] = None
-    either: Union[int, str] = 0
+    maybe: int | None = None
+    either: int | str = 0
     mode: Literal["fast", "slow"] = "fast"
     color: Color = Color.RED
     items: list[int] = []
@@ -47,7 +47,7 @@ class Everything(Task):
     when: dt.datetime = dt.datetime(2020, 1, 1)
     day: dt.date = dt.date(2020, 1, 1)
     db: Db = Db("localhost")
-    target: Optional[Target] = None
+    target: Target | None = None
     anything: Any = None
 
     def run(self) -> None:
@@ -55,7 +55,9 @@ class Everything(Task):
 
 
 def check(values: dict[str, Any]) -> dict[str, Any]:
-    return validate_parameters(Everything, values, "tasks.t.parameters", {"shared_dict", "logger", "metadata"})
+    return validate_parameters(
+        Everything, values, "tasks.t.parameters", {"shared_dict", "logger", "metadata"}
+    )
 
 
 BASE = {"name": "n", "count": 1, "ratio": 1.5, "flag": True}
@@ -244,7 +246,7 @@ def test_an_annotation_that_cannot_be_resolved_is_a_clear_error() -> None:
 
 class WithClassVar(Task):
     kind: ClassVar[str] = "k"
-    _cache: dict[str, int] = {}  # noqa: RUF012
+    _cache: dict[str, int] = {}
     value: int = 1
 
     def run(self) -> None:

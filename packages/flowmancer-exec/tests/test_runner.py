@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Recorder, run
+from conftest import run
 from exec_tasks import Fail, FailTimes, Noop, ReadShared, Track, WriteShared, overlap
 
 from flowmancer_dag import TaskState
-from flowmancer_exec import JobError, RunSnapshot, Runner, TaskSpec, ThreadExecutor
+from flowmancer_exec import JobError, Runner, RunSnapshot, TaskSpec, ThreadExecutor
 
 S = TaskState
 
@@ -38,7 +38,10 @@ def test_max_concurrency_limits_what_runs_at_once(marks: Path, executor: str) ->
 
 def test_pools_limit_their_members_only(marks: Path) -> None:
     specs = [
-        *(TaskSpec(f"db{i}", Track, {"folder": str(marks), "seconds": 0.2}, pool="db") for i in range(4)),
+        *(
+            TaskSpec(f"db{i}", Track, {"folder": str(marks), "seconds": 0.2}, pool="db")
+            for i in range(4)
+        ),
         TaskSpec("free", Track, {"folder": str(marks), "seconds": 0.2}),
     ]
     result, _ = run(specs, "thread", pools={"db": 1})
@@ -56,7 +59,11 @@ def test_pools_limit_their_members_only(marks: Path) -> None:
 
 def test_retries_until_success_with_backoff_reported(executor: str) -> None:
     result, recorder = run(
-        [TaskSpec("flaky", FailTimes, {"times": 2}, max_attempts=3, backoff=0.05, backoff_factor=2)],
+        [
+            TaskSpec(
+                "flaky", FailTimes, {"times": 2}, max_attempts=3, backoff=0.05, backoff_factor=2
+            )
+        ],
         executor,
     )
     assert result.states["flaky"] is S.COMPLETED
@@ -72,8 +79,14 @@ def test_max_backoff_caps_and_jitter_spreads_the_wait() -> None:
     result, recorder = run(
         [
             TaskSpec(
-                "flaky", FailTimes, {"times": 3}, max_attempts=4, backoff=0.04, backoff_factor=10,
-                max_backoff=0.1, jitter=True,
+                "flaky",
+                FailTimes,
+                {"times": 3},
+                max_attempts=4,
+                backoff=0.04,
+                backoff_factor=10,
+                max_backoff=0.1,
+                jitter=True,
             )
         ],
         "thread",
@@ -93,7 +106,13 @@ def test_retry_on_retries_only_the_named_exceptions(executor: str) -> None:
     result, _ = run(
         [
             TaskSpec("named", FailTimes, {"times": 1}, max_attempts=3, retry_on=["OSError"]),
-            TaskSpec("other", FailTimes, {"times": 1, "error": "ValueError"}, max_attempts=3, retry_on=["OSError"]),
+            TaskSpec(
+                "other",
+                FailTimes,
+                {"times": 1, "error": "ValueError"},
+                max_attempts=3,
+                retry_on=["OSError"],
+            ),
         ],
         executor,
     )
@@ -123,14 +142,26 @@ def test_trigger_rules_run_cleanup_and_alert(executor: str) -> None:
     assert result.exit_code == 2
 
 
-def test_shared_dict_flows_downstream_and_failed_writes_are_kept(marks: Path, executor: str) -> None:
+def test_shared_dict_flows_downstream_and_failed_writes_are_kept(
+    marks: Path, executor: str
+) -> None:
     specs = [
         TaskSpec("w1", WriteShared, {"key": "a", "value": 1}),
         TaskSpec("w2", WriteShared, {"key": "b", "value": 2, "fail": True}),
-        TaskSpec("r", ReadShared, {"folder": str(marks)}, depends_on=["w1"], trigger_rule="all_done"),
-        TaskSpec("r2", ReadShared, {"folder": str(marks)}, depends_on=["w1", "w2"], trigger_rule="all_done"),
+        TaskSpec(
+            "r", ReadShared, {"folder": str(marks)}, depends_on=["w1"], trigger_rule="all_done"
+        ),
+        TaskSpec(
+            "r2",
+            ReadShared,
+            {"folder": str(marks)},
+            depends_on=["w1", "w2"],
+            trigger_rule="all_done",
+        ),
     ]
-    result, _ = run(specs, executor, max_concurrency=1, run_kwargs={"shared_dict": {"drop": 0, "x": 9}})
+    result, _ = run(
+        specs, executor, max_concurrency=1, run_kwargs={"shared_dict": {"drop": 0, "x": 9}}
+    )
     assert result.states["w2"] is S.FAILED
     seen = eval((marks / "r2.shared").read_text())
     assert ("a", 1) in seen and ("b", 2) in seen and ("x", 9) in seen
@@ -158,7 +189,9 @@ def test_an_observer_that_raises_is_reported_once_and_the_run_goes_on(
     capfd: pytest.CaptureFixture[str],
 ) -> None:
     bad = FailingObserver()
-    result, recorder = run([TaskSpec("a", Noop), TaskSpec("b", Noop, depends_on=["a"])], "thread", observers=[bad])
+    result, recorder = run(
+        [TaskSpec("a", Noop), TaskSpec("b", Noop, depends_on=["a"])], "thread", observers=[bad]
+    )
     assert result.ok
     assert bad.calls >= 6
     assert capfd.readouterr().err.count("observer FailingObserver.on_state_change failed") == 1
@@ -210,7 +243,9 @@ def test_a_bad_job_is_refused_with_every_problem_before_anything_runs() -> None:
         Runner(
             [
                 TaskSpec("a", "NoSuchTask"),
-                TaskSpec("b", Track, {"seconds": "x"}, depends_on=["a", "zz"], pool="db", max_attempts=0),
+                TaskSpec(
+                    "b", Track, {"seconds": "x"}, depends_on=["a", "zz"], pool="db", max_attempts=0
+                ),
                 TaskSpec("c", Noop, depends_on=["c"], timeout=-1, trigger_rule="sometimes"),
                 TaskSpec("a", Noop),
             ],

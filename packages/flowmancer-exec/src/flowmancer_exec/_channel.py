@@ -147,7 +147,7 @@ class LineReader:
 
 def read_available(fd: int) -> tuple[list[bytes], bool]:
     """Everything readable now from a non-blocking ``fd``, and whether it reached end of file."""
-    chunks = []
+    chunks: list[bytes] = []
     while True:
         try:
             data = os.read(fd, _CHUNK)

@@ -36,7 +36,9 @@ class Attempt:
 
     def record(self, level: str, message: str, time: float, stream: str) -> LogRecord:
         """A log record attributed to this attempt."""
-        return LogRecord(self.job, self.run_id, self.task, self.number, level, message, time, stream)
+        return LogRecord(
+            self.job, self.run_id, self.task, self.number, level, message, time, stream
+        )
 
 
 @dataclasses.dataclass(frozen=True)

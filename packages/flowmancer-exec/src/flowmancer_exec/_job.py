@@ -10,8 +10,8 @@ from typing import Any
 from flowmancer_dag import CycleError, Graph, GraphError, MissingDependencyError, TriggerRule
 
 from ._errors import JobError, ParameterError, Problem, TaskNotFoundError
-from ._task import RESERVED, Task, get_task_class
 from ._params import validate_parameters
+from ._task import RESERVED, Task, get_task_class
 
 __all__ = ["PreparedJob", "TaskSpec", "prepare"]
 
@@ -123,21 +123,30 @@ def prepare(
                 problems.append(Problem(f"{place}.timeout", "must be more than 0 seconds"))
         if spec.pool is not None and spec.pool not in pools:
             known = ", ".join(pools) or "none are defined"
-            problems.append(Problem(f"{place}.pool", f"unknown pool {spec.pool!r} (pools: {known})"))
+            problems.append(
+                Problem(f"{place}.pool", f"unknown pool {spec.pool!r} (pools: {known})")
+            )
         if isinstance(spec.depends_on, str):
             problems.append(
-                Problem(f"{place}.dependencies", f"expected a list of task names, got {spec.depends_on!r}")
+                Problem(
+                    f"{place}.dependencies",
+                    f"expected a list of task names, got {spec.depends_on!r}",
+                )
             )
         if str(spec.trigger_rule) not in {r.value for r in TriggerRule}:
             allowed = ", ".join(r.value for r in TriggerRule)
             problems.append(
-                Problem(f"{place}.trigger_rule", f"expected one of {allowed}, got {spec.trigger_rule!r}")
+                Problem(
+                    f"{place}.trigger_rule", f"expected one of {allowed}, got {spec.trigger_rule!r}"
+                )
             )
 
     graph: Graph[str] = Graph()
     for name, spec in specs.items():
         deps = () if isinstance(spec.depends_on, str) else spec.depends_on
-        rule = spec.trigger_rule if str(spec.trigger_rule) in {r.value for r in TriggerRule} else None
+        rule = (
+            spec.trigger_rule if str(spec.trigger_rule) in {r.value for r in TriggerRule} else None
+        )
         graph.add(name, deps, rule)
     try:
         graph.validate()
@@ -155,17 +164,20 @@ def _resolve(task: type[Task] | str, place: str, problems: list[Problem]) -> typ
         except TaskNotFoundError as error:
             problems.append(Problem(place, str(error)))
             return None
-    if isinstance(task, type) and issubclass(task, Task):
+    if isinstance(task, type) and issubclass(task, Task):  # type: ignore[redundant-expr]
         return task
-    problems.append(Problem(place, f"expected a Task subclass or a registered name, got {task!r}"))
+    message = f"expected a Task subclass or a registered name, got {task!r}"  # type: ignore[unreachable]
+    problems.append(Problem(place, message))
     return None
 
 
 def _graph_problem(problem: GraphError) -> Problem:
     if isinstance(problem, MissingDependencyError):
         text = str(problem).split(" depends on ", 1)[1]
-        return Problem(f"tasks.{problem.node}.dependencies", f"depends on {text.replace('the graph', 'the job')}")
+        return Problem(
+            f"tasks.{problem.node}.dependencies",
+            f"depends on {text.replace('the graph', 'the job')}",
+        )
     if isinstance(problem, CycleError):
         return Problem("tasks", str(problem))
     return Problem("tasks", str(problem))  # pragma: no cover - every problem is one of the above
-

@@ -41,9 +41,7 @@ def describe_error(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
-def run_lifecycle(
-    instance: Task, restart: bool, log_error: Callable[[str], None]
-) -> Outcome:
+def run_lifecycle(instance: Task, restart: bool, log_error: Callable[[str], None]) -> Outcome:
     """Run every hook of one attempt in order and report how it went.
 
     ``log_error`` receives each failure's message with its full traceback.

@@ -260,9 +260,7 @@ def _exact(value: Any, tp: Any) -> bool:
     return False
 
 
-def _union(
-    value: Any, arms: tuple[Any, ...], tp: Any, place: str, problems: list[Problem]
-) -> Any:
+def _union(value: Any, arms: tuple[Any, ...], tp: Any, place: str, problems: list[Problem]) -> Any:
     for arm in arms:
         if _exact(value, arm):
             return value
@@ -297,6 +295,7 @@ def _generic(
             accepted = (list, tuple, set, frozenset)
         if not isinstance(value, accepted):
             return _fail(tp, value, place, problems)
+        value = list(value)  # type: ignore[call-overload]  # a list, tuple or set by now
         if origin is tuple and args and not (len(args) == 2 and args[1] is Ellipsis):
             if len(value) != len(args):
                 problems.append(
@@ -359,7 +358,9 @@ def _fields(
     for name in value:
         if name not in fields:
             known = ", ".join(fields) or "none"
-            problems.append(Problem(f"{place}.{name}", f"unknown field of {owner} (known: {known})"))
+            problems.append(
+                Problem(f"{place}.{name}", f"unknown field of {owner} (known: {known})")
+            )
     return None if len(problems) > before else out
 
 

@@ -308,7 +308,9 @@ def _child(attempt: Attempt, channel_fd: int, out_fd: int, err_fd: int) -> None:
         code = _run_in_child(attempt, channel)
     except BaseException as error:  # the lifecycle catches everything; this is our own failure
         with contextlib.suppress(BaseException):
-            channel.send(("result", False, f"the attempt could not start: {error!r}", (), False, None))
+            channel.send(
+                ("result", False, f"the attempt could not start: {error!r}", (), False, None)
+            )
         code = 70
     finally:
         os._exit(code)
@@ -325,9 +327,11 @@ def _run_in_child(attempt: Attempt, channel: ChannelWriter) -> int:
 
     out = LineWriter(send_line("INFO", "stdout"), 1)
     err = LineWriter(send_line("ERROR", "stderr"), 2)
-    sys.stdout = out  # type: ignore[assignment]
-    sys.stderr = err  # type: ignore[assignment]
-    logger = TaskLogger(lambda level, text, when: channel.send(("log", level, text, when, "logger")))
+    sys.stdout = out
+    sys.stderr = err
+    logger = TaskLogger(
+        lambda level, text, when: channel.send(("log", level, text, when, "logger"))
+    )
     shared = dict(attempt.shared_dict)
     metadata = TaskMetadata(
         attempt.task, attempt.task_class.__name__, list(attempt.depends_on), attempt.number
@@ -347,7 +351,9 @@ def _run_in_child(attempt: Attempt, channel: ChannelWriter) -> int:
     err.close()
     _flush_c_stdio()
     try:
-        channel.send(("result", outcome.ok, outcome.reason, outcome.error_types, outcome.stopped, shared))
+        channel.send(
+            ("result", outcome.ok, outcome.reason, outcome.error_types, outcome.stopped, shared)
+        )
     except Exception as error:  # a value in shared_dict that cannot be pickled
         unsendable = [k for k, v in shared.items() if not _picklable(v)]
         channel.send(
@@ -361,7 +367,9 @@ def _run_in_child(attempt: Attempt, channel: ChannelWriter) -> int:
             )
         )
         kept = {k: v for k, v in shared.items() if k not in unsendable}
-        channel.send(("result", outcome.ok, outcome.reason, outcome.error_types, outcome.stopped, kept))
+        channel.send(
+            ("result", outcome.ok, outcome.reason, outcome.error_types, outcome.stopped, kept)
+        )
     return 0
 
 

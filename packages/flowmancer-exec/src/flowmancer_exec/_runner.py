@@ -235,7 +235,14 @@ class _RunState:
     def note(self, name: str, level: str, message: str) -> None:
         self.emit(
             LogRecord(
-                self.job, self.run_id, name, self.attempts[name], level, message, time.time(), "runner"
+                self.job,
+                self.run_id,
+                name,
+                self.attempts[name],
+                level,
+                message,
+                time.time(),
+                "runner",
             )
         )
 
@@ -333,11 +340,14 @@ class _RunState:
         if result.ok and not (timed_out and result.stopped):
             self.finish(name, True, None)
         elif self.aborts and result.stopped and not timed_out:
+            # Not run.abort(): that would DEFAULT its dependents, which were not let down by a
+            # failure but stopped with the run; abort_all() marks them ABORTED at the end.
             self.durations[name] = time.time() - self.first_start[name]
             self.change(name, S.ABORTED, "the run was aborted")
-            self.settled(self.run.abort(name))
         else:
-            reason = f"timed out after {spec.timeout:g} s" if timed_out else (result.reason or "failed")
+            reason = (
+                f"timed out after {spec.timeout:g} s" if timed_out else (result.reason or "failed")
+            )
             if self.should_retry(spec, result, timed_out):
                 self.retry(name, spec, reason)
             else:
@@ -375,8 +385,7 @@ class _RunState:
         self.change(
             name,
             S.PENDING,
-            f"attempt {number} of {spec.max_attempts} failed ({reason}); "
-            f"next in {delay:.3g} s",
+            f"attempt {number} of {spec.max_attempts} failed ({reason}); next in {delay:.3g} s",
         )
         self.note(name, "WARNING", f"attempt {number} failed: {reason}; retrying in {delay:.3g} s")
         if delay > 0:
@@ -398,7 +407,11 @@ class _RunState:
     def settled(self, nodes: list[tuple[str, TaskState]]) -> None:
         for node, st in nodes:
             if st is S.DEFAULTED:
-                upstream = [d for d in self.specs[node].depends_on if not self.states[d].satisfies_dependents]
+                upstream = [
+                    d
+                    for d in self.specs[node].depends_on
+                    if not self.states[d].satisfies_dependents
+                ]
                 self.change(node, st, f"upstream did not complete: {', '.join(upstream)}")
             else:
                 self.change(node, st, "nothing upstream failed")
@@ -430,8 +443,8 @@ class _RunState:
             while not self.run.is_finished:
                 if self.aborts and not self.running:
                     for name in self.run.abort_all():
-                        reason = "the run was aborted before it started"
-                        self.change(name, S.ABORTED, reason)
+                        if self.states[name] is not S.ABORTED:
+                            self.change(name, S.ABORTED, "the run was aborted before it started")
                     break
                 await self.wake.wait()
                 self.wake.clear()
@@ -465,7 +478,10 @@ class _RunState:
 
     def install_signals(self) -> dict[int, Any]:
         saved: dict[int, Any] = {}
-        if not self.runner.handle_signals or threading.current_thread() is not threading.main_thread():
+        if (
+            not self.runner.handle_signals
+            or threading.current_thread() is not threading.main_thread()
+        ):
             return saved
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
@@ -478,4 +494,3 @@ class _RunState:
             with contextlib.suppress(ValueError, RuntimeError):
                 self.loop.remove_signal_handler(sig)
                 signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
-

@@ -1,4 +1,4 @@
-"""``Task``: what users write. Parameters are annotations, ``run()`` is the work, hooks are optional.
+"""``Task``: what users write: parameters as annotations, ``run()`` for the work, optional hooks.
 
 Written so task code for Flowmancer 0.12 (where ``Task`` was a pydantic model) works unchanged:
 the same annotations, defaults, hooks, ``self.shared_dict``, ``self.logger`` and
@@ -182,9 +182,15 @@ _registry: dict[str, type[Task]] = {}
 def _origin(cls: type) -> tuple[str, str]:
     """Where a class was defined: the same file and name is the same class, even when the
     module was imported twice under different names (as extension folders can be)."""
+    # The file comes from the class's own functions: a module being executed may not be in
+    # sys.modules yet (importlib.util.module_from_spec + exec_module).
+    for value in vars(cls).values():
+        code = getattr(getattr(value, "__func__", value), "__code__", None)
+        if code is not None:
+            return (os.path.realpath(code.co_filename), cls.__qualname__)
     module = sys.modules.get(cls.__module__)
-    where = getattr(module, "__file__", None) or cls.__module__
-    return (os.path.realpath(where) if module and module.__file__ else where, cls.__qualname__)
+    where = getattr(module, "__file__", None)
+    return (os.path.realpath(where) if where else cls.__module__, cls.__qualname__)
 
 
 def task(cls: T) -> T:
@@ -194,7 +200,8 @@ def task(cls: T) -> T:
         TypeError: ``cls`` is not a ``Task`` subclass.
         TaskRegistrationError: a different class already holds the name.
     """
-    if not (isinstance(cls, type) and issubclass(cls, Task)):
+    # Typed as Task subclasses, but called at runtime on whatever a user decorates.
+    if not (isinstance(cls, type) and issubclass(cls, Task)):  # type: ignore[redundant-expr]
         raise TypeError(f"@task needs a subclass of flowmancer Task, got {cls!r}")
     name = cls.__name__
     existing = _registry.get(name)

@@ -66,8 +66,8 @@ class ThreadExecutor:
     async def start(self) -> None:
         """Route sys.stdout and sys.stderr by thread."""
         self._saved = (sys.stdout, sys.stderr)
-        sys.stdout = _Router(sys.stdout, self._local, "stdout")  # type: ignore[assignment]
-        sys.stderr = _Router(sys.stderr, self._local, "stderr")  # type: ignore[assignment]
+        sys.stdout = _Router(sys.stdout, self._local, "stdout")
+        sys.stderr = _Router(sys.stderr, self._local, "stderr")
 
     async def close(self) -> None:
         """Put sys.stdout and sys.stderr back."""
@@ -117,7 +117,9 @@ class ThreadExecutor:
                     True,
                     None,
                 )
-            return AttemptResult(result.ok, result.reason, result.error_types, True, result.shared_dict)
+            return AttemptResult(
+                result.ok, result.reason, result.error_types, True, result.shared_dict
+            )
 
 
 def _settle(future: asyncio.Future[AttemptResult], result: AttemptResult) -> None:

@@ -1,0 +1,127 @@
+"""SIGINT and SIGTERM to the driver abort the run cleanly; a second SIGINT stops it at once."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+
+DRIVER = textwrap.dedent(
+    """
+    import json, sys
+    sys.path.insert(0, {tests!r})
+    from exec_tasks import Noop, Sleep
+    from flowmancer_exec import ProcessExecutor, Runner, TaskSpec, ThreadExecutor
+
+    folder = {folder!r}
+
+    class Store:
+        def save(self, snapshot):
+            with open(folder + "/checkpoint.json", "w") as f:
+                json.dump({{"finished": snapshot.finished,
+                           "states": {{k: v.value for k, v in snapshot.states.items()}}}}, f)
+
+    specs = [
+        TaskSpec("a", Sleep, {{"seconds": 60, "folder": folder, "abort_takes": {abort_takes}}}),
+        TaskSpec("b", Sleep, {{"seconds": 60, "folder": folder}}),
+        TaskSpec("after", Noop, depends_on=["a"]),
+        TaskSpec("queued", Noop, depends_on=["b"]),
+    ]
+    executor = {executor}(grace_period={grace})
+    result = Runner(specs, executor=executor, checkpoint=Store()).run()
+    print(json.dumps({{"states": {{k: v.value for k, v in result.states.items()}},
+                      "reasons": dict(result.reasons), "exit": result.exit_code}}))
+    sys.exit(result.exit_code)
+    """
+)
+
+
+def start(
+    tmp_path: Path, executor: str = "ProcessExecutor", grace: float = 5, abort_takes: float = 0
+) -> subprocess.Popen[str]:
+    folder = tmp_path / "marks"
+    folder.mkdir()
+    script = tmp_path / "driver.py"
+    script.write_text(
+        DRIVER.format(
+            tests=str(HERE),
+            folder=str(folder),
+            executor=executor,
+            grace=grace,
+            abort_takes=abort_takes,
+        )
+    )
+    process = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 20
+    while not ((folder / "a.start").exists() and (folder / "b.start").exists()):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the tasks never started"
+        time.sleep(0.02)
+    return process
+
+
+def child_pids(folder: Path) -> list[int]:
+    return [int((folder / f"{n}.start").read_text().split()[1]) for n in ("a", "b")]
+
+
+def gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().split(")")[-1].split()[0] == "Z"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("executor", ["ProcessExecutor", "ThreadExecutor"])
+def test_a_signal_aborts_running_tasks_and_returns_promptly(
+    tmp_path: Path, sig: int, executor: str
+) -> None:
+    process = start(tmp_path, executor)
+    sent = time.monotonic()
+    process.send_signal(sig)
+    out, err = process.communicate(timeout=20)
+    took = time.monotonic() - sent
+    assert took < 5, f"took {took:.1f} s"
+    assert process.returncode == 4, err
+    outcome = json.loads(out.splitlines()[-1])
+    assert outcome["states"] == {
+        "a": "ABORTED",
+        "b": "ABORTED",
+        "after": "ABORTED",
+        "queued": "ABORTED",
+    }
+    assert outcome["reasons"]["a"] == "the run was aborted"
+    folder = tmp_path / "marks"
+    assert (folder / "a.aborted").exists() and (folder / "b.aborted").exists()
+    checkpoint = json.loads((folder / "checkpoint.json").read_text())
+    assert checkpoint == {"finished": True, "states": outcome["states"]}
+    if executor == "ProcessExecutor":
+        assert all(gone(pid) for pid in child_pids(folder))
+    assert "Traceback" not in err
+
+
+def test_a_second_sigint_stops_at_once(tmp_path: Path) -> None:
+    process = start(tmp_path, grace=60, abort_takes=60)  # on_abort would take a minute
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.5)
+    assert process.poll() is None  # still waiting for on_abort within the grace period
+    sent = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=20)
+    assert time.monotonic() - sent < 5
+    outcome = json.loads(out.splitlines()[-1])
+    assert set(outcome["states"].values()) == {"ABORTED"}
+    assert all(gone(pid) for pid in child_pids(tmp_path / "marks"))
