@@ -12,9 +12,11 @@ import asyncio
 import contextlib
 import copy
 import ctypes
+import queue
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from ._channel import LineWriter
@@ -47,8 +49,79 @@ class _Router:
         return getattr(self._original, name)
 
 
+class _Job:
+    """One attempt handed to a worker thread; the lock orders "stop it" against "it ended"."""
+
+    __slots__ = ("body", "ended", "lock", "stop_sent", "thread")
+
+    def __init__(self, body: Callable[[], None]) -> None:
+        self.body = body
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+        self.ended = False
+        self.stop_sent = False
+
+    def stop(self) -> None:
+        with self.lock:
+            if self.thread is not None and not self.ended:
+                self.stop_sent = True
+                _raise_in(self.thread, StopRequested)
+
+
+class _Workers:
+    """Threads that stay for the whole run: starting a thread per attempt costs more than a
+    no-op task. The runner enforces concurrency, so a job always finds an idle thread or a new
+    one is made."""
+
+    def __init__(self) -> None:
+        self.jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self.lock = threading.Lock()
+        self.idle = 0
+        self.threads: list[threading.Thread] = []
+
+    def submit(self, job: _Job) -> None:
+        with self.lock:
+            if self.idle:
+                self.idle -= 1
+            else:
+                thread = threading.Thread(target=self._work, name="flowmancer-task", daemon=True)
+                self.threads.append(thread)
+                thread.start()
+        self.jobs.put(job)
+
+    def _work(self) -> None:
+        me = threading.current_thread()
+        try:
+            while True:
+                job = self.jobs.get()
+                if job is None:
+                    return
+                with job.lock:
+                    job.thread = me
+                try:
+                    job.body()
+                finally:
+                    with job.lock:
+                        job.ended = True
+                        stopped = job.stop_sent
+                if stopped:
+                    # The stop may still be pending for this thread and would land in the next
+                    # attempt; a fresh thread takes over instead.
+                    return
+                with self.lock:
+                    self.idle += 1
+        except StopRequested:  # a stop that arrived after its attempt had ended
+            return
+
+    def close(self) -> None:
+        for _ in self.threads:
+            self.jobs.put(None)
+        self.threads.clear()
+        self.idle = 0
+
+
 class ThreadExecutor:
-    """Run each attempt on its own thread in the runner's process.
+    """Run each attempt on a thread of the runner's process.
 
     Args:
         grace_period: seconds an attempt told to stop has to finish ``on_abort``. A thread
@@ -62,6 +135,7 @@ class ThreadExecutor:
         self.grace_period = grace_period
         self._local = threading.local()
         self._saved: tuple[TextIO, TextIO] | None = None
+        self._workers = _Workers()
 
     async def start(self) -> None:
         """Route sys.stdout and sys.stderr by thread."""
@@ -70,13 +144,14 @@ class ThreadExecutor:
         sys.stderr = _Router(sys.stderr, self._local, "stderr")
 
     async def close(self) -> None:
-        """Put sys.stdout and sys.stderr back."""
+        """Let the worker threads go; put sys.stdout and sys.stderr back."""
+        self._workers.close()
         if self._saved is not None:
             sys.stdout, sys.stderr = self._saved
             self._saved = None
 
     async def run_attempt(self, attempt: Attempt, emit: Emit) -> AttemptResult:
-        """Run the lifecycle on a new thread; stop it with an exception when cancelled."""
+        """Run the lifecycle on a worker thread; stop it with an exception when cancelled."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[AttemptResult] = loop.create_future()
 
@@ -89,24 +164,27 @@ class ThreadExecutor:
             out = LineWriter(post("INFO", "stdout"))
             err = LineWriter(post("ERROR", "stderr"))
             self._local.stdout, self._local.stderr = out, err
+            result = AttemptResult(False, "stopped", (), True, None)
             try:
                 result = _run(attempt, post)
+            except StopRequested:  # landed after the lifecycle, before its result was kept
+                pass
             finally:
                 out.close()
                 err.close()
                 self._local.stdout = self._local.stderr = None
-            with contextlib.suppress(RuntimeError):  # the loop is gone: nobody is waiting
-                loop.call_soon_threadsafe(_settle, done, result)
+                with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits
+                    loop.call_soon_threadsafe(_settle, done, result)
 
-        thread = threading.Thread(target=body, name=f"flowmancer:{attempt.task}", daemon=True)
-        thread.start()
+        job = _Job(body)
+        self._workers.submit(job)
         try:
             return await asyncio.shield(done)
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if task is not None and hasattr(task, "uncancel"):
                 task.uncancel()
-            _raise_in(thread, StopRequested)
+            job.stop()
             try:
                 result = await asyncio.wait_for(asyncio.shield(done), self.grace_period)
             except (asyncio.TimeoutError, asyncio.CancelledError):
@@ -149,7 +227,12 @@ def _run(attempt: Attempt, post: Any) -> AttemptResult:
 
 
 def _raise_in(thread: threading.Thread, exception: type[BaseException]) -> None:
-    """Raise ``exception`` in ``thread`` at its next Python instruction."""
+    """Raise ``exception`` in ``thread`` at its next Python instruction.
+
+    Never called with NULL to take a request back: on Python 3.11 that leaves the interpreter's
+    "async exception pending" flag set with no thread to clear it, which starves the event loop
+    whenever a trace or profile function is active (coverage, debuggers, cProfile).
+    """
     if thread.ident is None or not thread.is_alive():
         return
     ctypes.pythonapi.PyThreadState_SetAsyncExc(
