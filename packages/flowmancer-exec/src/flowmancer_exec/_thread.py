@@ -153,7 +153,10 @@ class ThreadExecutor:
     async def run_attempt(self, attempt: Attempt, emit: Emit) -> AttemptResult:
         """Run the lifecycle on a worker thread; stop it with an exception when cancelled."""
         loop = asyncio.get_running_loop()
-        done: asyncio.Future[AttemptResult] = loop.create_future()
+        # The worker settles whichever future is last here (in the loop's thread). Awaiting it
+        # directly is cheaper than shield(); a cancellation cancels it, so a fresh one is
+        # appended to wait for the stopped attempt.
+        waiting: list[asyncio.Future[AttemptResult]] = [loop.create_future()]
 
         def post(level: str, stream: str) -> Any:
             return lambda text, when: loop.call_soon_threadsafe(
@@ -174,19 +177,20 @@ class ThreadExecutor:
                 err.close()
                 self._local.stdout = self._local.stderr = None
                 with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits
-                    loop.call_soon_threadsafe(_settle, done, result)
+                    loop.call_soon_threadsafe(_settle, waiting, result)
 
         job = _Job(body)
         self._workers.submit(job)
         try:
-            return await asyncio.shield(done)
+            return await waiting[0]
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if task is not None and hasattr(task, "uncancel"):
                 task.uncancel()
             job.stop()
+            waiting.append(loop.create_future())
             try:
-                result = await asyncio.wait_for(asyncio.shield(done), self.grace_period)
+                result = await asyncio.wait_for(waiting[-1], self.grace_period)
             except (asyncio.TimeoutError, asyncio.CancelledError):
                 return AttemptResult(
                     False,
@@ -200,7 +204,8 @@ class ThreadExecutor:
             )
 
 
-def _settle(future: asyncio.Future[AttemptResult], result: AttemptResult) -> None:
+def _settle(waiting: list[asyncio.Future[AttemptResult]], result: AttemptResult) -> None:
+    future = waiting[-1]
     if not future.done():
         future.set_result(result)
 
