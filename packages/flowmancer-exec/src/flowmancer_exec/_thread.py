@@ -113,10 +113,15 @@ class _Workers:
         except StopRequested:  # a stop that arrived after its attempt had ended
             return
 
-    def close(self) -> None:
+    def close(self, wait: float) -> None:
         for _ in self.threads:
             self.jobs.put(None)
-        self.threads.clear()
+        # Joined, not just told to go: a process that forks later (the process executor, a
+        # task's subprocess) should not carry idle threads of ours along.
+        deadline = time.monotonic() + wait
+        for thread in self.threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self.threads = [t for t in self.threads if t.is_alive()]
         self.idle = 0
 
 
@@ -145,7 +150,7 @@ class ThreadExecutor:
 
     async def close(self) -> None:
         """Let the worker threads go; put sys.stdout and sys.stderr back."""
-        self._workers.close()
+        self._workers.close(self.grace_period)
         if self._saved is not None:
             sys.stdout, sys.stderr = self._saved
             self._saved = None
