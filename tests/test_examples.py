@@ -29,3 +29,27 @@ def test_the_graph_demo_runs_the_quickstart_shape_and_shows_the_failure() -> Non
     assert "do-something-3, publish, cleanup" in out
     assert "dependency cycle: extract -> load -> extract" in out
     assert "report depends on laod (did you mean load?)" in out
+
+
+def test_the_runner_demo_runs_the_quickstart_in_real_processes() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "runner" / "main.py")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    lines = out.splitlines()
+
+    def first(text: str) -> int:
+        return next(i for i, line in enumerate(lines) if text in line)
+
+    assert first("do-something-1 | COMPLETED") < first("do-something-3 | RUNNING")
+    assert first("do-something-2 | COMPLETED") < first("do-something-3 | RUNNING")
+    assert "upstream wrote: {'do-something-1': 'HELLO', 'do-something-2': 'WORLD'}" in out
+    assert "attempt 1 of 2 failed (RuntimeError: fails by design); next in 0.2 s" in out
+    assert "do-something-3 | FAILED  (RuntimeError: fails by design)" in out
+    assert "cleanup > INFO    removing temporary files" in out
+    assert "exit code 1: one task did not complete, by design." in out

@@ -34,7 +34,7 @@ def test_every_way_of_dying_is_failed_with_its_reason_and_the_rest_carries_on(
         TaskSpec("after", Noop, depends_on=["dies"]),
         TaskSpec("independent", Noop),
     ]
-    result, _ = run(specs, "process")
+    result, recorder = run(specs, "process")
     assert result.states == {
         "dies": TaskState.FAILED,
         "after": TaskState.DEFAULTED,
@@ -42,6 +42,8 @@ def test_every_way_of_dying_is_failed_with_its_reason_and_the_rest_carries_on(
     }
     assert result.reasons["dies"] == reason
     assert result.exit_code == 2
+    if how == "segfault":  # the crash's Python stack is in the task's own log
+        assert "Fatal Python error: Segmentation fault" in recorder.lines("dies", "stderr")
 
 
 def alive(pid: int) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import faulthandler
 import gc
 import os
 import signal
@@ -305,6 +306,9 @@ def _child(attempt: Attempt, channel_fd: int, out_fd: int, err_fd: int) -> None:
         os.dup2(err_fd, 2)
         os.close(out_fd)
         os.close(err_fd)
+        # A task that crashes in C code gets its Python stack in its own log (the runner's
+        # faulthandler, if any, would write to the runner's terminal instead).
+        faulthandler.enable(file=2, all_threads=False)
         code = _run_in_child(attempt, channel)
     except BaseException as error:  # the lifecycle catches everything; this is our own failure
         with contextlib.suppress(BaseException):

@@ -55,7 +55,9 @@ class Runner:
         max_concurrency: attempts running at once (0 = unlimited).
         pools: name -> size; a task with ``pool=name`` runs only while fewer than ``size``
             tasks of that pool are running.
-        observers: told of every state change and log record (see ``Observer``).
+        observers: told of every state change and log record: objects with any of the
+            ``Observer`` methods (``on_run_start``, ``on_state_change``, ``on_log``,
+            ``on_run_end``); the ones they lack are skipped.
         checkpoint: told the run's state after task finishes (see ``CheckpointStore``).
         handle_signals: on SIGINT/SIGTERM abort the run (a second SIGINT stops at once).
             Only possible when ``run()`` is called from the main thread.
@@ -72,7 +74,7 @@ class Runner:
         executor: Executor | None = None,
         max_concurrency: int = 0,
         pools: Mapping[str, int] | None = None,
-        observers: Sequence[Observer] = (),
+        observers: Sequence[Observer | object] = (),
         checkpoint: CheckpointStore | None = None,
         handle_signals: bool = True,
     ) -> None:
