@@ -9,16 +9,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_the_graph_demo_runs_the_quickstart_shape_and_shows_the_failure() -> None:
+def run_example(name: str) -> str:
+    """Run ``examples/<name>/main.py`` as a user would; its output, after checking it exited 0."""
     result = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "graph" / "main.py")],
+        [sys.executable, str(ROOT / "examples" / name / "main.py")],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
-    assert result.returncode == 0, result.stderr
-    out = result.stdout
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_the_graph_demo_runs_the_quickstart_shape_and_shows_the_failure() -> None:
+    out = run_example("graph")
     assert "do-something-3 FAILED: do-something-3 fails by design" in out
     assert "publish DEFAULTED (without running)" in out
     assert "cleanup COMPLETED" in out  # all_done runs after a failure
@@ -32,15 +37,7 @@ def test_the_graph_demo_runs_the_quickstart_shape_and_shows_the_failure() -> Non
 
 
 def test_the_runner_demo_runs_the_quickstart_in_real_processes() -> None:
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "runner" / "main.py")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    out = result.stdout
+    out = run_example("runner")
     lines = out.splitlines()
 
     def first(text: str) -> int:

@@ -79,3 +79,16 @@ def marks(tmp_path: Any) -> Iterator[Any]:
     old = os.getcwd()
     yield folder
     os.chdir(old)
+
+
+def alive(pid: int) -> bool:
+    """Whether a process still runs (a zombie is dead, only not yet collected by its parent)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -12,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import alive
 
 HERE = Path(__file__).resolve().parent
 
@@ -75,15 +75,6 @@ def child_pids(folder: Path) -> list[int]:
     return [int((folder / f"{n}.start").read_text().split()[1]) for n in ("a", "b")]
 
 
-def gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    with open(f"/proc/{pid}/stat") as f:
-        return f.read().split(")")[-1].split()[0] == "Z"
-
-
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 @pytest.mark.parametrize("executor", ["ProcessExecutor", "ThreadExecutor"])
 def test_a_signal_aborts_running_tasks_and_returns_promptly(
@@ -109,7 +100,7 @@ def test_a_signal_aborts_running_tasks_and_returns_promptly(
     checkpoint = json.loads((folder / "checkpoint.json").read_text())
     assert checkpoint == {"finished": True, "states": outcome["states"]}
     if executor == "ProcessExecutor":
-        assert all(gone(pid) for pid in child_pids(folder))
+        assert not any(alive(pid) for pid in child_pids(folder))
     assert "Traceback" not in err
 
 
@@ -124,4 +115,4 @@ def test_a_second_sigint_stops_at_once(tmp_path: Path) -> None:
     assert time.monotonic() - sent < 5
     outcome = json.loads(out.splitlines()[-1])
     assert set(outcome["states"].values()) == {"ABORTED"}
-    assert all(gone(pid) for pid in child_pids(tmp_path / "marks"))
+    assert not any(alive(pid) for pid in child_pids(tmp_path / "marks"))

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import run
+from conftest import alive, run
 from exec_tasks import Exit, Grandchild, Noop, Sleep
 
 from flowmancer_dag import TaskState
@@ -44,16 +44,6 @@ def test_every_way_of_dying_is_failed_with_its_reason_and_the_rest_carries_on(
     assert result.exit_code == 2
     if how == "segfault":  # the crash's Python stack is in the task's own log
         assert "Fatal Python error: Segmentation fault" in recorder.lines("dies", "stderr")
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie is dead; only its parent has not collected it yet.
-    with open(f"/proc/{pid}/stat") as f:
-        return f.read().split(")")[-1].split()[0] != "Z"
 
 
 def test_a_timeout_stops_the_attempt_and_its_grandchildren(marks: Path) -> None:
