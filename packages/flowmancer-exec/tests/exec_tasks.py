@@ -215,3 +215,60 @@ def overlap(folder: str | Path) -> int:
         running += 1 if starting else -1
         peak = max(peak, running)
     return peak
+
+
+class Box:
+    """A value with no __eq__: equal only to itself, so copies never compare equal."""
+
+    def __init__(self, v: int) -> None:
+        self.v = v
+
+
+class PutBox(Task):
+    value: int
+    delay: float = 0.0
+
+    def run(self) -> None:
+        time.sleep(self.delay)
+        self.shared_dict["box"] = Box(self.value)
+
+
+class ReadBox(Task):
+    delay: float = 0.0
+
+    def run(self) -> None:
+        time.sleep(self.delay)
+        print("box is", getattr(self.shared_dict.get("box"), "v", None))
+
+
+class GcCheck(Task):
+    def run(self) -> None:
+        import gc
+
+        if not gc.isenabled():
+            raise RuntimeError("garbage collection is off in the task")
+
+
+class ChildOnlyValue(Task):
+    """Stores an instance of a class from a module that only this process ever imported."""
+
+    folder: str
+
+    def run(self) -> None:
+        Path(self.folder, "only_here.py").write_text("class Thing:\n    pass\n")
+        sys.path.insert(0, self.folder)
+        import only_here  # type: ignore[import-not-found]
+
+        self.shared_dict["thing"] = only_here.Thing()
+
+
+class Count(Task):
+    """Appends a line per attempt, then fails until ``times`` attempts have been made."""
+
+    folder: str
+    times: int = 1000
+
+    def run(self) -> None:
+        mark(self.folder, "count", str(self.metadata.attempt))
+        if self.metadata.attempt <= self.times:
+            raise ConnectionError("again")

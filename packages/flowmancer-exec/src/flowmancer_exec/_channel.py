@@ -113,7 +113,14 @@ class FrameReader:
             end = start + size + length
             if len(buffer) < end:
                 break
-            messages.append(pickle.loads(buffer[start + size : end]))
+            try:
+                messages.append(pickle.loads(buffer[start + size : end]))
+            except Exception as error:
+                # Say whether it was the result, so that the attempt cannot pass for a success.
+                was_result = b"result" in buffer[start + size : start + size + 40]
+                messages.append(
+                    ("unreadable", f"a message could not be read: {error!r}", was_result)
+                )
             start = end
         del buffer[:start]
         return messages

@@ -47,16 +47,17 @@ class AttemptResult:
 
     ``reason`` says why it did not succeed ("ValueError: bad input", "killed by signal 9
     (SIGKILL)"); ``error_types`` names the exception's classes (for ``retry_on``); ``stopped``
-    is True when it ended because it was told to stop (timeout or abort). ``shared_dict`` is the
-    task's ``shared_dict`` as the attempt left it (None when it is lost, as when the process was
-    killed); the runner merges the differences from what the attempt was given.
+    is True when it ended because it was told to stop (timeout or abort). ``updates`` and
+    ``deleted`` are the keys of ``shared_dict`` the attempt added or changed, and removed,
+    worked out where it ran (``shared_changes``), so a key it only read is never written back.
     """
 
     ok: bool
     reason: str | None = None
     error_types: tuple[str, ...] = ()
     stopped: bool = False
-    shared_dict: Mapping[str, Any] | None = None
+    updates: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    deleted: tuple[str, ...] = ()
 
 
 @runtime_checkable

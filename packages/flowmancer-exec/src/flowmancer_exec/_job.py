@@ -126,6 +126,13 @@ def prepare(
             problems.append(
                 Problem(f"{place}.pool", f"unknown pool {spec.pool!r} (pools: {known})")
             )
+        if isinstance(spec.retry_on, str):
+            problems.append(
+                Problem(
+                    f"{place}.retry_on",
+                    f"expected a list of exception names, got {spec.retry_on!r}",
+                )
+            )
         if isinstance(spec.depends_on, str):
             problems.append(
                 Problem(

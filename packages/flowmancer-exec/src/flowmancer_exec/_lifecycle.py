@@ -8,12 +8,21 @@ in any hook fails the attempt; its traceback goes to the task's log in full.
 from __future__ import annotations
 
 import dataclasses
+import pickle
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from ._task import Task
 
-__all__ = ["Outcome", "StopRequested", "describe_error", "run_lifecycle"]
+__all__ = [
+    "Outcome",
+    "StopRequested",
+    "describe_error",
+    "run_lifecycle",
+    "shared_changes",
+    "shared_fingerprints",
+]
 
 
 class StopRequested(BaseException):
@@ -84,3 +93,46 @@ def run_lifecycle(instance: Task, restart: bool, log_error: Callable[[str], None
         outcome.ok = False
         outcome.reason = outcome.reason or "stopped"
     return outcome
+
+
+class _Opaque:
+    """A value that cannot be pickled: compared by identity instead."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+
+def _fingerprint(value: object) -> bytes | _Opaque:
+    try:
+        return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:
+        return _Opaque(value)
+
+
+def shared_fingerprints(shared: Mapping[str, Any]) -> dict[str, bytes | _Opaque]:
+    """What each ``shared_dict`` value looked like when the attempt started.
+
+    Pickled bytes, not the objects: a task may change a value in place, and values that went
+    through a copy or a pickle no longer compare equal by ``==`` (or raise, like arrays).
+    """
+    return {key: _fingerprint(value) for key, value in shared.items()}
+
+
+def shared_changes(
+    before: Mapping[str, bytes | _Opaque], after: Mapping[str, Any]
+) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The keys an attempt added or changed (with their values), and the keys it removed."""
+    updates: dict[str, Any] = {}
+    for key, value in after.items():
+        old = before.get(key)
+        if old is None:
+            updates[key] = value
+        elif isinstance(old, _Opaque):
+            if old.value is not value:
+                updates[key] = value
+        elif _fingerprint(value) != old:
+            updates[key] = value
+    deleted = tuple(key for key in before if key not in after)
+    return updates, deleted

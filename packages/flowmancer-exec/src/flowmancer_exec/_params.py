@@ -154,9 +154,10 @@ def _to_int(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, str):
-        text = value.strip()
-        if text.lstrip("+-").isdigit():
-            return int(text)
+        try:  # int() also takes "1_000" and non-ASCII digits; anything else it refuses
+            return int(value.strip())
+        except ValueError:
+            return _BAD
     return _BAD
 
 
@@ -387,7 +388,13 @@ def _dataclass(value: Any, tp: Any, place: str, problems: list[Problem]) -> Any:
         if f.init
     }
     converted = _fields(value, fields, _name(tp), place, problems)
-    return _BAD if converted is None else tp(**converted)
+    if converted is None:
+        return _BAD
+    try:
+        return tp(**converted)
+    except Exception as error:  # its __post_init__ refused the values
+        problems.append(Problem(place, f"not a valid {_name(tp)}: {error}"))
+        return _BAD
 
 
 def _typed_dict(value: Any, tp: Any, place: str, problems: list[Problem]) -> Any:

@@ -23,12 +23,19 @@ from typing import Any
 
 from ._channel import ChannelWriter, FrameReader, LineReader, LineWriter, read_available
 from ._interface import Attempt, AttemptResult, Emit
-from ._lifecycle import Outcome, StopRequested, run_lifecycle
+from ._lifecycle import (
+    Outcome,
+    StopRequested,
+    run_lifecycle,
+    shared_changes,
+    shared_fingerprints,
+)
 from ._task import TaskLogger, TaskMetadata
 
 __all__ = ["ProcessExecutor"]
 
 _PR_SET_CHILD_SUBREAPER = 36
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 def _signal_name(number: int) -> str:
@@ -73,23 +80,42 @@ class ProcessExecutor:
     async def run_attempt(self, attempt: Attempt, emit: Emit) -> AttemptResult:
         """Fork, run the lifecycle in the child, stream its output, read how it ended."""
         loop = asyncio.get_running_loop()
-        channel_r, channel_w = os.pipe()
-        out_r, out_w = os.pipe()
-        err_r, err_w = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: never returns
-            os.close(channel_r)
-            os.close(out_r)
-            os.close(err_r)
-            _child(attempt, channel_w, out_w, err_w)
-        # Let the child have the CPU now: on a busy machine it would otherwise wait for the
-        # runner's bookkeeping below, which is not on anyone's critical path.
-        os.sched_yield()
-        with contextlib.suppress(OSError):
-            os.setpgid(pid, pid)  # also done in the child; whichever runs first wins the race
-        for fd in (channel_w, out_w, err_w):
-            os.close(fd)
-        watch = _Watch(loop, attempt, emit, pid, channel_r, out_r, err_r, self._subreaper)
+        fds: list[int] = []
+        pid = 0
+        try:
+            for _ in range(3):
+                fds.extend(os.pipe())
+            channel_r, channel_w, out_r, out_w, err_r, err_w = fds
+            # Until the child has left the runner's signal handling behind, a SIGINT/SIGTERM
+            # reaching it would be written to the runner's wakeup socket and read as the
+            # runner's own: keep them pending in both until each side is ready.
+            blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+            try:
+                pid = os.fork()
+                if pid == 0:  # the child: never returns
+                    for fd in (channel_r, out_r, err_r):
+                        os.close(fd)
+                    _child(attempt, channel_w, out_w, err_w, blocked)
+                with contextlib.suppress(OSError):
+                    os.setpgid(pid, pid)  # the child does it too; whoever is first wins the race
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+            # Let the child have the CPU now: on a busy machine it would otherwise wait for
+            # the runner's bookkeeping below, which is not on anyone's critical path.
+            os.sched_yield()
+            for fd in (channel_w, out_w, err_w):
+                os.close(fd)
+                fds.remove(fd)
+            watch = _Watch(loop, attempt, emit, pid, channel_r, out_r, err_r, self._subreaper)
+        except BaseException:
+            for fd in fds:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+            if pid:
+                with contextlib.suppress(OSError):
+                    os.killpg(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+            raise
         result = await watch.wait(self.grace_period)
         if watch.collector is not None:
             self._collecting.add(watch.collector)
@@ -144,13 +170,23 @@ class _Watch:
 
     def _on_frames(self, data: bytes) -> None:
         for message in self.frames.feed(data):
-            if message[0] == "log":
+            if message[0] == "unreadable":
+                # A frame we cannot unpickle (a class that exists only in the child, say): the
+                # attempt's result may be in it, so the attempt cannot count as a success.
+                self.emit(self.attempt.record("ERROR", message[1], time.time(), "runner"))
+                if message[2]:
+                    self.result = ("result", False, message[1], (), False, {}, ())
+                    self._end()
+            elif message[0] == "log":
                 _, level, text, when, stream = message
                 self.emit(self.attempt.record(level, text, when, stream))
             elif message[0] == "result":
                 self.result = message
-                if not self.ended.done():
-                    self.ended.set_result(None)
+                self._end()
+
+    def _end(self) -> None:
+        if not self.ended.done():
+            self.ended.set_result(None)
 
     def _readable(self, fd: int) -> None:
         chunks, eof = read_available(fd)
@@ -248,8 +284,10 @@ class _Watch:
 
     def _result(self, status: int, stopped: bool) -> AttemptResult:
         if self.result is not None:
-            _, ok, reason, error_types, child_stopped, shared = self.result
-            return AttemptResult(ok, reason, tuple(error_types), stopped or child_stopped, shared)
+            _, ok, reason, error_types, child_stopped, updates, deleted = self.result
+            return AttemptResult(
+                ok, reason, tuple(error_types), stopped or child_stopped, updates, tuple(deleted)
+            )
         if os.WIFSIGNALED(status):
             number = os.WTERMSIG(status)
             reason = f"killed by signal {number} ({_signal_name(number)})"
@@ -259,7 +297,7 @@ class _Watch:
             reason = f"exited with code {os.WEXITSTATUS(status)} before reporting a result"
         else:
             reason = "exited (code 0) before reporting a result, as os._exit() does"
-        return AttemptResult(False, reason, (), stopped, None)
+        return AttemptResult(False, reason, (), stopped)
 
 
 def _uncancel() -> None:
@@ -290,10 +328,13 @@ def _reap_group(pgid: int, subreaper: bool) -> None:
 # -- in the child ---------------------------------------------------------------------------
 
 
-def _child(attempt: Attempt, channel_fd: int, out_fd: int, err_fd: int) -> None:
+def _child(
+    attempt: Attempt, channel_fd: int, out_fd: int, err_fd: int, mask: set[int | signal.Signals]
+) -> None:
     code = 0
-    # Copy-on-write: every object a collection walks is a page copied into this process.
-    gc.disable()
+    # Copy-on-write: a collection walking every inherited object would copy each page it
+    # touches into this process. Frozen objects are left alone; the task's own are collected.
+    gc.freeze()
     channel = ChannelWriter(channel_fd)
     try:
         os.setpgid(0, 0)
@@ -302,6 +343,7 @@ def _child(attempt: Attempt, channel_fd: int, out_fd: int, err_fd: int) -> None:
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, _stop_on_sigterm)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         os.dup2(out_fd, 1)
         os.dup2(err_fd, 2)
         os.close(out_fd)
@@ -313,7 +355,7 @@ def _child(attempt: Attempt, channel_fd: int, out_fd: int, err_fd: int) -> None:
     except BaseException as error:  # the lifecycle catches everything; this is our own failure
         with contextlib.suppress(BaseException):
             channel.send(
-                ("result", False, f"the attempt could not start: {error!r}", (), False, None)
+                ("result", False, f"the attempt could not start: {error!r}", (), False, {}, ())
             )
         code = 70
     finally:
@@ -337,6 +379,7 @@ def _run_in_child(attempt: Attempt, channel: ChannelWriter) -> int:
         lambda level, text, when: channel.send(("log", level, text, when, "logger"))
     )
     shared = dict(attempt.shared_dict)
+    before = shared_fingerprints(shared)
     metadata = TaskMetadata(
         attempt.task, attempt.task_class.__name__, list(attempt.depends_on), attempt.number
     )
@@ -354,26 +397,19 @@ def _run_in_child(attempt: Attempt, channel: ChannelWriter) -> int:
     out.close()
     err.close()
     _flush_c_stdio()
+    updates, deleted = shared_changes(before, shared)
+    head = ("result", outcome.ok, outcome.reason, outcome.error_types, outcome.stopped)
     try:
-        channel.send(
-            ("result", outcome.ok, outcome.reason, outcome.error_types, outcome.stopped, shared)
-        )
+        channel.send((*head, updates, deleted))
     except Exception as error:  # a value in shared_dict that cannot be pickled
-        unsendable = [k for k, v in shared.items() if not _picklable(v)]
-        channel.send(
-            (
-                "log",
-                "ERROR",
-                f"shared_dict keys {unsendable} hold values that cannot leave the process "
-                f"({error}); they are dropped",
-                time.time(),
-                "runner",
-            )
+        unsendable = [k for k, v in updates.items() if not _picklable(v)]
+        text = (
+            f"shared_dict keys {unsendable} hold values that cannot leave the process "
+            f"({error}); they are dropped"
         )
-        kept = {k: v for k, v in shared.items() if k not in unsendable}
-        channel.send(
-            ("result", outcome.ok, outcome.reason, outcome.error_types, outcome.stopped, kept)
-        )
+        channel.send(("log", "ERROR", text, time.time(), "runner"))
+        kept = {k: v for k, v in updates.items() if k not in unsendable}
+        channel.send((*head, kept, deleted))
     return 0
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import math
 import random
 import signal
 import sys
@@ -29,15 +30,6 @@ from ._records import LogRecord, RunResult, RunSnapshot, StateChange
 __all__ = ["Runner"]
 
 S = TaskState
-
-
-def _same(a: Any, b: Any) -> bool:
-    if a is b:
-        return True
-    try:
-        return bool(type(a) is type(b) and a == b)
-    except Exception:
-        return False
 
 
 def new_run_id() -> str:
@@ -320,11 +312,26 @@ class _RunState:
     def time_out(self, name: str) -> None:
         self.timers.pop(name, None)
         task = self.running.get(name)
-        if task is not None:
+        if task is not None and not task.done():
             self.timed_out.add(name)
             task.cancel()
 
     def attempt_ended(self, name: str, attempt: Attempt, task: asyncio.Task[AttemptResult]) -> None:
+        try:
+            self.settle_attempt(name, attempt, task)
+        except Exception as error:  # a bug of ours must fail the task, not hang the run
+            if not self.states[name].is_finished and self.run.states[name] in (
+                S.PENDING,
+                S.RUNNING,
+            ):
+                self.finish(name, False, f"the runner failed: {error!r}")
+            self.dispatch()
+        self.dirty = True
+        self.wake.set()
+
+    def settle_attempt(
+        self, name: str, attempt: Attempt, task: asyncio.Task[AttemptResult]
+    ) -> None:
         self.running.pop(name, None)
         timer = self.timers.pop(name, None)
         if timer is not None:
@@ -336,7 +343,7 @@ class _RunState:
             result = task.result()
         except BaseException as error:  # an executor bug, or cancelled before it started
             result = AttemptResult(False, f"the executor failed: {error!r}", (), task.cancelled())
-        self.merge(attempt, result)
+        self.merge(result)
         timed_out = name in self.timed_out
         self.timed_out.discard(name)
         if result.ok and not (timed_out and result.stopped):
@@ -351,24 +358,18 @@ class _RunState:
                 f"timed out after {spec.timeout:g} s" if timed_out else (result.reason or "failed")
             )
             if self.should_retry(spec, result, timed_out):
-                self.retry(name, spec, reason)
-            else:
-                self.finish(name, False, reason)
+                note = self.retry(name, spec, reason)
+                self.dispatch()
+                # Observers hear of the retry only after what was ready has been started.
+                self.note(name, "WARNING", note)
+                return
+            self.finish(name, False, reason)
         self.dispatch()
-        self.dirty = True
-        self.wake.set()
 
-    def merge(self, attempt: Attempt, result: AttemptResult) -> None:
-        after = result.shared_dict
-        if after is None:
-            return
-        before = attempt.shared_dict
-        for key, value in after.items():
-            if key not in before or not _same(before[key], value):
-                self.shared[key] = value
-        for key in before:
-            if key not in after:
-                self.shared.pop(key, None)
+    def merge(self, result: AttemptResult) -> None:
+        self.shared.update(result.updates)
+        for key in result.deleted:
+            self.shared.pop(key, None)
 
     def should_retry(self, spec: TaskSpec, result: AttemptResult, timed_out: bool) -> bool:
         if self.aborts or self.attempts[spec.name] >= spec.max_attempts:
@@ -377,11 +378,16 @@ class _RunState:
             return bool(set(spec.retry_on) & set(result.error_types))
         return True
 
-    def retry(self, name: str, spec: TaskSpec, reason: str) -> None:
+    def retry(self, name: str, spec: TaskSpec, reason: str) -> str:
         number = self.attempts[name]
-        delay = spec.backoff * spec.backoff_factor ** (number - 1)
+        try:
+            delay = spec.backoff * spec.backoff_factor ** (number - 1)
+        except OverflowError:  # a thousand doublings: only the cap can still apply
+            delay = math.inf
         if spec.max_backoff is not None:
             delay = min(delay, spec.max_backoff)
+        if math.isinf(delay):
+            delay = 365 * 24 * 3600.0
         if spec.jitter and delay > 0:
             delay = random.uniform(delay / 2, delay)
         self.change(
@@ -389,11 +395,11 @@ class _RunState:
             S.PENDING,
             f"attempt {number} of {spec.max_attempts} failed ({reason}); next in {delay:.3g} s",
         )
-        self.note(name, "WARNING", f"attempt {number} failed: {reason}; retrying in {delay:.3g} s")
         if delay > 0:
             self.timers[name] = self.loop.call_later(delay, self.requeue, name)
         else:
             self.queue.append(name)
+        return f"attempt {number} failed: {reason}; retrying in {delay:.3g} s"
 
     def requeue(self, name: str) -> None:
         self.timers.pop(name, None)
@@ -454,9 +460,8 @@ class _RunState:
                 if self.dirty:
                     self.save()
         finally:
-            if self.running:  # we were cancelled ourselves: leave nothing behind
-                for task in self.running.values():
-                    task.cancel()
+            if self.running or self.timers:  # we were cancelled ourselves: leave nothing behind
+                self.request_abort()  # no retries, no dependents started from here on
                 await asyncio.gather(*self.running.values(), return_exceptions=True)
             self.flush()
             self.restore_signals(saved)

@@ -21,7 +21,13 @@ from typing import Any, TextIO
 
 from ._channel import LineWriter
 from ._interface import Attempt, AttemptResult, Emit
-from ._lifecycle import Outcome, StopRequested, run_lifecycle
+from ._lifecycle import (
+    Outcome,
+    StopRequested,
+    run_lifecycle,
+    shared_changes,
+    shared_fingerprints,
+)
 from ._task import TaskLogger, TaskMetadata
 
 __all__ = ["ThreadExecutor"]
@@ -52,20 +58,28 @@ class _Router:
 class _Job:
     """One attempt handed to a worker thread; the lock orders "stop it" against "it ended"."""
 
-    __slots__ = ("body", "ended", "lock", "stop_sent", "thread")
+    __slots__ = ("body", "cancelled", "ended", "lock", "result", "stop_sent", "thread")
 
-    def __init__(self, body: Callable[[], None]) -> None:
-        self.body = body
+    def __init__(self) -> None:
+        self.body: Callable[[], None] = lambda: None
         self.lock = threading.Lock()
         self.thread: threading.Thread | None = None
         self.ended = False
         self.stop_sent = False
+        self.cancelled = False
+        self.result: AttemptResult | None = None
 
-    def stop(self) -> None:
+    def stop(self) -> str:
+        """Stop the attempt: "cancelled" (it never started), "ended" (too late) or "signalled"."""
         with self.lock:
-            if self.thread is not None and not self.ended:
-                self.stop_sent = True
-                _raise_in(self.thread, StopRequested)
+            if self.ended:
+                return "ended"
+            if self.thread is None:
+                self.cancelled = True
+                return "cancelled"
+            self.stop_sent = True
+            _raise_in(self.thread, StopRequested)
+            return "signalled"
 
 
 class _Workers:
@@ -97,7 +111,13 @@ class _Workers:
                 if job is None:
                     return
                 with job.lock:
+                    skip = job.cancelled
                     job.thread = me
+                    job.ended = skip
+                if skip:  # stopped before any thread took it
+                    with self.lock:
+                        self.idle += 1
+                    continue
                 try:
                     job.body()
                 finally:
@@ -114,6 +134,9 @@ class _Workers:
             return
 
     def close(self, wait: float) -> None:
+        # Threads retired after a stop are gone already: a sentinel left in the queue for one
+        # of them would end the first worker of the next run.
+        self.threads = [t for t in self.threads if t.is_alive()]
         for _ in self.threads:
             self.jobs.put(None)
         # Joined, not just told to go: a process that forks later (the process executor, a
@@ -168,11 +191,13 @@ class ThreadExecutor:
                 emit, attempt.record(level, text, when, stream)
             )
 
+        job = _Job()
+
         def body() -> None:
             out = LineWriter(post("INFO", "stdout"))
             err = LineWriter(post("ERROR", "stderr"))
             self._local.stdout, self._local.stderr = out, err
-            result = AttemptResult(False, "stopped", (), True, None)
+            result = AttemptResult(False, "stopped", (), True)
             try:
                 result = _run(attempt, post)
             except StopRequested:  # landed after the lifecycle, before its result was kept
@@ -181,10 +206,12 @@ class ThreadExecutor:
                 out.close()
                 err.close()
                 self._local.stdout = self._local.stderr = None
+                with job.lock:
+                    job.result = result
                 with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits
                     loop.call_soon_threadsafe(_settle, waiting, result)
 
-        job = _Job(body)
+        job.body = body
         self._workers.submit(job)
         try:
             return await waiting[0]
@@ -192,21 +219,23 @@ class ThreadExecutor:
             task = asyncio.current_task()
             if task is not None and hasattr(task, "uncancel"):
                 task.uncancel()
-            job.stop()
+            if job.stop() == "cancelled":
+                return AttemptResult(False, "stopped before it started", (), True)
             waiting.append(loop.create_future())
             try:
-                result = await asyncio.wait_for(waiting[-1], self.grace_period)
+                if job.result is None:  # else it ended on its own, just before the stop
+                    await asyncio.wait_for(waiting[-1], self.grace_period)
             except (asyncio.TimeoutError, asyncio.CancelledError):
+                pass
+            result = job.result
+            if result is None:
                 return AttemptResult(
                     False,
                     f"did not stop within {self.grace_period:g} s; its thread is left running",
                     (),
                     True,
-                    None,
                 )
-            return AttemptResult(
-                result.ok, result.reason, result.error_types, True, result.shared_dict
-            )
+            return result
 
 
 def _settle(waiting: list[asyncio.Future[AttemptResult]], result: AttemptResult) -> None:
@@ -216,6 +245,7 @@ def _settle(waiting: list[asyncio.Future[AttemptResult]], result: AttemptResult)
 
 
 def _run(attempt: Attempt, post: Any) -> AttemptResult:
+    before = shared_fingerprints(attempt.shared_dict)
     try:
         shared = copy.deepcopy(dict(attempt.shared_dict))
     except Exception:  # values that cannot be copied (locks, clients) are shared as they are
@@ -233,7 +263,10 @@ def _run(attempt: Attempt, post: Any) -> AttemptResult:
         outcome = run_lifecycle(
             instance, attempt.restart, lambda text: post("ERROR", "runner")(text, time.time())
         )
-    return AttemptResult(outcome.ok, outcome.reason, outcome.error_types, outcome.stopped, shared)
+    updates, deleted = shared_changes(before, shared)
+    return AttemptResult(
+        outcome.ok, outcome.reason, outcome.error_types, outcome.stopped, updates, deleted
+    )
 
 
 def _raise_in(thread: threading.Thread, exception: type[BaseException]) -> None:

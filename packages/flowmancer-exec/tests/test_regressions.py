@@ -1,0 +1,101 @@
+"""Faults found in review, each pinned by a test."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+from conftest import run
+from exec_tasks import ChildOnlyValue, Count, FailTimes, GcCheck, Noop, PutBox, ReadBox, Sleep
+
+from flowmancer_dag import TaskState
+from flowmancer_exec import JobError, Runner, TaskSpec, ThreadExecutor
+
+S = TaskState
+
+
+def test_a_thread_executor_can_run_again_after_a_stopped_attempt() -> None:
+    executor = ThreadExecutor(grace_period=2)
+    first = Runner([TaskSpec("slow", Sleep, {"seconds": 5}, timeout=0.2)], executor=executor).run()
+    assert first.states["slow"] is S.FAILED
+    second = Runner([TaskSpec("a", Noop), TaskSpec("b", Noop)], executor=executor).run()
+    assert second.ok
+
+
+def test_a_huge_number_of_doubling_retries_does_not_overflow() -> None:
+    spec = TaskSpec(
+        "poll",
+        FailTimes,
+        {"times": 1050},
+        max_attempts=1100,
+        backoff=1e-9,
+        backoff_factor=2.0,
+        max_backoff=0,
+    )
+    result, _ = run([spec], "thread")
+    assert result.states["poll"] is S.COMPLETED
+    assert result.attempts["poll"] == 1051
+
+
+def test_timeouts_right_after_fork_never_abort_the_run() -> None:
+    specs = [TaskSpec(f"t{i}", Sleep, {"seconds": 1}, timeout=0.0001) for i in range(30)]
+    result, _ = run(specs, "process", grace=1)
+    assert not result.aborted
+    assert all(result.reasons[f"t{i}"] == "timed out after 0.0001 s" for i in range(30))
+
+
+def test_a_task_that_only_read_a_key_does_not_write_an_old_copy_back(executor: str) -> None:
+    specs = [
+        TaskSpec("seed", PutBox, {"value": 0}),
+        TaskSpec("writer", PutBox, {"value": 1}, depends_on=["seed"]),
+        TaskSpec("reader", ReadBox, {"delay": 0.3}, depends_on=["seed"]),
+    ]
+    result, _ = run(specs, executor)
+    assert result.ok
+    assert result.shared_dict["box"].v == 1
+
+
+def test_garbage_collection_works_inside_a_forked_task() -> None:
+    result, _ = run([TaskSpec("gc", GcCheck)], "process")
+    assert result.ok, result.reasons
+
+
+def test_a_result_the_runner_cannot_read_fails_the_attempt_cleanly(tmp_path: Path) -> None:
+    result, recorder = run([TaskSpec("odd", ChildOnlyValue, {"folder": str(tmp_path)})], "process")
+    assert result.states["odd"] is S.FAILED
+    assert result.reasons["odd"].startswith("a message could not be read: ")
+
+
+def test_a_cancelled_run_starts_nothing_more(tmp_path: Path) -> None:
+    spec = TaskSpec("again", Count, {"folder": str(tmp_path)}, max_attempts=50, backoff=0.05)
+    runner = Runner([spec], executor=ThreadExecutor())
+
+    async def cancel_soon() -> None:
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(runner.run_async(), 0.12)
+        await asyncio.sleep(0.4)
+
+    asyncio.run(cancel_soon())
+    attempts = (tmp_path / "count").read_text().split()
+    time.sleep(0.3)
+    assert (tmp_path / "count").read_text().split() == attempts
+    assert len(attempts) <= 4
+
+
+def test_stopped_thread_attempts_report_at_once_instead_of_waiting_out_the_grace() -> None:
+    specs = [TaskSpec(f"t{i}", Sleep, {"seconds": 0.02}, timeout=0.02) for i in range(100)]
+    result, _ = run(specs, "thread", grace=5, max_concurrency=10)
+    assert not any("did not stop" in r for r in result.reasons.values())
+
+
+@pytest.mark.parametrize("text", ["\u00b2", "+-3", "1.5", ""])
+def test_odd_strings_for_an_int_are_a_parameter_problem(text: str) -> None:
+    with pytest.raises(JobError, match=r"tasks\.t\.parameters\.times: expected int"):
+        Runner([TaskSpec("t", FailTimes, {"times": text})])
+
+
+def test_retry_on_as_a_single_string_is_refused() -> None:
+    with pytest.raises(JobError, match=r"tasks\.t\.retry_on: expected a list of exception names"):
+        Runner([TaskSpec("t", Noop, retry_on="OSError")])
