@@ -99,3 +99,22 @@ def test_odd_strings_for_an_int_are_a_parameter_problem(text: str) -> None:
 def test_retry_on_as_a_single_string_is_refused() -> None:
     with pytest.raises(JobError, match=r"tasks\.t\.retry_on: expected a list of exception names"):
         Runner([TaskSpec("t", Noop, retry_on="OSError")])
+
+
+def test_the_applications_own_signal_handlers_are_left_alone() -> None:
+    import signal
+
+    async def app() -> list[str]:
+        heard: list[str] = []
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGUSR1, lambda: heard.append("usr1"))
+        loop.add_signal_handler(signal.SIGTERM, lambda: heard.append("term"))
+        result = await Runner([TaskSpec("a", Noop)], executor=ThreadExecutor()).run_async()
+        assert result.ok
+        signal.raise_signal(signal.SIGTERM)
+        await asyncio.sleep(0.05)
+        loop.remove_signal_handler(signal.SIGTERM)
+        loop.remove_signal_handler(signal.SIGUSR1)
+        return heard
+
+    assert asyncio.run(app()) == ["term"]

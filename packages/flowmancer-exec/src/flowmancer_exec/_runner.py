@@ -52,7 +52,9 @@ class Runner:
             ``on_run_end``); the ones they lack are skipped.
         checkpoint: told the run's state after task finishes (see ``CheckpointStore``).
         handle_signals: on SIGINT/SIGTERM abort the run (a second SIGINT stops at once).
-            Only possible when ``run()`` is called from the main thread.
+            Only when ``run()`` is called from the main thread, and not for a signal the
+            application's event loop already handles (that handler can call ``abort()``);
+            other handlers are put back when the run ends.
 
     Raises:
         JobError: every problem with the job, each with its place.
@@ -491,9 +493,14 @@ class _RunState:
         ):
             return saved
         for sig in (signal.SIGINT, signal.SIGTERM):
+            current = signal.getsignal(sig)
+            if getattr(current, "__name__", "") == "_sighandler_noop":
+                # The application's event loop handles this signal (loop.add_signal_handler);
+                # taking it over would lose that handler for good. It can call Runner.abort().
+                continue
             with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
-                saved[sig] = signal.getsignal(sig)
                 self.loop.add_signal_handler(sig, self.request_abort)
+                saved[sig] = current
         return saved
 
     def restore_signals(self, saved: dict[int, Any]) -> None:
