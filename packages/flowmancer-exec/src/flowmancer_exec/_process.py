@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
-import faulthandler
-import gc
 import os
 import signal
 import sys
@@ -21,16 +18,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ._channel import ChannelWriter, FrameReader, LineReader, LineWriter, read_available
+from ._channel import FrameReader, LineReader, read_available
+from ._child import LIBC, child_main
 from ._interface import Attempt, AttemptResult, Emit
-from ._lifecycle import (
-    Outcome,
-    StopRequested,
-    run_lifecycle,
-    shared_changes,
-    shared_fingerprints,
-)
-from ._task import TaskLogger, TaskMetadata
 
 __all__ = ["ProcessExecutor"]
 
@@ -66,7 +56,7 @@ class ProcessExecutor:
         """Become a child subreaper (Linux), so orphaned grandchildren can be reaped."""
         if sys.platform.startswith("linux"):
             with contextlib.suppress(Exception):
-                self._subreaper = _LIBC.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+                self._subreaper = LIBC.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
 
     async def close(self) -> None:
         """Wait for the last children to be collected; stop being a subreaper."""
@@ -74,7 +64,7 @@ class ProcessExecutor:
             await asyncio.gather(*self._collecting, return_exceptions=True)
         if self._subreaper:
             with contextlib.suppress(Exception):
-                _LIBC.prctl(_PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+                LIBC.prctl(_PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
             self._subreaper = False
 
     async def run_attempt(self, attempt: Attempt, emit: Emit) -> AttemptResult:
@@ -95,7 +85,7 @@ class ProcessExecutor:
                 if pid == 0:  # the child: never returns
                     for fd in (channel_r, out_r, err_r):
                         os.close(fd)
-                    _child(attempt, channel_w, out_w, err_w, blocked)
+                    child_main(attempt, channel_w, out_w, err_w, blocked)
                 with contextlib.suppress(OSError):
                     os.setpgid(pid, pid)  # the child does it too; whoever is first wins the race
             finally:
@@ -323,120 +313,3 @@ def _reap_group(pgid: int, subreaper: bool) -> None:
         if time.monotonic() > deadline:
             return
         time.sleep(0.002)
-
-
-# -- in the child ---------------------------------------------------------------------------
-
-
-def _child(
-    attempt: Attempt, channel_fd: int, out_fd: int, err_fd: int, mask: set[int | signal.Signals]
-) -> None:
-    code = 0
-    # Copy-on-write: a collection walking every inherited object would copy each page it
-    # touches into this process. Frozen objects are left alone; the task's own are collected.
-    gc.freeze()
-    channel = ChannelWriter(channel_fd)
-    try:
-        os.setpgid(0, 0)
-        # Leave the runner's signal plumbing behind: its wakeup fd and handlers belong to the
-        # runner's event loop, which this process must never touch.
-        signal.set_wakeup_fd(-1)
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        signal.signal(signal.SIGTERM, _stop_on_sigterm)
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
-        os.dup2(out_fd, 1)
-        os.dup2(err_fd, 2)
-        os.close(out_fd)
-        os.close(err_fd)
-        # A task that crashes in C code gets its Python stack in its own log (the runner's
-        # faulthandler, if any, would write to the runner's terminal instead).
-        faulthandler.enable(file=2, all_threads=False)
-        code = _run_in_child(attempt, channel)
-    except BaseException as error:  # the lifecycle catches everything; this is our own failure
-        with contextlib.suppress(BaseException):
-            channel.send(
-                ("result", False, f"the attempt could not start: {error!r}", (), False, {}, ())
-            )
-        code = 70
-    finally:
-        os._exit(code)
-
-
-def _stop_on_sigterm(signum: int, frame: object) -> None:
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # on_abort must not be cut short by another
-    raise StopRequested()
-
-
-def _run_in_child(attempt: Attempt, channel: ChannelWriter) -> int:
-    def send_line(level: str, stream: str) -> Callable[[str, float], None]:
-        return lambda text, when: channel.send(("log", level, text, when, stream))
-
-    out = LineWriter(send_line("INFO", "stdout"), 1)
-    err = LineWriter(send_line("ERROR", "stderr"), 2)
-    sys.stdout = out
-    sys.stderr = err
-    logger = TaskLogger(
-        lambda level, text, when: channel.send(("log", level, text, when, "logger"))
-    )
-    shared = dict(attempt.shared_dict)
-    before = shared_fingerprints(shared)
-    metadata = TaskMetadata(
-        attempt.task, attempt.task_class.__name__, list(attempt.depends_on), attempt.number
-    )
-    try:
-        instance = attempt.task_class._build(attempt.parameters, shared, logger, metadata)
-    except BaseException as error:
-        outcome = Outcome(False, f"could not create the task: {error}", (), False)
-        logger.exception("could not create the task")
-    else:
-        outcome = run_lifecycle(
-            instance,
-            attempt.restart,
-            lambda text: channel.send(("log", "ERROR", text, time.time(), "runner")),
-        )
-    out.close()
-    err.close()
-    _flush_c_stdio()
-    updates, deleted = shared_changes(before, shared)
-    head = ("result", outcome.ok, outcome.reason, outcome.error_types, outcome.stopped)
-    try:
-        channel.send((*head, updates, deleted))
-    except Exception as error:  # a value in shared_dict that cannot be pickled
-        unsendable = [k for k, v in updates.items() if not _picklable(v)]
-        text = (
-            f"shared_dict keys {unsendable} hold values that cannot leave the process "
-            f"({error}); they are dropped"
-        )
-        channel.send(("log", "ERROR", text, time.time(), "runner"))
-        kept = {k: v for k, v in updates.items() if k not in unsendable}
-        channel.send((*head, kept, deleted))
-    return 0
-
-
-def _picklable(value: object) -> bool:
-    import pickle
-
-    try:
-        pickle.dumps(value)
-    except Exception:
-        return False
-    return True
-
-
-def _libc() -> Any:
-    try:
-        return ctypes.CDLL(None, use_errno=True)
-    except OSError:  # pragma: no cover - no C library to load
-        return None
-
-
-# Loaded once in the runner, so each child does not pay for dlopen.
-_LIBC = _libc()
-
-
-def _flush_c_stdio() -> None:
-    # os._exit skips the C library's exit handlers, so printf output still buffered in a C
-    # extension would be lost; flush every C stream first.
-    if _LIBC is not None:
-        with contextlib.suppress(Exception):
-            _LIBC.fflush(None)

@@ -1,0 +1,401 @@
+"""One run in progress: the scheduling, the state changes, the abort, the event loop's body.
+
+Everything happens on one asyncio event loop in one thread. When an attempt ends, its result
+goes to the dag run and whatever became ready is started in the same callback; only then are
+observers told and, once the loop is idle, the checkpoint saved. No polling interval sits
+anywhere between a task's end and its dependents' start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import math
+import random
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from flowmancer_dag import Run, TaskState
+
+from ._interface import Attempt, AttemptResult
+from ._job import TaskSpec
+from ._records import LogRecord, RunResult, RunSnapshot, StateChange
+
+if TYPE_CHECKING:
+    from ._runner import Runner
+
+__all__ = ["RunState"]
+
+S = TaskState
+
+
+class RunState:
+    """Everything about one run in progress."""
+
+    def __init__(
+        self,
+        runner: Runner,
+        run_id: str,
+        completed: Iterable[str],
+        skipped: Iterable[str],
+        restarted: Iterable[str],
+        shared_dict: Mapping[str, Any] | None,
+    ) -> None:
+        self.runner = runner
+        self.job = runner.job
+        self.run_id = run_id
+        self.specs = runner.prepared.specs
+        self.loop = asyncio.get_running_loop()
+        completed = list(completed)
+        skipped = list(skipped)
+        self.run: Run[str] = runner.prepared.graph.run(completed=completed, skipped=skipped)
+        self.restarted = set(restarted)
+        self.shared: dict[str, Any] = dict(shared_dict or {})
+        self.started = time.time()
+        self.states: dict[str, TaskState] = dict.fromkeys(self.specs, S.INIT)
+        self.attempts: dict[str, int] = dict.fromkeys(self.specs, 0)
+        self.reasons: dict[str, str] = {}
+        self.first_start: dict[str, float] = {}
+        self.durations: dict[str, float] = {}
+        self.queue: collections.deque[str] = collections.deque()
+        self.running: dict[str, asyncio.Task[AttemptResult]] = {}
+        self.timed_out: set[str] = set()
+        self.timers: dict[str, asyncio.TimerHandle] = {}
+        self.pool_use: dict[str, int] = dict.fromkeys(runner.pools, 0)
+        self.pending_changes: list[StateChange] = []
+        self.aborts = 0
+        self.dirty = False
+        self.wake = asyncio.Event()
+        self.failed_observers: set[int] = set()
+        for name in completed:
+            self.change(name, S.COMPLETED, "completed in an earlier run")
+        for name in skipped:
+            self.change(name, S.SKIPPED, "left out of this run")
+        for name, st in self.run.states.items():  # one_failed nodes settled at the start
+            if st is S.SKIPPED and self.states[name] is S.INIT:
+                self.change(name, S.SKIPPED, "nothing upstream failed")
+
+    # -- reporting ----------------------------------------------------------------------------
+
+    def change(self, name: str, to: TaskState, reason: str | None = None) -> None:
+        before = self.states[name]
+        self.states[name] = to
+        if reason and to is not S.COMPLETED:
+            self.reasons[name] = reason
+        self.pending_changes.append(
+            StateChange(
+                self.job, self.run_id, name, before, to, time.time(), self.attempts[name], reason
+            )
+        )
+
+    def notify(self, method: str, *args: Any) -> None:
+        for observer in self.runner.observers:
+            callback = getattr(observer, method, None)
+            if callback is None:
+                continue
+            try:
+                callback(*args)
+            except Exception as error:
+                if id(observer) not in self.failed_observers:  # once per observer
+                    self.failed_observers.add(id(observer))
+                    print(
+                        f"flowmancer: observer {type(observer).__name__}.{method} failed: "
+                        f"{error!r}; the run goes on",
+                        file=sys.__stderr__,
+                    )
+
+    def flush(self) -> None:
+        changes, self.pending_changes = self.pending_changes, []
+        for change in changes:
+            self.notify("on_state_change", change)
+
+    def emit(self, record: LogRecord) -> None:
+        if self.pending_changes:
+            self.flush()
+        self.notify("on_log", record)
+
+    def note(self, name: str, level: str, message: str) -> None:
+        self.emit(
+            LogRecord(
+                self.job,
+                self.run_id,
+                name,
+                self.attempts[name],
+                level,
+                message,
+                time.time(),
+                "runner",
+            )
+        )
+
+    def snapshot(self, finished: bool = False) -> RunSnapshot:
+        return RunSnapshot(
+            self.job,
+            self.run_id,
+            self.started,
+            dict(self.states),
+            dict(self.attempts),
+            dict(self.reasons),
+            dict(self.shared),
+            finished,
+        )
+
+    def save(self, finished: bool = False) -> None:
+        store = self.runner.checkpoint
+        self.dirty = False
+        if store is None:
+            return
+        try:
+            store.save(self.snapshot(finished))
+        except Exception as error:
+            print(f"flowmancer: saving the checkpoint failed: {error}", file=sys.__stderr__)
+
+    # -- scheduling ---------------------------------------------------------------------------
+
+    def dispatch(self) -> None:
+        """Queue what became ready and start what the limits allow."""
+        for name in self.run.ready():
+            self.queue.append(name)
+            self.change(name, S.PENDING)
+        if self.aborts:
+            return
+        limit = self.runner.max_concurrency
+        blocked: list[str] = []
+        while self.queue and not (limit and len(self.running) >= limit):
+            name = self.queue.popleft()
+            pool = self.specs[name].pool
+            if pool is not None and self.pool_use[pool] >= self.runner.pools[pool]:
+                blocked.append(name)
+                continue
+            self.start(name)
+        self.queue.extendleft(reversed(blocked))
+
+    def start(self, name: str) -> None:
+        spec = self.specs[name]
+        if self.attempts[name] == 0:
+            self.run.start(name)
+            self.first_start[name] = time.time()
+        self.attempts[name] += 1
+        number = self.attempts[name]
+        if spec.pool is not None:
+            self.pool_use[spec.pool] += 1
+        self.change(name, S.RUNNING)
+        attempt = Attempt(
+            self.job,
+            self.run_id,
+            name,
+            self.runner.prepared.classes[name],
+            self.runner.prepared.parameters[name],
+            tuple(spec.depends_on),
+            number,
+            number == 1 and name in self.restarted,
+            dict(self.shared),
+        )
+        task = self.loop.create_task(self.runner.executor.run_attempt(attempt, self.emit))
+        self.running[name] = task
+        if spec.timeout:
+            self.timers[name] = self.loop.call_later(spec.timeout, self.time_out, name)
+        task.add_done_callback(lambda t: self.attempt_ended(name, attempt, t))
+
+    def time_out(self, name: str) -> None:
+        self.timers.pop(name, None)
+        task = self.running.get(name)
+        if task is not None and not task.done():
+            self.timed_out.add(name)
+            task.cancel()
+
+    def attempt_ended(self, name: str, attempt: Attempt, task: asyncio.Task[AttemptResult]) -> None:
+        try:
+            self.settle_attempt(name, attempt, task)
+        except Exception as error:  # a bug of ours must fail the task, not hang the run
+            if not self.states[name].is_finished and self.run.states[name] in (
+                S.PENDING,
+                S.RUNNING,
+            ):
+                self.finish(name, False, f"the runner failed: {error!r}")
+            self.dispatch()
+        self.dirty = True
+        self.wake.set()
+
+    def settle_attempt(
+        self, name: str, attempt: Attempt, task: asyncio.Task[AttemptResult]
+    ) -> None:
+        self.running.pop(name, None)
+        timer = self.timers.pop(name, None)
+        if timer is not None:
+            timer.cancel()
+        spec = self.specs[name]
+        if spec.pool is not None:
+            self.pool_use[spec.pool] -= 1
+        try:
+            result = task.result()
+        except BaseException as error:  # an executor bug, or cancelled before it started
+            result = AttemptResult(False, f"the executor failed: {error!r}", (), task.cancelled())
+        self.merge(result)
+        timed_out = name in self.timed_out
+        self.timed_out.discard(name)
+        if result.ok and not (timed_out and result.stopped):
+            self.finish(name, True, None)
+        elif self.aborts and result.stopped and not timed_out:
+            # Not run.abort(): that would DEFAULT its dependents, which were not let down by a
+            # failure but stopped with the run; abort_all() marks them ABORTED at the end.
+            self.durations[name] = time.time() - self.first_start[name]
+            self.change(name, S.ABORTED, "the run was aborted")
+        else:
+            reason = (
+                f"timed out after {spec.timeout:g} s" if timed_out else (result.reason or "failed")
+            )
+            if self.should_retry(spec, result, timed_out):
+                note = self.retry(name, spec, reason)
+                self.dispatch()
+                # Observers hear of the retry only after what was ready has been started.
+                self.note(name, "WARNING", note)
+                return
+            self.finish(name, False, reason)
+        self.dispatch()
+
+    def merge(self, result: AttemptResult) -> None:
+        self.shared.update(result.updates)
+        for key in result.deleted:
+            self.shared.pop(key, None)
+
+    def should_retry(self, spec: TaskSpec, result: AttemptResult, timed_out: bool) -> bool:
+        if self.aborts or self.attempts[spec.name] >= spec.max_attempts:
+            return False
+        if spec.retry_on and result.error_types and not timed_out:
+            return bool(set(spec.retry_on) & set(result.error_types))
+        return True
+
+    def retry(self, name: str, spec: TaskSpec, reason: str) -> str:
+        number = self.attempts[name]
+        try:
+            delay = spec.backoff * spec.backoff_factor ** (number - 1)
+        except OverflowError:  # a thousand doublings: only the cap can still apply
+            delay = math.inf
+        if spec.max_backoff is not None:
+            delay = min(delay, spec.max_backoff)
+        if math.isinf(delay):
+            delay = 365 * 24 * 3600.0
+        if spec.jitter and delay > 0:
+            delay = random.uniform(delay / 2, delay)
+        self.change(
+            name,
+            S.PENDING,
+            f"attempt {number} of {spec.max_attempts} failed ({reason}); next in {delay:.3g} s",
+        )
+        if delay > 0:
+            self.timers[name] = self.loop.call_later(delay, self.requeue, name)
+        else:
+            self.queue.append(name)
+        return f"attempt {number} failed: {reason}; retrying in {delay:.3g} s"
+
+    def requeue(self, name: str) -> None:
+        self.timers.pop(name, None)
+        if not self.aborts:
+            self.queue.append(name)
+            self.dispatch()
+
+    def finish(self, name: str, ok: bool, reason: str | None) -> None:
+        self.durations[name] = time.time() - self.first_start[name]
+        self.change(name, S.COMPLETED if ok else S.FAILED, reason)
+        self.settled(self.run.finish(name, ok))
+
+    def settled(self, nodes: list[tuple[str, TaskState]]) -> None:
+        for node, st in nodes:
+            if st is S.DEFAULTED:
+                upstream = [
+                    d
+                    for d in self.specs[node].depends_on
+                    if not self.states[d].satisfies_dependents
+                ]
+                self.change(node, st, f"upstream did not complete: {', '.join(upstream)}")
+            else:
+                self.change(node, st, "nothing upstream failed")
+
+    # -- abort --------------------------------------------------------------------------------
+
+    def request_abort(self) -> None:
+        self.aborts += 1
+        if self.aborts == 1:
+            for name, timer in list(self.timers.items()):
+                timer.cancel()
+                if name not in self.running:  # waiting to retry: nothing to stop
+                    self.timers.pop(name)
+        for task in list(self.running.values()):
+            task.cancel()  # first: graceful (on_abort, grace period); second: at once
+        self.wake.set()
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    async def main(self) -> RunResult:
+        saved = self.install_signals()
+        executor = self.runner.executor
+        try:
+            await executor.start()
+            self.notify("on_run_start", self.job, self.run_id, tuple(self.specs))
+            self.dispatch()
+            self.flush()
+            self.save()
+            while not self.run.is_finished:
+                if self.aborts and not self.running:
+                    for name in self.run.abort_all():
+                        if self.states[name] is not S.ABORTED:
+                            self.change(name, S.ABORTED, "the run was aborted before it started")
+                    break
+                await self.wake.wait()
+                self.wake.clear()
+                self.flush()
+                if self.dirty:
+                    self.save()
+        finally:
+            if self.running or self.timers:  # we were cancelled ourselves: leave nothing behind
+                self.request_abort()  # no retries, no dependents started from here on
+                await asyncio.gather(*self.running.values(), return_exceptions=True)
+            self.flush()
+            self.restore_signals(saved)
+            with contextlib.suppress(Exception):
+                await executor.close()
+        result = RunResult(
+            self.job,
+            self.run_id,
+            self.started,
+            time.time(),
+            dict(self.states),
+            dict(self.attempts),
+            dict(self.durations),
+            dict(self.reasons),
+            dict(self.shared),
+            aborted=self.aborts > 0,
+        )
+        self.save(finished=True)
+        self.notify("on_run_end", result)
+        return result
+
+    def install_signals(self) -> dict[int, Any]:
+        saved: dict[int, Any] = {}
+        if (
+            not self.runner.handle_signals
+            or threading.current_thread() is not threading.main_thread()
+        ):
+            return saved
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            current = signal.getsignal(sig)
+            if getattr(current, "__name__", "") == "_sighandler_noop":
+                # The application's event loop handles this signal (loop.add_signal_handler);
+                # taking it over would lose that handler for good. It can call Runner.abort().
+                continue
+            with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
+                self.loop.add_signal_handler(sig, self.request_abort)
+                saved[sig] = current
+        return saved
+
+    def restore_signals(self, saved: dict[int, Any]) -> None:
+        for sig, handler in saved.items():
+            with contextlib.suppress(ValueError, RuntimeError):
+                self.loop.remove_signal_handler(sig)
+                signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
