@@ -272,3 +272,10 @@ class Count(Task):
         mark(self.folder, "count", str(self.metadata.attempt))
         if self.metadata.attempt <= self.times:
             raise ConnectionError("again")
+
+
+class Daemon(Task):
+    """Starts a process that leaves the attempt's group (setsid) and ends soon after."""
+
+    def run(self) -> None:
+        subprocess.Popen(["sleep", "0.2"], start_new_session=True)

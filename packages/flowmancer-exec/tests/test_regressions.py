@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from pathlib import Path
 
 import pytest
 from conftest import run
-from exec_tasks import ChildOnlyValue, Count, FailTimes, GcCheck, Noop, PutBox, ReadBox, Sleep
+from exec_tasks import (
+    ChildOnlyValue,
+    Count,
+    Daemon,
+    FailTimes,
+    GcCheck,
+    Noop,
+    PutBox,
+    ReadBox,
+    Sleep,
+)
 
 from flowmancer_dag import TaskState
 from flowmancer_exec import JobError, Runner, TaskSpec, ThreadExecutor
@@ -118,3 +129,25 @@ def test_the_applications_own_signal_handlers_are_left_alone() -> None:
         return heard
 
     assert asyncio.run(app()) == ["term"]
+
+
+def _zombie_children() -> list[int]:
+    me = os.getpid()
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if fields[0] == "Z" and int(fields[1]) == me:
+                found.append(int(entry.name))
+    return found
+
+
+def test_processes_that_leave_the_group_are_not_adopted_as_zombies() -> None:
+    result, _ = run([TaskSpec("d", Daemon)], "process")
+    assert result.ok
+    time.sleep(0.5)  # the daemon has ended by now
+    assert _zombie_children() == []

@@ -29,7 +29,7 @@ from ._lifecycle import (
 )
 from ._task import TaskLogger, TaskMetadata
 
-__all__ = ["LIBC", "child_main"]
+__all__ = ["child_main"]
 
 
 def child_main(

@@ -13,18 +13,16 @@ import asyncio
 import contextlib
 import os
 import signal
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
 from ._channel import FrameReader, LineReader, read_available
-from ._child import LIBC, child_main
+from ._child import child_main
 from ._interface import Attempt, AttemptResult, Emit
 
 __all__ = ["ProcessExecutor"]
 
-_PR_SET_CHILD_SUBREAPER = 36
 _STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
@@ -49,23 +47,15 @@ class ProcessExecutor:
         if not hasattr(os, "fork"):
             raise RuntimeError("ProcessExecutor needs os.fork(); use ThreadExecutor here")
         self.grace_period = grace_period
-        self._subreaper = False
         self._collecting: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
-        """Become a child subreaper (Linux), so orphaned grandchildren can be reaped."""
-        if sys.platform.startswith("linux"):
-            with contextlib.suppress(Exception):
-                self._subreaper = LIBC.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+        """Nothing to prepare: each attempt forks on its own."""
 
     async def close(self) -> None:
-        """Wait for the last children to be collected; stop being a subreaper."""
+        """Wait until every child and everything left of its process group is gone."""
         while self._collecting:
             await asyncio.gather(*self._collecting, return_exceptions=True)
-        if self._subreaper:
-            with contextlib.suppress(Exception):
-                LIBC.prctl(_PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
-            self._subreaper = False
 
     async def run_attempt(self, attempt: Attempt, emit: Emit) -> AttemptResult:
         """Fork, run the lifecycle in the child, stream its output, read how it ended."""
@@ -96,7 +86,7 @@ class ProcessExecutor:
             for fd in (channel_w, out_w, err_w):
                 os.close(fd)
                 fds.remove(fd)
-            watch = _Watch(loop, attempt, emit, pid, channel_r, out_r, err_r, self._subreaper)
+            watch = _Watch(loop, attempt, emit, pid, channel_r, out_r, err_r)
         except BaseException:
             for fd in fds:
                 with contextlib.suppress(OSError):
@@ -125,10 +115,8 @@ class _Watch:
         channel: int,
         out: int,
         err: int,
-        subreaper: bool,
     ) -> None:
         self.loop = loop
-        self.subreaper = subreaper
         self.out = out
         self.err = err
         self.collector: asyncio.Task[None] | None = None
@@ -235,11 +223,14 @@ class _Watch:
         finally:
             if self.collector is None:
                 status = self._finish()
+                # What is left of the group (killed just now) is waited for in the background.
+                self.collector = self.loop.create_task(_end_group(self.pid))
         return self._result(status, stopped)
 
     async def _collect(self) -> None:
         await self.exited
         self._finish()
+        await _end_group(self.pid)
 
     def _finish(self) -> int:
         """The child has exited: end its group, take the last output, reap it."""
@@ -248,7 +239,6 @@ class _Watch:
         for fd in list(self.fds):
             self._drain(fd)
         _, status = os.waitpid(self.pid, 0)
-        _reap_group(self.pid, self.subreaper)
         for fd in self.fds:
             self.loop.remove_reader(fd)
             os.close(fd)
@@ -298,18 +288,35 @@ def _uncancel() -> None:
         task.uncancel()
 
 
-def _reap_group(pgid: int, subreaper: bool) -> None:
-    """Wait until nothing of the attempt's process group is left (at most a second)."""
-    deadline = time.monotonic() + 1.0
-    while True:
-        if subreaper:  # orphaned grandchildren were handed to us: collect them
-            with contextlib.suppress(ChildProcessError, OSError):
-                while os.waitid(os.P_PGID, pgid, os.WEXITED | os.WNOHANG) is not None:
-                    pass
-        try:
+async def _end_group(pgid: int) -> None:
+    """Kill what is left of an attempt's process group and wait until it is gone (at most 2 s).
+
+    Members are killed with SIGKILL and reaped by whoever is their parent now (init, once their
+    own parent has died); a zombie among them counts as gone.
+    """
+    deadline = time.monotonic() + 2.0
+    while _group_alive(pgid) and time.monotonic() < deadline:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pgid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            return
-        if time.monotonic() > deadline:
-            return
-        time.sleep(0.002)
+        await asyncio.sleep(0.005)
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether a process of group ``pgid`` still runs (zombies do not)."""
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    if not os.path.isdir("/proc"):  # pragma: no cover - not Linux: trust kill()
+        return True
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
+            return True
+    return False
