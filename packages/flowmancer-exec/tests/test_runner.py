@@ -68,6 +68,7 @@ def test_retries_until_success_with_backoff_reported(executor: str) -> None:
     )
     assert result.states["flaky"] is S.COMPLETED
     assert result.attempts["flaky"] == 3
+    assert "flaky" not in result.reasons
     reasons = [c.reason for c in recorder.changes if c.task == "flaky" and c.after is S.PENDING][1:]
     assert reasons == [
         "attempt 1 of 3 failed (ConnectionError: attempt 1); next in 0.05 s",

@@ -85,7 +85,9 @@ class RunState:
     def change(self, name: str, to: TaskState, reason: str | None = None) -> None:
         before = self.states[name]
         self.states[name] = to
-        if reason and to is not S.COMPLETED:
+        if to is S.COMPLETED:
+            self.reasons.pop(name, None)  # a retry that succeeded leaves no reason behind
+        elif reason:
             self.reasons[name] = reason
         self.pending_changes.append(
             StateChange(
