@@ -151,3 +151,38 @@ def test_processes_that_leave_the_group_are_not_adopted_as_zombies() -> None:
     assert result.ok
     time.sleep(0.5)  # the daemon has ended by now
     assert _zombie_children() == []
+
+
+def test_closing_the_process_executor_with_finished_collectors_returns() -> None:
+    # On Python 3.12+ awaiting gather() of tasks that are all done does not yield to the loop,
+    # so a close() that waited for its set to empty itself spun forever. In a subprocess, so a
+    # regression fails here instead of hanging the suite.
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        """
+        import asyncio
+        from flowmancer_exec import ProcessExecutor
+
+        async def scenario():
+            executor = ProcessExecutor()
+
+            async def done_at_once():
+                return None
+
+            task = asyncio.get_running_loop().create_task(done_at_once())
+            await asyncio.sleep(0)
+            executor._collecting.add(task)
+            task.add_done_callback(executor._collecting.discard)
+            await executor.close()
+            print("closed")
+
+        asyncio.run(scenario())
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=30
+    )
+    assert done.stdout.strip() == "closed", done.stderr

@@ -54,8 +54,12 @@ class ProcessExecutor:
 
     async def close(self) -> None:
         """Wait until every child and everything left of its process group is gone."""
+        # Take the set and empty it first: awaiting tasks that are already done does not yield
+        # to the loop, so their discard callbacks would never run and this would spin.
         while self._collecting:
-            await asyncio.gather(*self._collecting, return_exceptions=True)
+            tasks = list(self._collecting)
+            self._collecting.clear()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def run_attempt(self, attempt: Attempt, emit: Emit) -> AttemptResult:
         """Fork, run the lifecycle in the child, stream its output, read how it ended."""
