@@ -1,7 +1,7 @@
 """Converting one value to an annotated type, recording every mismatch with its place.
 
-The rules follow what Flowmancer 0.12 users got from pydantic's lax mode where it matters for job
-files: "5" is an int, 5 is a float, "yes" is a bool, ISO strings are dates; but 5 is not a str.
+Unions, literals, enums, containers, paths, dataclasses, TypedDicts and pydantic-style models;
+the scalar rules (how lax "5" for an int may be) are in ``_scalars``.
 """
 
 from __future__ import annotations
@@ -17,12 +17,10 @@ from pathlib import PurePath
 from typing import Any, Union
 
 from ._errors import Problem
+from ._scalars import BAD as _BAD
+from ._scalars import SIMPLE as _SIMPLE
 
 __all__ = ["convert", "describe", "hints", "type_name"]
-
-_BAD: Any = object()  # returned by a converter after it has recorded a problem
-_TRUE = {"true", "yes", "on", "y", "t", "1"}
-_FALSE = {"false", "no", "off", "n", "f", "0"}
 
 
 def _shown(value: Any) -> str:
@@ -125,108 +123,6 @@ def convert(value: Any, tp: Any, place: str, problems: list[Problem]) -> Any:
 def _fail(tp: Any, value: Any, place: str, problems: list[Problem]) -> Any:
     problems.append(Problem(place, f"expected {describe(tp)}, got {_shown(value)}"))
     return _BAD
-
-
-def _to_str(value: Any) -> Any:
-    return value if isinstance(value, str) else _BAD
-
-
-def _to_int(value: Any) -> Any:
-    if isinstance(value, bool):
-        return _BAD
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str):
-        try:  # int() also takes "1_000" and non-ASCII digits; anything else it refuses
-            return int(value.strip())
-        except ValueError:
-            return _BAD
-    return _BAD
-
-
-def _to_float(value: Any) -> Any:
-    if isinstance(value, bool):
-        return _BAD
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(value.strip())
-        except ValueError:
-            return _BAD
-    return _BAD
-
-
-def _to_bool(value: Any) -> Any:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text in _TRUE:
-            return True
-        if text in _FALSE:
-            return False
-    return _BAD
-
-
-def _iso(text: str) -> str:
-    # Python 3.10's fromisoformat does not take the common "Z" suffix.
-    return text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
-
-
-def _to_datetime(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        return value
-    if isinstance(value, dt.date):
-        return dt.datetime(value.year, value.month, value.day)
-    if isinstance(value, str):
-        try:
-            return dt.datetime.fromisoformat(_iso(value.strip()))
-        except ValueError:
-            return _BAD
-    return _BAD
-
-
-def _to_date(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        return value.date() if value.time() == dt.time() else _BAD
-    if isinstance(value, dt.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value.strip())
-        except ValueError:
-            return _BAD
-    return _BAD
-
-
-def _to_timedelta(value: Any) -> Any:
-    if isinstance(value, dt.timedelta):
-        return value
-    seconds = _to_float(value)
-    return _BAD if seconds is _BAD else dt.timedelta(seconds=seconds)
-
-
-def _to_bytes(value: Any) -> Any:
-    if isinstance(value, bytes):
-        return value
-    return value.encode() if isinstance(value, str) else _BAD
-
-
-_SIMPLE: dict[type, Callable[[Any], Any]] = {
-    str: _to_str,
-    int: _to_int,
-    float: _to_float,
-    bool: _to_bool,
-    bytes: _to_bytes,
-    dt.datetime: _to_datetime,
-    dt.date: _to_date,
-    dt.timedelta: _to_timedelta,
-}
 
 
 def _exact(value: Any, tp: Any) -> bool:
