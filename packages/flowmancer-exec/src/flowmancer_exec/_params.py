@@ -15,7 +15,7 @@ from typing import Any
 from ._convert import convert, describe, hints, type_name
 from ._errors import ParameterError, Problem
 
-__all__ = ["Parameter", "convert", "describe", "parameters_of", "validate_parameters"]
+__all__ = ["Parameter", "parameters_of", "validate_parameters"]
 
 _NOTHING: Any = dataclasses.MISSING
 

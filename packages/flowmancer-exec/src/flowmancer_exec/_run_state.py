@@ -202,7 +202,7 @@ class RunState:
         self.running[name] = task
         if spec.timeout:
             self.timers[name] = self.loop.call_later(spec.timeout, self.time_out, name)
-        task.add_done_callback(lambda t: self.attempt_ended(name, attempt, t))
+        task.add_done_callback(lambda t: self.attempt_ended(name, t))
 
     def time_out(self, name: str) -> None:
         self.timers.pop(name, None)
@@ -211,9 +211,9 @@ class RunState:
             self.timed_out.add(name)
             task.cancel()
 
-    def attempt_ended(self, name: str, attempt: Attempt, task: asyncio.Task[AttemptResult]) -> None:
+    def attempt_ended(self, name: str, task: asyncio.Task[AttemptResult]) -> None:
         try:
-            self.settle_attempt(name, attempt, task)
+            self.settle_attempt(name, task)
         except Exception as error:  # a bug of ours must fail the task, not hang the run
             if not self.states[name].is_finished and self.run.states[name] in (
                 S.PENDING,
@@ -224,9 +224,7 @@ class RunState:
         self.dirty = True
         self.wake.set()
 
-    def settle_attempt(
-        self, name: str, attempt: Attempt, task: asyncio.Task[AttemptResult]
-    ) -> None:
+    def settle_attempt(self, name: str, task: asyncio.Task[AttemptResult]) -> None:
         self.running.pop(name, None)
         timer = self.timers.pop(name, None)
         if timer is not None:
@@ -241,25 +239,25 @@ class RunState:
         self.merge(result)
         timed_out = name in self.timed_out
         self.timed_out.discard(name)
+        retry_note = None
         if result.ok and not (timed_out and result.stopped):
             self.finish(name, True, None)
         elif self.aborts and result.stopped and not timed_out:
             # Not run.abort(): that would DEFAULT its dependents, which were not let down by a
             # failure but stopped with the run; abort_all() marks them ABORTED at the end.
-            self.durations[name] = time.time() - self.first_start[name]
+            self.ended(name)
             self.change(name, S.ABORTED, "the run was aborted")
         else:
             reason = (
                 f"timed out after {spec.timeout:g} s" if timed_out else (result.reason or "failed")
             )
             if self.should_retry(spec, result, timed_out):
-                note = self.retry(name, spec, reason)
-                self.dispatch()
-                # Observers hear of the retry only after what was ready has been started.
-                self.note(name, "WARNING", note)
-                return
-            self.finish(name, False, reason)
+                retry_note = self.retry(name, spec, reason)
+            else:
+                self.finish(name, False, reason)
         self.dispatch()
+        if retry_note is not None:  # observers hear of it after what was ready has started
+            self.note(name, "WARNING", retry_note)
 
     def merge(self, result: AttemptResult) -> None:
         self.shared.update(result.updates)
@@ -302,8 +300,11 @@ class RunState:
             self.queue.append(name)
             self.dispatch()
 
-    def finish(self, name: str, ok: bool, reason: str | None) -> None:
+    def ended(self, name: str) -> None:
         self.durations[name] = time.time() - self.first_start[name]
+
+    def finish(self, name: str, ok: bool, reason: str | None) -> None:
+        self.ended(name)
         self.change(name, S.COMPLETED if ok else S.FAILED, reason)
         self.settled(self.run.finish(name, ok))
 
