@@ -12,6 +12,7 @@ from flowmancer_exec import (
     ProcessExecutor,
     Runner,
     RunResult,
+    RunStart,
     StateChange,
     TaskSpec,
     ThreadExecutor,
@@ -28,11 +29,11 @@ class Recorder:
     def __init__(self) -> None:
         self.changes: list[StateChange] = []
         self.records: list[LogRecord] = []
-        self.started: tuple[Any, ...] | None = None
+        self.started: RunStart | None = None
         self.result: RunResult | None = None
 
-    def on_run_start(self, job: str, run_id: str, tasks: tuple[str, ...]) -> None:
-        self.started = (job, run_id, tasks)
+    def on_run_start(self, start: RunStart) -> None:
+        self.started = start
 
     def on_state_change(self, change: StateChange) -> None:
         self.changes.append(change)

@@ -10,7 +10,14 @@ from conftest import run
 from exec_tasks import Fail, FailTimes, Noop, ReadShared, Track, WriteShared, overlap
 
 from flowmancer_dag import TaskState
-from flowmancer_exec import JobError, Runner, RunSnapshot, TaskSpec, ThreadExecutor
+from flowmancer_exec import (
+    JobError,
+    Runner,
+    RunSnapshot,
+    TaskSpec,
+    ThreadExecutor,
+    fingerprint,
+)
 
 S = TaskState
 
@@ -218,6 +225,22 @@ def test_the_checkpoint_store_hears_of_finishes_and_gets_the_final_state() -> No
     assert len(store.snapshots) <= 7  # coalesced: the start, at most one per finish, the end
     completed = [sum(st is S.COMPLETED for st in s.states.values()) for s in store.snapshots]
     assert completed == sorted(completed)
+    last = store.snapshots[-1]
+    assert last.ok and not last.aborted
+    assert set(last.fingerprints) == {f"t{i}" for i in range(5)}
+    assert last.fingerprints["t0"] == fingerprint(Noop, {})
+
+
+def test_observers_are_told_whether_the_run_resumes_an_earlier_one() -> None:
+    specs = [TaskSpec("a", Noop), TaskSpec("b", Noop, depends_on=["a"])]
+    _, fresh = run(specs, "thread")
+    _, resumed = run(specs, "thread", run_kwargs={"completed": ["a"]})
+    _, skipping = run(specs, "thread", run_kwargs={"skipped": ["a"]})
+    assert fresh.started is not None and resumed.started is not None
+    assert skipping.started is not None
+    assert (fresh.started.resumed, resumed.started.resumed) == (False, True)
+    assert not skipping.started.resumed  # --skip alone is not a resume
+    assert fresh.started.tasks == ("a", "b") and fresh.started.job == "flowmancer"
 
 
 def test_exit_code_counts_what_did_not_complete_capped_at_255() -> None:

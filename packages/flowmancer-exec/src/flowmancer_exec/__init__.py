@@ -15,11 +15,12 @@ from ._errors import (
     TaskNotFoundError,
     TaskRegistrationError,
 )
+from ._fingerprint import fingerprint
 from ._interface import Attempt, AttemptResult, CheckpointStore, Emit, Executor, Observer
 from ._job import PreparedJob, TaskSpec, prepare
 from ._params import Parameter, validate_parameters
 from ._process import ProcessExecutor
-from ._records import LogRecord, RunResult, RunSnapshot, StateChange
+from ._records import LogRecord, RunResult, RunSnapshot, RunStart, StateChange
 from ._runner import Runner
 from ._task import Task, TaskLogger, TaskMetadata, get_task_class, registered_tasks, task
 from ._thread import ThreadExecutor
@@ -43,6 +44,7 @@ __all__ = [
     "ProcessExecutor",
     "RunResult",
     "RunSnapshot",
+    "RunStart",
     "Runner",
     "StateChange",
     "Task",
@@ -52,6 +54,7 @@ __all__ = [
     "TaskRegistrationError",
     "TaskSpec",
     "ThreadExecutor",
+    "fingerprint",
     "get_task_class",
     "prepare",
     "registered_tasks",

@@ -10,7 +10,7 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from ._records import LogRecord, RunResult, RunSnapshot, StateChange
+from ._records import LogRecord, RunResult, RunSnapshot, RunStart, StateChange
 
 if TYPE_CHECKING:
     from ._task import Task
@@ -90,8 +90,8 @@ class Observer(Protocol):
     observer that raises is reported once and the run goes on.
     """
 
-    def on_run_start(self, job: str, run_id: str, tasks: tuple[str, ...]) -> None:
-        """The run is about to start these tasks."""
+    def on_run_start(self, start: RunStart) -> None:
+        """The run is about to start (before the first attempt)."""
 
     def on_state_change(self, change: StateChange) -> None:
         """A task changed state."""

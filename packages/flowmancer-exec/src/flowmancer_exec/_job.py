@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from flowmancer_dag import CycleError, Graph, GraphError, MissingDependencyError, TriggerRule
 
 from ._errors import JobError, ParameterError, Problem, TaskNotFoundError
+from ._fingerprint import fingerprint
 from ._params import validate_parameters
 from ._task import RESERVED, Task, get_task_class
 
@@ -62,6 +64,11 @@ class PreparedJob:
     classes: Mapping[str, type[Task]]
     parameters: Mapping[str, Mapping[str, Any]]
     graph: Graph[str]
+
+    @functools.cached_property
+    def fingerprints(self) -> Mapping[str, str]:
+        """Each task's definition (class and parameters) as a short stable digest."""
+        return {name: fingerprint(self.classes[name], self.parameters[name]) for name in self.specs}
 
 
 def _number(

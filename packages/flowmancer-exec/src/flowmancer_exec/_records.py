@@ -8,7 +8,7 @@ from typing import Any
 
 from flowmancer_dag import TaskState
 
-__all__ = ["LogRecord", "RunResult", "RunSnapshot", "StateChange"]
+__all__ = ["LogRecord", "RunResult", "RunSnapshot", "RunStart", "StateChange"]
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -47,8 +47,28 @@ class StateChange:
 
 
 @dataclasses.dataclass(frozen=True)
+class RunStart:
+    """A run is about to start: which job, which tasks, and whether it resumes an earlier run.
+
+    ``resumed`` is True when the run was given tasks completed or failed in an earlier run
+    (a restart from a checkpoint); ``tasks`` are all of the job's tasks, in the order given.
+    """
+
+    job: str
+    run_id: str
+    tasks: tuple[str, ...]
+    started: float
+    resumed: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
 class RunSnapshot:
-    """What a checkpoint store is given: everything needed to resume the run."""
+    """What a checkpoint store is given: everything needed to resume the run.
+
+    ``fingerprints`` identify each task's definition (class and parameters), so a resume can
+    tell a task that is unchanged from one that was edited since. ``finished`` is True for the
+    last snapshot of a run, ``aborted`` when that run was aborted.
+    """
 
     job: str
     run_id: str
@@ -58,6 +78,13 @@ class RunSnapshot:
     reasons: Mapping[str, str]
     shared_dict: Mapping[str, Any]
     finished: bool = False
+    fingerprints: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    aborted: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """True when every task COMPLETED or was SKIPPED."""
+        return all(s.satisfies_dependents for s in self.states.values())
 
 
 @dataclasses.dataclass(frozen=True)

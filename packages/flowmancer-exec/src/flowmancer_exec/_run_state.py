@@ -24,7 +24,7 @@ from flowmancer_dag import Run, TaskState
 
 from ._interface import Attempt, AttemptResult
 from ._job import TaskSpec
-from ._records import LogRecord, RunResult, RunSnapshot, StateChange
+from ._records import LogRecord, RunResult, RunSnapshot, RunStart, StateChange
 
 if TYPE_CHECKING:
     from ._runner import Runner
@@ -55,6 +55,7 @@ class RunState:
         skipped = list(skipped)
         self.run: Run[str] = runner.prepared.graph.run(completed=completed, skipped=skipped)
         self.restarted = set(restarted)
+        self.resumed = bool(completed or self.restarted)
         self.shared: dict[str, Any] = dict(shared_dict or {})
         self.started = time.time()
         self.states: dict[str, TaskState] = dict.fromkeys(self.specs, S.INIT)
@@ -145,6 +146,8 @@ class RunState:
             dict(self.reasons),
             dict(self.shared),
             finished,
+            self.runner.prepared.fingerprints,
+            self.aborts > 0,
         )
 
     def save(self, finished: bool = False) -> None:
@@ -340,7 +343,8 @@ class RunState:
         executor = self.runner.executor
         try:
             await executor.start()
-            self.notify("on_run_start", self.job, self.run_id, tuple(self.specs))
+            start = RunStart(self.job, self.run_id, tuple(self.specs), self.started, self.resumed)
+            self.notify("on_run_start", start)
             self.dispatch()
             self.flush()
             self.save()
