@@ -13,6 +13,7 @@ import decimal
 import enum
 import hashlib
 import json
+import math
 import pathlib
 from collections.abc import Mapping
 from typing import Any
@@ -41,9 +42,7 @@ def _plain(value: Any) -> Any:
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
-        return (
-            value if value == value and value not in (float("inf"), float("-inf")) else repr(value)
-        )
+        return value if math.isfinite(value) else repr(value)  # JSON has no nan or inf
     if isinstance(value, enum.Enum):
         return {"enum": type(value).__name__, "value": _plain(value.value)}
     if isinstance(value, Mapping):
