@@ -1,9 +1,44 @@
-"""flowmancer_checkpoint: What a run remembers so that it can resume from the point of failure.
+"""flowmancer_checkpoint: what a run remembers so that ``-r`` resumes it from the point of failure.
 
-This distribution is laid out and versioned with the others; its public API is still to be
-built (see the package README for what it will hold).
+A ``Checkpointer`` (``FileCheckpointer``: atomic JSON files; ``SQLiteCheckpointer``: WAL-mode
+SQLite with a run history; ``MemoryCheckpointer``) is given the run's state after task finishes
+(it satisfies flowmancer-exec's ``CheckpointStore`` protocol). A later run loads the
+``Checkpoint`` and ``plan_resume`` decides what is kept and what runs again. Checkpoints are
+plain JSON: reading one never runs code.
 """
+
+from ._errors import (
+    CheckpointError,
+    CheckpointLockedError,
+    CheckpointWriteError,
+    CorruptCheckpointError,
+    NewerCheckpointError,
+)
+from ._file import FileCheckpointer
+from ._lock import JobLock
+from ._record import FORMAT_VERSION, Checkpoint, RunSnapshotLike, TaskEntry
+from ._resume import ResumePlan, plan_resume
+from ._sqlite import RunRecord, SQLiteCheckpointer
+from ._store import Checkpointer, MemoryCheckpointer
 
 __version__ = "0.13.0"
 
-__all__: list[str] = []
+__all__ = [
+    "FORMAT_VERSION",
+    "Checkpoint",
+    "CheckpointError",
+    "CheckpointLockedError",
+    "CheckpointWriteError",
+    "Checkpointer",
+    "CorruptCheckpointError",
+    "FileCheckpointer",
+    "JobLock",
+    "MemoryCheckpointer",
+    "NewerCheckpointError",
+    "ResumePlan",
+    "RunRecord",
+    "RunSnapshotLike",
+    "SQLiteCheckpointer",
+    "TaskEntry",
+    "plan_resume",
+]

@@ -1,0 +1,291 @@
+"""The ``Checkpoint`` record and its JSON form.
+
+The JSON form is what both stores keep: a file holds it as is, SQLite holds it in a column.
+Reading checks every field's type and names the place of the first that is wrong, so a
+checkpoint edited by hand or damaged on disk gives one clear message instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any, Protocol
+
+from flowmancer_dag import TaskState
+
+from ._errors import CorruptCheckpointError, NewerCheckpointError
+from ._tagged import UnencodableError, decode, encode
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "Checkpoint", "RunSnapshotLike", "TaskEntry"]
+
+FORMAT = "flowmancer-checkpoint"
+FORMAT_VERSION = 1
+
+
+class RunSnapshotLike(Protocol):
+    """What a store is given to save: ``flowmancer_exec.RunSnapshot`` satisfies it."""
+
+    @property
+    def job(self) -> str: ...
+    @property
+    def run_id(self) -> str: ...
+    @property
+    def started(self) -> float: ...
+    @property
+    def states(self) -> Mapping[str, TaskState]: ...
+    @property
+    def attempts(self) -> Mapping[str, int]: ...
+    @property
+    def reasons(self) -> Mapping[str, str]: ...
+    @property
+    def shared_dict(self) -> Mapping[str, Any]: ...
+    @property
+    def finished(self) -> bool: ...
+    @property
+    def fingerprints(self) -> Mapping[str, str]: ...
+    @property
+    def aborted(self) -> bool: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskEntry:
+    """One task as a checkpoint remembers it."""
+
+    state: TaskState
+    attempts: int = 0
+    fingerprint: str | None = None
+    reason: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Checkpoint:
+    """Everything a resumed run needs from the run before it.
+
+    Attributes:
+        job: the job's name (one checkpoint per job).
+        run_id: the run that wrote it.
+        started: when that run started (seconds since the epoch); ``updated``: when saved.
+        tasks: each task's state, attempts, definition fingerprint and reason.
+        shared_dict: the values tasks shared, as they were when saved.
+        lost: ``shared_dict`` keys that could not be saved, with why (their type).
+        finished: the run had ended when this was saved; ``aborted``: it ended by abort.
+        version: the format version it was written in.
+    """
+
+    job: str
+    run_id: str
+    started: float
+    updated: float
+    tasks: Mapping[str, TaskEntry]
+    shared_dict: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    lost: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    finished: bool = False
+    aborted: bool = False
+    version: int = FORMAT_VERSION
+
+    @classmethod
+    def from_snapshot(cls, snapshot: RunSnapshotLike) -> Checkpoint:
+        """The checkpoint for a runner's snapshot; values that have no JSON form go to ``lost``."""
+        tasks = {
+            name: TaskEntry(
+                TaskState(state),
+                snapshot.attempts.get(name, 0),
+                snapshot.fingerprints.get(name),
+                snapshot.reasons.get(name),
+            )
+            for name, state in snapshot.states.items()
+        }
+        _, lost = encode_shared(snapshot.shared_dict)
+        return cls(
+            snapshot.job,
+            snapshot.run_id,
+            snapshot.started,
+            time.time(),
+            tasks,
+            {k: v for k, v in snapshot.shared_dict.items() if k not in lost},
+            lost,
+            snapshot.finished,
+            snapshot.aborted,
+        )
+
+    @property
+    def ok(self) -> bool:
+        """Every task COMPLETED or SKIPPED."""
+        return all(t.state.satisfies_dependents for t in self.tasks.values())
+
+    def to_json(self) -> str:
+        """The JSON text stores keep (one line per task, so a diff of two is readable)."""
+        shared, lost = encode_shared(self.shared_dict)
+        return render(self, _task_lines(self.tasks), shared, {**self.lost, **lost})
+
+    @classmethod
+    def from_json(cls, text: str | bytes, path: str = "<checkpoint>") -> Checkpoint:
+        """Read a checkpoint, checking every field.
+
+        Raises:
+            CorruptCheckpointError: not JSON, not a checkpoint, or a field of the wrong type.
+            NewerCheckpointError: written in a format newer than this version reads.
+        """
+        try:
+            data = json.loads(text)
+        except UnicodeDecodeError as error:
+            raise CorruptCheckpointError(path, f"not UTF-8 text ({error.reason})") from None
+        except json.JSONDecodeError as error:
+            detail = (
+                "empty"
+                if not text.strip()
+                else f"not valid JSON ({error.msg} at line {error.lineno} column "
+                f"{error.colno}; truncated or damaged?)"
+            )
+            raise CorruptCheckpointError(path, detail) from None
+        return _parse(data, path)
+
+
+def encode_shared(shared: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """``shared_dict`` as JSON data, and the keys left out because they have no JSON form."""
+    out: dict[str, Any] = {}
+    lost: dict[str, str] = {}
+    for key, value in shared.items():
+        try:
+            out[key] = encode(value)
+        except UnencodableError as error:
+            lost[key] = str(error)
+        except RecursionError:
+            lost[key] = "nested too deeply (or contains itself)"
+    return out, lost
+
+
+def task_line(name: str, entry: TaskEntry) -> str:
+    """One task's line of the JSON text."""
+    return (
+        json.dumps(name)
+        + ": "
+        + json.dumps(
+            {
+                "state": entry.state.value,
+                "attempts": entry.attempts,
+                "fingerprint": entry.fingerprint,
+                "reason": entry.reason,
+            },
+            separators=(", ", ": "),
+        )
+    )
+
+
+def _task_lines(tasks: Mapping[str, TaskEntry]) -> Iterator[str]:
+    for name, entry in tasks.items():
+        yield task_line(name, entry)
+
+
+def render_snapshot(
+    snapshot: RunSnapshotLike, cache: dict[str, tuple[object, str]]
+) -> tuple[str, dict[str, str]]:
+    """The JSON text of a snapshot's checkpoint, and the shared keys that had to be left out.
+
+    ``cache`` keeps each task's rendered line with what it was rendered from, so a save after
+    one task finished renders one line, not one per task.
+    """
+    attempts, fingerprints, reasons = snapshot.attempts, snapshot.fingerprints, snapshot.reasons
+    lines = []
+    for name, state in snapshot.states.items():
+        key = (state, attempts.get(name, 0), fingerprints.get(name), reasons.get(name))
+        hit = cache.get(name)
+        if hit is None or hit[0] != key:
+            hit = (key, task_line(name, TaskEntry(TaskState(state), *key[1:])))
+            cache[name] = hit
+        lines.append(hit[1])
+    shared, lost = encode_shared(snapshot.shared_dict)
+    record = Checkpoint(
+        snapshot.job,
+        snapshot.run_id,
+        snapshot.started,
+        time.time(),
+        {},
+        finished=snapshot.finished,
+        aborted=snapshot.aborted,
+    )
+    return render(record, lines, shared, lost), lost
+
+
+def render(
+    record: Checkpoint, task_lines: Iterator[str] | list[str], shared: Any, lost: Mapping[str, str]
+) -> str:
+    """The JSON text of ``record`` with its task lines already rendered."""
+    head = {
+        "format": FORMAT,
+        "version": record.version,
+        "job": record.job,
+        "run_id": record.run_id,
+        "started": record.started,
+        "updated": record.updated,
+        "finished": record.finished,
+        "aborted": record.aborted,
+    }
+    parts = [json.dumps(head)[:-1], ',\n"tasks": {\n  ', ",\n  ".join(task_lines), "\n},\n"]
+    parts.append('"shared_dict": ' + json.dumps(shared, allow_nan=False) + ",\n")
+    parts.append('"lost": ' + json.dumps(dict(lost)) + "\n}\n")
+    return "".join(parts)
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+_STATES = ", ".join(s.value for s in TaskState)
+
+
+def _expect(value: Any, kind: type | tuple[type, ...], place: str, path: str, what: str) -> Any:
+    # bool is an int in Python but not a number in a checkpoint
+    if isinstance(value, kind) and not (isinstance(value, bool) and bool not in _as_tuple(kind)):
+        return value
+    raise CorruptCheckpointError(path, f"expected {what}, got {json.dumps(value)[:60]}", place)
+
+
+def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kind if isinstance(kind, tuple) else (kind,)
+
+
+def _parse(data: Any, path: str) -> Checkpoint:
+    _expect(data, dict, "(top level)", path, "an object")
+    if data.get("format") != FORMAT:
+        raise CorruptCheckpointError(path, f'not a Flowmancer checkpoint (no "format": "{FORMAT}")')
+    version = _expect(data.get("version"), int, "version", path, "an integer")
+    if version > FORMAT_VERSION:
+        raise NewerCheckpointError(path, version, FORMAT_VERSION)
+    if version < 1:
+        raise CorruptCheckpointError(path, f"unknown format version {version}", "version")
+    job = _expect(data.get("job"), str, "job", path, "a string")
+    run_id = _expect(data.get("run_id"), str, "run_id", path, "a string")
+    started = float(_expect(data.get("started"), (int, float), "started", path, "a number"))
+    updated = float(_expect(data.get("updated"), (int, float), "updated", path, "a number"))
+    finished = _expect(data.get("finished", False), bool, "finished", path, "true or false")
+    aborted = _expect(data.get("aborted", False), bool, "aborted", path, "true or false")
+    raw_tasks = _expect(data.get("tasks"), dict, "tasks", path, "an object")
+    tasks: dict[str, TaskEntry] = {}
+    for name, raw in raw_tasks.items():
+        place = f"tasks.{name}"
+        _expect(raw, dict, place, path, "an object")
+        state = raw.get("state")
+        if state not in TaskState.__members__:
+            raise CorruptCheckpointError(
+                path, f"expected one of {_STATES}, got {json.dumps(state)[:60]}", place + ".state"
+            )
+        attempts = _expect(raw.get("attempts", 0), int, place + ".attempts", path, "an integer")
+        fp = _expect(
+            raw.get("fingerprint"), (str, type(None)), place + ".fingerprint", path, "a string"
+        )
+        reason = _expect(raw.get("reason"), (str, type(None)), place + ".reason", path, "a string")
+        tasks[name] = TaskEntry(TaskState(state), attempts, fp, reason)
+    raw_shared = _expect(data.get("shared_dict", {}), dict, "shared_dict", path, "an object")
+    shared: dict[str, Any] = {}
+    for key, value in raw_shared.items():
+        try:
+            shared[key] = decode(value)
+        except (ValueError, TypeError, RecursionError) as error:
+            raise CorruptCheckpointError(path, str(error), f"shared_dict.{key}") from None
+    lost = _expect(data.get("lost", {}), dict, "lost", path, "an object")
+    for key, why in lost.items():
+        _expect(why, str, f"lost.{key}", path, "a string")
+    return Checkpoint(
+        job, run_id, started, updated, tasks, shared, lost, finished, aborted, version
+    )
