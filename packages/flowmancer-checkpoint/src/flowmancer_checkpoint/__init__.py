@@ -23,14 +23,15 @@ from ._store import Checkpointer, MemoryCheckpointer
 
 __version__ = "0.13.0"
 
-__all__ = [
-    "FORMAT_VERSION",
+# Plainly sorted (not isort-style): the package tests check sorted(__all__).
+__all__ = [  # noqa: RUF022
     "Checkpoint",
     "CheckpointError",
     "CheckpointLockedError",
     "CheckpointWriteError",
     "Checkpointer",
     "CorruptCheckpointError",
+    "FORMAT_VERSION",
     "FileCheckpointer",
     "JobLock",
     "MemoryCheckpointer",

@@ -1,0 +1,96 @@
+"""Resume rules: what a resumed run keeps, what it runs again, and the one line that says so."""
+
+from __future__ import annotations
+
+from conftest import Snapshot, snapshot
+
+from flowmancer_checkpoint import MemoryCheckpointer, plan_resume
+from flowmancer_dag import TaskState
+
+S = TaskState
+
+
+def saved(**states: str) -> MemoryCheckpointer:
+    store = MemoryCheckpointer()
+    snap = snapshot(**states)
+    store.save(Snapshot(**{**snap.__dict__, "shared_dict": {"rows": 7}}))
+    return store
+
+
+def now(*names: str, **changed: str) -> dict[str, str]:
+    return {**{name: f"fp-{name}" for name in names}, **changed}
+
+
+def test_no_checkpoint_is_a_fresh_start_said_in_one_line() -> None:
+    plan = plan_resume("nightly", None, now("a"))
+    assert plan.fresh and plan.completed == ()
+    assert plan.summary() == "no checkpoint for job 'nightly': starting a fresh run"
+
+
+def test_completed_and_unchanged_tasks_stay_completed() -> None:
+    store = saved(a="COMPLETED", b="COMPLETED", c="FAILED")
+    plan = plan_resume("nightly", store.load("nightly"), now("a", "b", "c"))
+    assert plan.completed == ("a", "b")
+    assert plan.shared_dict == {"rows": 7}
+
+
+def test_failed_tasks_run_again_with_on_restart() -> None:
+    store = saved(a="COMPLETED", b="FAILED")
+    plan = plan_resume("nightly", store.load("nightly"), now("a", "b"))
+    assert plan.restarted == ("b",) and "b" not in plan.completed
+
+
+def test_aborted_defaulted_running_and_pending_tasks_run_again_without_on_restart() -> None:
+    store = saved(a="ABORTED", b="DEFAULTED", c="RUNNING", d="PENDING", e="INIT", f="SKIPPED")
+    plan = plan_resume("nightly", store.load("nightly"), now(*"abcdef"))
+    assert plan.completed == () and plan.restarted == ()
+    assert dict(plan.again) == {
+        "a": S.ABORTED,
+        "b": S.DEFAULTED,
+        "c": S.RUNNING,
+        "d": S.PENDING,
+        "e": S.INIT,
+        "f": S.SKIPPED,
+    }
+
+
+def test_a_task_whose_class_or_parameters_changed_runs_again() -> None:
+    store = saved(a="COMPLETED", b="COMPLETED")
+    plan = plan_resume("nightly", store.load("nightly"), now("a", b="fp-b-edited"))
+    assert plan.completed == ("a",) and plan.changed == ("b",)
+
+
+def test_added_tasks_run_and_removed_ones_are_dropped() -> None:
+    store = saved(a="COMPLETED", gone="FAILED")
+    plan = plan_resume("nightly", store.load("nightly"), now("a", "new"))
+    assert plan.completed == ("a",)
+    assert plan.added == ("new",) and plan.dropped == ("gone",)
+    assert plan.restarted == ()  # a dropped failure is not restarted
+
+
+def test_the_summary_says_what_is_kept_and_what_will_run() -> None:
+    store = saved(a="COMPLETED", b="COMPLETED", c="FAILED", d="ABORTED", gone="COMPLETED")
+    plan = plan_resume("nightly", store.load("nightly"), now("a", "c", "d", "e", b="edited"))
+    line = plan.summary()
+    assert "\n" not in line
+    assert line.startswith("resuming job 'nightly' from run 20261126T140307Z-1a2b3c4d (saved ")
+    assert line.endswith(
+        "1 completed kept; running 1 failed (c), 1 aborted (d), 1 changed since (b), "
+        "1 new (e); dropped 1 no longer in the job (gone)"
+    )
+
+
+def test_the_summary_names_lost_shared_values() -> None:
+    store = MemoryCheckpointer(report=lambda _: None)
+    snap = snapshot(a="FAILED")
+    store.save(Snapshot(**{**snap.__dict__, "shared_dict": {"conn": object(), "n": 1}}))
+    plan = plan_resume("nightly", store.load("nightly"), now("a"))
+    assert plan.lost == {"conn": "object cannot be saved as JSON"}
+    assert plan.shared_dict == {"n": 1}
+    assert "shared_dict lost 'conn' (not saved)" in plan.summary()
+
+
+def test_long_lists_of_names_are_shortened() -> None:
+    store = saved(**{f"t{i}": "FAILED" for i in range(8)})
+    plan = plan_resume("nightly", store.load("nightly"), now(*(f"t{i}" for i in range(8))))
+    assert "8 failed (t0, t1, t2, t3, t4, +3 more)" in plan.summary()

@@ -1,0 +1,337 @@
+"""Both stores behind one set of tests: save, load, clear, atomic replacement, the job lock."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from conftest import BACKENDS, Snapshot, snapshot
+
+from flowmancer_checkpoint import (
+    Checkpointer,
+    CheckpointLockedError,
+    CheckpointWriteError,
+    CorruptCheckpointError,
+    FileCheckpointer,
+    SQLiteCheckpointer,
+)
+from flowmancer_dag import TaskState
+
+S = TaskState
+
+
+def test_a_saved_run_loads_back_and_other_jobs_are_apart(store: Checkpointer) -> None:
+    assert store.load("nightly") is None
+    store.save(snapshot(load="COMPLETED", report="FAILED"))
+    store.save(snapshot("weekly", load="RUNNING"))
+    record = store.load("nightly")
+    assert record is not None
+    assert {n: t.state for n, t in record.tasks.items()} == {
+        "load": S.COMPLETED,
+        "report": S.FAILED,
+    }
+    weekly = store.load("weekly")
+    assert weekly is not None and weekly.tasks["load"].state is S.RUNNING
+
+
+def test_the_latest_save_wins(store: Checkpointer) -> None:
+    store.save(snapshot(load="RUNNING", report="INIT"))
+    store.save(snapshot(load="COMPLETED", report="RUNNING"))
+    record = store.load("nightly")
+    assert record is not None and record.tasks["load"].state is S.COMPLETED
+
+
+def test_a_clean_finish_clears_the_checkpoint_and_a_failed_one_keeps_it(
+    store: Checkpointer,
+) -> None:
+    store.save(snapshot(load="COMPLETED", report="FAILED", finished=True))
+    kept = store.load("nightly")
+    assert kept is not None and kept.finished
+    store.save(snapshot(load="COMPLETED", report="SKIPPED", finished=True))
+    assert store.load("nightly") is None
+
+
+def test_clear_forgets_the_job(store: Checkpointer) -> None:
+    store.save(snapshot(load="FAILED"))
+    store.clear("nightly")
+    store.clear("nightly")  # clearing nothing is fine
+    assert store.load("nightly") is None
+
+
+def test_a_value_without_json_form_is_reported_once_by_key_and_the_rest_is_kept(
+    backend: str, tmp_path: Path
+) -> None:
+    notices: list[str] = []
+    store = type(BACKENDS[backend](tmp_path))(tmp_path / "c" / "x.db", report=notices.append)
+    snap = snapshot(load="COMPLETED")
+    snap = Snapshot(**{**snap.__dict__, "shared_dict": {"rows": 3, "conn": object()}})
+    store.save(snap)
+    store.save(snap)
+    assert len(notices) == 1
+    assert "shared_dict['conn'] is left out of the checkpoint of job 'nightly'" in notices[0]
+    record = store.load("nightly")
+    assert record is not None
+    assert record.shared_dict == {"rows": 3}
+    assert record.lost == {"conn": "object cannot be saved as JSON"}
+
+
+def test_job_names_with_any_characters_get_their_own_checkpoint(store: Checkpointer) -> None:
+    for job in ("a/b", "../escape", "ünï cödé", ".hidden", ""):
+        store.save(snapshot(job, load="FAILED"))
+    for job in ("a/b", "../escape", "ünï cödé", ".hidden", ""):
+        record = store.load(job)
+        assert record is not None and record.job == job
+    if isinstance(store, FileCheckpointer):
+        assert all(p.parent == store.checkpoint_dir for p in store.checkpoint_dir.iterdir())
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes anywhere")
+def test_an_unwritable_folder_is_a_clear_error_and_the_old_checkpoint_stays(
+    store: Checkpointer, tmp_path: Path
+) -> None:
+    store.save(snapshot(load="FAILED"))
+    folder = tmp_path / "ckpt"
+    folder.chmod(0o500)
+    try:
+        with pytest.raises(CheckpointWriteError, match="cannot write the checkpoint"):
+            store.save(snapshot(load="COMPLETED"))
+    finally:
+        folder.chmod(0o700)
+    record = store.load("nightly")
+    assert record is not None and record.tasks["load"].state is S.FAILED
+
+
+def test_a_folder_that_cannot_be_made_is_a_clear_error(backend: str, tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("a file where the folder should be")
+    store = type(BACKENDS[backend](tmp_path))(tmp_path / "file" / "sub" / "c.db")
+    with pytest.raises(CheckpointWriteError, match="cannot write the checkpoint"):
+        store.save(snapshot(load="FAILED"))
+
+
+def test_a_file_size_limit_is_a_clear_error_and_the_old_checkpoint_stays(
+    backend: str, tmp_path: Path
+) -> None:
+    # A full disk, as a process sees it: writes fail part-way. Run in a child with RLIMIT_FSIZE.
+    code = f"""
+        import resource, signal, sys
+        sys.path.insert(0, {os.path.dirname(__file__)!r})
+        from conftest import BACKENDS, Snapshot, snapshot
+        from flowmancer_checkpoint import CheckpointWriteError
+        store = BACKENDS[{backend!r}](__import__("pathlib").Path({str(tmp_path)!r}))
+        store.save(snapshot(load="FAILED"))
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+        big = Snapshot(**{{**snapshot(load="COMPLETED").__dict__, "shared_dict": {{"x": "y" * 100000}}}})
+        try:
+            store.save(big)
+        except CheckpointWriteError as error:
+            print("refused:", error)
+    """
+    out = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert "refused:" in out.stdout and "cannot write the checkpoint" in out.stdout
+    record = BACKENDS[backend](tmp_path).load("nightly")
+    assert record is not None and record.tasks["load"].state is S.FAILED
+
+
+WRITER = """
+import sys
+sys.path.insert(0, {tests!r})
+from pathlib import Path
+from conftest import BACKENDS, Snapshot, snapshot
+store = BACKENDS[{backend!r}](Path({folder!r}))
+names = [f"t{{i:03d}}" for i in range(200)]
+i = 0
+while True:
+    i += 1
+    states = {{n: ("COMPLETED" if k < i % 200 else "INIT") for k, n in enumerate(names)}}
+    snap = snapshot(**states)
+    store.save(Snapshot(**{{**snap.__dict__, "shared_dict": {{"i": i % 200, "pad": "x" * (i % 5000)}}}}))
+    if i == 1:
+        print("ready", flush=True)
+"""
+
+
+def test_kill_9_at_any_moment_of_saving_leaves_a_whole_checkpoint(
+    backend: str, tmp_path: Path
+) -> None:
+    rng = random.Random(20261126)
+    code = WRITER.format(tests=os.path.dirname(__file__), backend=backend, folder=str(tmp_path))
+    for _ in range(20):
+        writer = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+        assert writer.stdout is not None
+        assert writer.stdout.readline() == b"ready\n"
+        time.sleep(rng.uniform(0.0, 0.05))
+        writer.send_signal(signal.SIGKILL)
+        writer.wait()
+        writer.stdout.close()
+        record = BACKENDS[backend](tmp_path).load("nightly")
+        assert record is not None
+        done = sum(t.state is S.COMPLETED for t in record.tasks.values())
+        assert len(record.tasks) == 200
+        assert done == record.shared_dict["i"]  # tasks and shared_dict from the same save
+
+
+LOCKER = """
+import sys, time, os
+sys.path.insert(0, {tests!r})
+from pathlib import Path
+from conftest import BACKENDS
+lock = BACKENDS[{backend!r}](Path({folder!r})).lock("nightly")
+lock.acquire()
+if {fork}:
+    if os.fork() == 0:
+        time.sleep(60)
+        os._exit(0)
+print("locked", flush=True)
+time.sleep(60)
+"""
+
+
+def hold_lock(backend: str, folder: Path, fork: bool = False) -> subprocess.Popen[bytes]:
+    code = LOCKER.format(
+        tests=os.path.dirname(__file__), backend=backend, folder=str(folder), fork=fork
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, start_new_session=True
+    )
+    assert holder.stdout is not None and holder.stdout.readline() == b"locked\n"
+    return holder
+
+
+def test_a_second_run_of_the_job_is_refused_while_the_first_lives(
+    store: Checkpointer, backend: str, tmp_path: Path
+) -> None:
+    holder = hold_lock(backend, tmp_path)
+    try:
+        with pytest.raises(CheckpointLockedError) as info, store.lock("nightly"):
+            pass
+        assert info.value.pid == holder.pid and info.value.alive
+        assert f"job 'nightly' is already running: another run (pid {holder.pid})" in str(
+            info.value
+        )
+        with store.lock("weekly"):  # other jobs are not affected
+            pass
+    finally:
+        holder.kill()
+        holder.wait()
+        assert holder.stdout is not None
+        holder.stdout.close()
+
+
+def test_a_lock_left_by_a_killed_run_never_blocks_the_next(
+    store: Checkpointer, backend: str, tmp_path: Path
+) -> None:
+    holder = hold_lock(backend, tmp_path)
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    assert holder.stdout is not None
+    holder.stdout.close()
+    with store.lock("nightly") as lock:
+        assert lock.held
+    assert not lock.held
+
+
+def test_a_task_process_outliving_its_killed_driver_still_holds_the_lock(
+    store: Checkpointer, backend: str, tmp_path: Path
+) -> None:
+    holder = hold_lock(backend, tmp_path, fork=True)
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    assert holder.stdout is not None
+    holder.stdout.close()
+    try:
+        with pytest.raises(CheckpointLockedError) as info, store.lock("nightly"):
+            pass
+        assert not info.value.alive
+        assert "a task process left by an earlier run" in str(info.value)
+    finally:
+        os.killpg(holder.pid, signal.SIGKILL)  # the orphan shares the holder's session
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            with store.lock("nightly"):
+                break
+        except CheckpointLockedError:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+
+
+def test_durable_saves_read_back_the_same(backend: str, tmp_path: Path) -> None:
+    cls = type(BACKENDS[backend](tmp_path))
+    store = cls(tmp_path / "d" / "c.db", durable=True)
+    store.save(snapshot(load="FAILED"))
+    record = store.load("nightly")
+    assert record is not None and record.tasks["load"].state is S.FAILED
+
+
+def test_sqlite_keeps_a_history_of_runs_in_wal_mode(tmp_path: Path) -> None:
+    store = SQLiteCheckpointer(tmp_path / "c.db")
+    failed = snapshot(load="COMPLETED", report="FAILED", finished=True)
+    store.save(snapshot(load="RUNNING", report="INIT"))
+    assert [r.outcome for r in store.runs("nightly")] == ["running"]
+    store.save(failed)
+    store.save(
+        Snapshot(
+            **{
+                **failed.__dict__,
+                "run_id": "second",
+                "started": failed.started + 60,
+                "states": {"load": S.COMPLETED, "report": S.COMPLETED},
+            }
+        )
+    )
+    runs = store.runs("nightly")
+    assert [(r.run_id, r.outcome, r.completed, r.failed) for r in runs] == [
+        ("second", "succeeded", 2, 0),
+        ("20261126T140307Z-1a2b3c4d", "failed", 1, 1),
+    ]
+    assert all(r.ended is not None for r in runs)
+    assert store.load("nightly") is None  # cleared by the clean finish; history kept
+    store.close()
+    with sqlite3.connect(tmp_path / "c.db") as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_sqlite_lives_beside_a_flowmancer_0_12_database(tmp_path: Path) -> None:
+    path = tmp_path / "checkpoint.db"
+    with sqlite3.connect(path) as db:  # the table 0.12 kept its pickles in
+        db.execute("CREATE TABLE checkpoint (id INTEGER PRIMARY KEY, name TEXT, contents BLOB)")
+        db.execute("INSERT INTO checkpoint (name, contents) VALUES ('nightly', x'80049500')")
+    db.close()
+    store = SQLiteCheckpointer(path)
+    assert store.load("nightly") is None
+    store.save(snapshot(load="FAILED"))
+    assert store.load("nightly") is not None
+
+
+@pytest.mark.parametrize("content", [b"", b"SQLite format 3\x00" + b"\x07" * 300, os.urandom(4096)])
+def test_a_damaged_database_is_a_clear_error(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "checkpoint.db"
+    path.write_bytes(content)
+    store = SQLiteCheckpointer(path)
+    if not content:
+        assert store.load("nightly") is None  # an empty file is a new database
+        return
+    with pytest.raises(
+        CorruptCheckpointError, match=f"^{path}: not a readable checkpoint database"
+    ):
+        store.load("nightly")
+    assert path.read_bytes() == content  # nothing overwritten
+
+
+def test_a_checkpoint_path_that_is_a_folder_is_a_clear_error(tmp_path: Path) -> None:
+    store = FileCheckpointer(tmp_path)
+    (tmp_path / "nightly.json").mkdir()
+    with pytest.raises(CorruptCheckpointError, match="is a folder"):
+        store.load("nightly")
