@@ -129,7 +129,8 @@ def test_a_file_size_limit_is_a_clear_error_and_the_old_checkpoint_stays(
         store.save(snapshot(load="FAILED"))
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
-        big = Snapshot(**{{**snapshot(load="COMPLETED").__dict__, "shared_dict": {{"x": "y" * 100000}}}})
+        big = snapshot(load="COMPLETED")
+        big = Snapshot(**{{**big.__dict__, "shared_dict": {{"x": "y" * 100000}}}})
         try:
             store.save(big)
         except CheckpointWriteError as error:
@@ -156,7 +157,8 @@ while True:
     i += 1
     states = {{n: ("COMPLETED" if k < i % 200 else "INIT") for k, n in enumerate(names)}}
     snap = snapshot(**states)
-    store.save(Snapshot(**{{**snap.__dict__, "shared_dict": {{"i": i % 200, "pad": "x" * (i % 5000)}}}}))
+    shared = {{"i": i % 200, "pad": "x" * (i % 5000)}}
+    store.save(Snapshot(**{{**snap.__dict__, "shared_dict": shared}}))
     if i == 1:
         print("ready", flush=True)
 """
