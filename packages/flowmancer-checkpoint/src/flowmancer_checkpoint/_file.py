@@ -25,6 +25,8 @@ class FileCheckpointer(Checkpointer):
         durable: also ``fsync`` the file and the folder, so the checkpoint survives a power
             loss, not only a crash of the process (each save then waits for the disk).
         report: where one-line notices go (standard error when not given).
+        background: write on a background thread, the latest state winning (see
+            ``Checkpointer``); False writes before ``save`` returns.
     """
 
     def __init__(
@@ -33,8 +35,9 @@ class FileCheckpointer(Checkpointer):
         *,
         durable: bool = False,
         report: Callable[[str], None] | None = None,
+        background: bool = True,
     ) -> None:
-        super().__init__(report=report)
+        super().__init__(report=report, background=background)
         self.checkpoint_dir = Path(checkpoint_dir)
         self.durable = durable
         self._made = False
@@ -47,6 +50,7 @@ class FileCheckpointer(Checkpointer):
         return str(self.path(job))
 
     def load(self, job: str) -> Checkpoint | None:
+        self.flush()
         path = self.path(job)
         try:
             data = path.read_bytes()
@@ -59,6 +63,7 @@ class FileCheckpointer(Checkpointer):
         return Checkpoint.from_json(data, str(path))
 
     def clear(self, job: str) -> None:
+        self.flush()
         with contextlib.suppress(FileNotFoundError):
             self.path(job).unlink()
 

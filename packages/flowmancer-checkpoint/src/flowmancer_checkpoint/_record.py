@@ -11,6 +11,7 @@ import dataclasses
 import json
 import time
 from collections.abc import Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any, Protocol
 
 from flowmancer_dag import TaskState
@@ -18,7 +19,14 @@ from flowmancer_dag import TaskState
 from ._errors import CorruptCheckpointError, NewerCheckpointError
 from ._tagged import UnencodableError, decode, encode
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "Checkpoint", "RunSnapshotLike", "TaskEntry"]
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "Checkpoint",
+    "RunSnapshotLike",
+    "SnapshotRenderer",
+    "TaskEntry",
+]
 
 FORMAT = "flowmancer-checkpoint"
 FORMAT_VERSION = 1
@@ -179,34 +187,55 @@ def _task_lines(tasks: Mapping[str, TaskEntry]) -> Iterator[str]:
         yield task_line(name, entry)
 
 
-def render_snapshot(
-    snapshot: RunSnapshotLike, cache: dict[str, tuple[object, str]]
-) -> tuple[str, dict[str, str]]:
-    """The JSON text of a snapshot's checkpoint, and the shared keys that had to be left out.
+class SnapshotRenderer:
+    """Renders snapshots of one run after another, re-rendering only the tasks that changed.
 
-    ``cache`` keeps each task's rendered line with what it was rendered from, so a save after
-    one task finished renders one line, not one per task.
+    A snapshot may carry ``changed``: the tasks whose entry changed since the snapshot before
+    it (``flowmancer_exec.RunSnapshot`` does). Then a save after one task finished renders one
+    task line instead of one per task; without it every line is rendered.
     """
-    attempts, fingerprints, reasons = snapshot.attempts, snapshot.fingerprints, snapshot.reasons
-    lines = []
-    for name, state in snapshot.states.items():
-        key = (state, attempts.get(name, 0), fingerprints.get(name), reasons.get(name))
-        hit = cache.get(name)
-        if hit is None or hit[0] != key:
-            hit = (key, task_line(name, TaskEntry(TaskState(state), *key[1:])))
-            cache[name] = hit
-        lines.append(hit[1])
-    shared, lost = encode_shared(snapshot.shared_dict)
-    record = Checkpoint(
-        snapshot.job,
-        snapshot.run_id,
-        snapshot.started,
-        time.time(),
-        {},
-        finished=snapshot.finished,
-        aborted=snapshot.aborted,
+
+    def __init__(self) -> None:
+        self._run: tuple[str, str] | None = None
+        self._lines: dict[str, str] = {}
+
+    def render(self, snapshot: RunSnapshotLike) -> tuple[str, dict[str, str]]:
+        """The checkpoint's JSON text, and the shared keys that had to be left out (and why)."""
+        changed: AbstractSet[str] | None = getattr(snapshot, "changed", None)
+        run = (snapshot.job, snapshot.run_id)
+        lines = self._lines
+        if (
+            changed is None
+            or run != self._run
+            or len(lines) != len(snapshot.states)
+            or not all(name in lines for name in changed)
+        ):
+            self._run = run
+            lines = self._lines = {name: _line(snapshot, name) for name in snapshot.states}
+        else:
+            for name in changed:
+                lines[name] = _line(snapshot, name)
+        shared, lost = encode_shared(snapshot.shared_dict)
+        record = Checkpoint(
+            snapshot.job,
+            snapshot.run_id,
+            snapshot.started,
+            time.time(),
+            {},
+            finished=snapshot.finished,
+            aborted=snapshot.aborted,
+        )
+        return render(record, list(lines.values()), shared, lost), lost
+
+
+def _line(snapshot: RunSnapshotLike, name: str) -> str:
+    entry = TaskEntry(
+        TaskState(snapshot.states[name]),
+        snapshot.attempts.get(name, 0),
+        snapshot.fingerprints.get(name),
+        snapshot.reasons.get(name),
     )
-    return render(record, lines, shared, lost), lost
+    return task_line(name, entry)
 
 
 def render(

@@ -65,6 +65,8 @@ class SQLiteCheckpointer(Checkpointer):
         durable: ``synchronous=FULL`` (survives power loss); otherwise ``NORMAL``, which in WAL
             mode survives any crash of the process.
         report: where one-line notices go (standard error when not given).
+        background: write on a background thread, the latest state winning (see
+            ``Checkpointer``); False writes before ``save`` returns.
     """
 
     def __init__(
@@ -73,16 +75,19 @@ class SQLiteCheckpointer(Checkpointer):
         *,
         durable: bool = False,
         report: Callable[[str], None] | None = None,
+        background: bool = True,
     ) -> None:
-        super().__init__(report=report)
+        super().__init__(report=report, background=background)
         self.checkpoint_database = Path(checkpoint_database)
         self.durable = durable
         self._db: sqlite3.Connection | None = None
+        self._history_of: str | None = None
 
     def location(self, job: str) -> str:
         return f"{self.checkpoint_database} (job {job!r})"
 
     def load(self, job: str) -> Checkpoint | None:
+        self.flush()
         if not self.checkpoint_database.exists():
             return None
         with self._reading():
@@ -94,6 +99,7 @@ class SQLiteCheckpointer(Checkpointer):
         return None if row is None else Checkpoint.from_json(row[0], self.location(job))
 
     def clear(self, job: str) -> None:
+        self.flush()
         if not self.checkpoint_database.exists():
             return
         with self._writing(), self._connect() as db:
@@ -101,6 +107,7 @@ class SQLiteCheckpointer(Checkpointer):
 
     def runs(self, job: str | None = None, limit: int = 100) -> list[RunRecord]:
         """The latest runs (of ``job``, or of every job), newest first."""
+        self.flush()
         if not self.checkpoint_database.exists():
             return []
         query = "SELECT * FROM flowmancer_runs"
@@ -117,21 +124,18 @@ class SQLiteCheckpointer(Checkpointer):
         return [RunRecord(*row) for row in rows]
 
     def close(self) -> None:
-        """Close the database connection (it reopens when needed)."""
+        """Finish background writes and close the database (it reopens when needed)."""
+        try:
+            super().close()
+        finally:
+            self._disconnect()
+
+    def _disconnect(self) -> None:
         db, self._db = self._db, None
         if db is not None:
             db.close()
 
     def _store(self, snapshot: RunSnapshotLike, text: str, clean: bool) -> None:
-        states = snapshot.states.values()
-        completed = sum(1 for s in states if s.satisfies_dependents)
-        failed = sum(1 for s in states if s.is_finished and not s.satisfies_dependents)
-        if not snapshot.finished:
-            outcome, ended = "running", None
-        elif snapshot.aborted:
-            outcome, ended = "aborted", time.time()
-        else:
-            outcome, ended = ("succeeded" if clean else "failed"), time.time()
         with self._writing(), self._connect() as db:
             if clean:
                 db.execute("DELETE FROM flowmancer_checkpoints WHERE job = ?", (snapshot.job,))
@@ -142,22 +146,17 @@ class SQLiteCheckpointer(Checkpointer):
                     "run_id = excluded.run_id, updated = excluded.updated, body = excluded.body",
                     (snapshot.job, snapshot.run_id, time.time(), text),
                 )
-            db.execute(
-                "INSERT INTO flowmancer_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (run_id) DO UPDATE SET ended = excluded.ended, "
-                "outcome = excluded.outcome, tasks = excluded.tasks, "
-                "completed = excluded.completed, failed = excluded.failed",
-                (
-                    snapshot.run_id,
-                    snapshot.job,
-                    snapshot.started,
-                    ended,
-                    outcome,
-                    len(snapshot.states),
-                    completed,
-                    failed,
-                ),
-            )
+            # The history row is written when the run is first saved and when it ends; in
+            # between it says "running" (and keeps saying so for a run that was killed).
+            if snapshot.finished or snapshot.run_id != self._history_of:
+                self._history_of = snapshot.run_id
+                db.execute(
+                    "INSERT INTO flowmancer_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (run_id) DO UPDATE SET ended = excluded.ended, "
+                    "outcome = excluded.outcome, tasks = excluded.tasks, "
+                    "completed = excluded.completed, failed = excluded.failed",
+                    _history_row(snapshot, clean),
+                )
 
     def _lock_path(self, job: str) -> str:
         return str(self.checkpoint_database.parent / f"{safe_name(job)}.lock")
@@ -183,12 +182,12 @@ class SQLiteCheckpointer(Checkpointer):
         try:
             yield
         except sqlite3.DatabaseError as error:
-            self.close()
+            self._disconnect()
             raise CorruptCheckpointError(
                 self.checkpoint_database, f"not a readable checkpoint database ({error})"
             ) from None
         except OSError as error:
-            self.close()
+            self._disconnect()
             raise CorruptCheckpointError(
                 self.checkpoint_database, f"cannot be read: {error.strerror or error}"
             ) from None
@@ -198,7 +197,32 @@ class SQLiteCheckpointer(Checkpointer):
         try:
             yield
         except (sqlite3.Error, OSError) as error:
-            self.close()
+            self._disconnect()
             raise CheckpointWriteError(
                 self.checkpoint_database, f"cannot write the checkpoint: {error}"
             ) from None
+
+
+def _history_row(snapshot: RunSnapshotLike, clean: bool) -> tuple[object, ...]:
+    completed = failed = 0
+    for state in snapshot.states.values():
+        if state.satisfies_dependents:
+            completed += 1
+        elif state.is_finished:
+            failed += 1
+    if not snapshot.finished:
+        outcome, ended = "running", None
+    elif snapshot.aborted:
+        outcome, ended = "aborted", time.time()
+    else:
+        outcome, ended = ("succeeded" if clean else "failed"), time.time()
+    return (
+        snapshot.run_id,
+        snapshot.job,
+        snapshot.started,
+        ended,
+        outcome,
+        len(snapshot.states),
+        completed,
+        failed,
+    )

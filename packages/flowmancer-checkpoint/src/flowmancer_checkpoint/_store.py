@@ -8,7 +8,8 @@ import sys
 from collections.abc import Callable
 
 from ._lock import JobLock
-from ._record import Checkpoint, RunSnapshotLike, render_snapshot
+from ._record import Checkpoint, RunSnapshotLike, SnapshotRenderer
+from ._writer import Writer
 
 __all__ = ["Checkpointer", "MemoryCheckpointer", "safe_name"]
 
@@ -24,15 +25,25 @@ class Checkpointer(abc.ABC):
     snapshot as JSON (tasks whose entry did not change since the last save are not rendered
     again) and hands the text to the store; a clean finish clears the job's checkpoint.
 
+    Writes happen on a background thread, one at a time, the latest state winning (so a long
+    job's saves cost the runner only the rendering); the last save of a run (``finished``)
+    waits until it is on disk, and a failed write is raised by the next save.
+
     Args:
         report: where one-line notices go (a ``shared_dict`` value that cannot be saved);
             standard error when not given.
+        background: write on a background thread (the default); False writes before ``save``
+            returns.
     """
 
-    def __init__(self, *, report: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self, *, report: Callable[[str], None] | None = None, background: bool = True
+    ) -> None:
         self.report = report or _report
-        self._lines: dict[str, tuple[object, str]] = {}
+        self.background = background
+        self._renderer = SnapshotRenderer()
         self._reported: set[tuple[str, str]] = set()
+        self._writer = Writer()
 
     # -- what users and the driver call ---------------------------------------------------------
 
@@ -44,7 +55,7 @@ class Checkpointer(abc.ABC):
         Raises:
             CheckpointWriteError: it could not be written; the previous one is still whole.
         """
-        text, lost = render_snapshot(snapshot, self._lines)
+        text, lost = self._renderer.render(snapshot)
         for key, why in lost.items():
             if (snapshot.run_id, key) not in self._reported:
                 self._reported.add((snapshot.run_id, key))
@@ -53,7 +64,24 @@ class Checkpointer(abc.ABC):
                     f"{snapshot.job!r}: {why}; a resumed run will not have it"
                 )
         clean = snapshot.finished and all(s.satisfies_dependents for s in snapshot.states.values())
+        if self.background and not snapshot.finished:
+            self._writer.submit(snapshot.job, lambda: self._store(snapshot, text, clean))
+            return
+        # The last save of a run is on disk before the run returns; and no thread outlives it.
+        self._writer.close()
         self._store(snapshot, text, clean)
+
+    def flush(self) -> None:
+        """Wait until every save handed to the background writer is on disk.
+
+        Raises:
+            CheckpointWriteError: a background write failed.
+        """
+        self._writer.flush()
+
+    def close(self) -> None:
+        """Flush and stop the background writer."""
+        self._writer.close()
 
     @abc.abstractmethod
     def load(self, job: str) -> Checkpoint | None:
@@ -94,12 +122,15 @@ class Checkpointer(abc.ABC):
 class MemoryCheckpointer(Checkpointer):
     """Keeps checkpoints in this process only: for tests and for runs that never resume."""
 
-    def __init__(self, *, report: Callable[[str], None] | None = None) -> None:
-        super().__init__(report=report)
+    def __init__(
+        self, *, report: Callable[[str], None] | None = None, background: bool = False
+    ) -> None:
+        super().__init__(report=report, background=background)
         self.texts: dict[str, str] = {}
         self.saves = 0
 
     def load(self, job: str) -> Checkpoint | None:
+        self.flush()
         text = self.texts.get(job)
         return None if text is None else Checkpoint.from_json(text, self.location(job))
 

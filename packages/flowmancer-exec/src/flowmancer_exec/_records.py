@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from flowmancer_dag import TaskState
@@ -67,7 +68,9 @@ class RunSnapshot:
 
     ``fingerprints`` identify each task's definition (class and parameters), so a resume can
     tell a task that is unchanged from one that was edited since. ``finished`` is True for the
-    last snapshot of a run, ``aborted`` when that run was aborted.
+    last snapshot of a run, ``aborted`` when that run was aborted. ``changed`` names the tasks
+    whose state, attempts or reason changed since the run's previous snapshot (None: this is
+    the first), so a store can re-render only those.
     """
 
     job: str
@@ -80,6 +83,7 @@ class RunSnapshot:
     finished: bool = False
     fingerprints: Mapping[str, str] = dataclasses.field(default_factory=dict)
     aborted: bool = False
+    changed: AbstractSet[str] | None = None
 
     @property
     def ok(self) -> bool:

@@ -71,6 +71,8 @@ class RunState:
         self.pending_changes: list[StateChange] = []
         self.aborts = 0
         self.dirty = False
+        self.unsaved: set[str] = set()
+        self.saved_once = False
         self.wake = asyncio.Event()
         self.failed_observers: set[int] = set()
         for name in completed:
@@ -86,6 +88,7 @@ class RunState:
     def change(self, name: str, to: TaskState, reason: str | None = None) -> None:
         before = self.states[name]
         self.states[name] = to
+        self.unsaved.add(name)
         if to is S.COMPLETED:
             self.reasons.pop(name, None)  # a retry that succeeded leaves no reason behind
         elif reason:
@@ -148,6 +151,7 @@ class RunState:
             finished,
             self.runner.prepared.fingerprints,
             self.aborts > 0,
+            frozenset(self.unsaved) if self.saved_once else None,
         )
 
     def save(self, finished: bool = False) -> None:
@@ -155,8 +159,11 @@ class RunState:
         self.dirty = False
         if store is None:
             return
+        snapshot = self.snapshot(finished)
+        self.unsaved.clear()
+        self.saved_once = True
         try:
-            store.save(self.snapshot(finished))
+            store.save(snapshot)
         except Exception as error:
             print(f"flowmancer: saving the checkpoint failed: {error}", file=sys.__stderr__)
 
