@@ -1,53 +1,18 @@
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
-from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from flowmancer_checkpoint import Checkpointer, FileCheckpointer, SQLiteCheckpointer
-from flowmancer_dag import TaskState
+from flowmancer_checkpoint import Checkpointer
 
+# Helpers live in ckpt_support.py beside this file (importlib mode does not put test folders on
+# sys.path by itself).
 sys.path.insert(0, os.path.dirname(__file__))
 
-
-@dataclasses.dataclass(frozen=True)
-class Snapshot:
-    """Stands in for flowmancer_exec.RunSnapshot (this package's tests run without exec)."""
-
-    job: str
-    run_id: str
-    started: float
-    states: Mapping[str, TaskState]
-    attempts: Mapping[str, int] = dataclasses.field(default_factory=dict)
-    reasons: Mapping[str, str] = dataclasses.field(default_factory=dict)
-    shared_dict: Mapping[str, Any] = dataclasses.field(default_factory=dict)
-    finished: bool = False
-    fingerprints: Mapping[str, str] = dataclasses.field(default_factory=dict)
-    aborted: bool = False
-
-
-def snapshot(job: str = "nightly", finished: bool = False, **states: str) -> Snapshot:
-    return Snapshot(
-        job,
-        "20261126T140307Z-1a2b3c4d",
-        1764165787.25,
-        {name: TaskState(s) for name, s in states.items()},
-        attempts=dict.fromkeys(states, 1),
-        fingerprints={name: f"fp-{name}" for name in states},
-        finished=finished,
-    )
-
-
-Factory = Callable[[Path], Checkpointer]
-BACKENDS: dict[str, Factory] = {
-    "file": lambda folder: FileCheckpointer(folder / "ckpt"),
-    "sqlite": lambda folder: SQLiteCheckpointer(folder / "ckpt" / "checkpoint.db"),
-}
+from ckpt_support import BACKENDS
 
 
 @pytest.fixture(params=sorted(BACKENDS))

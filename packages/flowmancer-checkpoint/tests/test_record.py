@@ -7,7 +7,7 @@ import random
 from typing import Any
 
 import pytest
-from conftest import snapshot
+from ckpt_support import snapshot
 
 from flowmancer_checkpoint import (
     FORMAT_VERSION,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import Snapshot, snapshot
+from ckpt_support import Snapshot, snapshot
 
 from flowmancer_checkpoint import MemoryCheckpointer, plan_resume
 from flowmancer_dag import TaskState

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import BACKENDS, Snapshot, snapshot
+from ckpt_support import BACKENDS, Snapshot, snapshot
 
 from flowmancer_checkpoint import (
     Checkpointer,
@@ -126,6 +126,7 @@ def test_a_background_write_error_surfaces_at_the_next_save(tmp_path: Path) -> N
     (tmp_path / "file").write_text("in the way")
     store = FileCheckpointer(tmp_path / "file")
     store.save(snapshot(load="RUNNING"))
+
     def save_until_told() -> None:
         for _ in range(100):  # the first failure is raised by a later save
             store.save(snapshot(load="RUNNING"))
@@ -169,7 +170,7 @@ def test_a_file_size_limit_is_a_clear_error_and_the_old_checkpoint_stays(
     code = f"""
         import resource, signal, sys
         sys.path.insert(0, {os.path.dirname(__file__)!r})
-        from conftest import BACKENDS, Snapshot, snapshot
+        from ckpt_support import BACKENDS, Snapshot, snapshot
         from flowmancer_checkpoint import CheckpointWriteError
         store = BACKENDS[{backend!r}](__import__("pathlib").Path({str(tmp_path)!r}))
         store.save(snapshot(load="FAILED"))
@@ -197,7 +198,7 @@ WRITER = """
 import sys
 sys.path.insert(0, {tests!r})
 from pathlib import Path
-from conftest import BACKENDS, Snapshot, snapshot
+from ckpt_support import BACKENDS, Snapshot, snapshot
 store = BACKENDS[{backend!r}](Path({folder!r}))
 names = [f"t{{i:03d}}" for i in range(200)]
 i = 0
@@ -237,7 +238,7 @@ LOCKER = """
 import sys, time, os
 sys.path.insert(0, {tests!r})
 from pathlib import Path
-from conftest import BACKENDS
+from ckpt_support import BACKENDS
 lock = BACKENDS[{backend!r}](Path({folder!r})).lock("nightly")
 lock.acquire()
 if {fork}:
