@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,8 @@ class Snapshot:
     finished: bool = False
     fingerprints: Mapping[str, str] = dataclasses.field(default_factory=dict)
     aborted: bool = False
+    changed: AbstractSet[str] | None = None
+    changed_keys: AbstractSet[str] | None = None
 
 
 def snapshot(job: str = "nightly", finished: bool = False, **states: str) -> Snapshot:

@@ -29,7 +29,7 @@ def sample_text() -> str:
     snap = snapshot(load="COMPLETED", report="FAILED", tidy="PENDING")
     snap = type(snap)(**{**snap.__dict__, "shared_dict": {"rows": 10, "when": {1, 2}}})
     store.save(snap)
-    return store.texts["nightly"]
+    return store.bases["nightly"]
 
 
 def test_a_saved_snapshot_reads_back_as_the_same_checkpoint() -> None:

@@ -101,9 +101,8 @@ def test_an_unwritable_folder_is_a_clear_error_and_the_old_checkpoint_stays(
     folder = tmp_path / "ckpt"
     folder.chmod(0o500)
     try:
-        store.save(snapshot(load="COMPLETED"))
         with pytest.raises(CheckpointWriteError, match="cannot write the checkpoint"):
-            store.flush()
+            store.save(snapshot(load="COMPLETED"))
     finally:
         folder.chmod(0o700)
     record = store.load("nightly")
@@ -113,54 +112,8 @@ def test_an_unwritable_folder_is_a_clear_error_and_the_old_checkpoint_stays(
 def test_a_folder_that_cannot_be_made_is_a_clear_error(backend: str, tmp_path: Path) -> None:
     (tmp_path / "file").write_text("a file where the folder should be")
     store = type(BACKENDS[backend](tmp_path))(tmp_path / "file" / "sub" / "c.db")
-    store.save(snapshot(load="FAILED"))
     with pytest.raises(CheckpointWriteError, match="cannot write the checkpoint"):
-        store.flush()
-    # Reported once: the next save goes on (and fails again on its own).
-    store.save(snapshot(load="FAILED"))
-    with pytest.raises(CheckpointWriteError):
-        store.flush()
-
-
-def test_a_background_write_error_surfaces_at_the_next_save(tmp_path: Path) -> None:
-    (tmp_path / "file").write_text("in the way")
-    store = FileCheckpointer(tmp_path / "file")
-    store.save(snapshot(load="RUNNING"))
-
-    def save_until_told() -> None:
-        for _ in range(100):  # the first failure is raised by a later save
-            store.save(snapshot(load="RUNNING"))
-            time.sleep(0.01)
-
-    with pytest.raises(CheckpointWriteError):
-        save_until_told()
-
-
-def test_saves_coalesce_and_the_last_of_a_run_is_on_disk_with_no_thread_left(
-    backend: str, tmp_path: Path
-) -> None:
-    store = BACKENDS[backend](tmp_path)
-    writes = []
-    real = store._store
-
-    def slow_store(snap: Snapshot, text: str, clean: bool) -> None:
-        time.sleep(0.02)
-        writes.append(snap)
-        real(snap, text, clean)
-
-    store._store = slow_store  # type: ignore[method-assign]
-    names = [f"t{i}" for i in range(50)]
-    for i in range(50):
-        store.save(
-            snapshot(**{n: ("COMPLETED" if k <= i else "INIT") for k, n in enumerate(names)})
-        )
-    final = snapshot(finished=True, **{n: "COMPLETED" if n != "t0" else "FAILED" for n in names})
-    store.save(final)
-    assert len(writes) < 10  # latest wins while one is in flight
-    assert writes[-1] is final
-    assert store._writer._thread is None  # stopped by the last save
-    record = store.load("nightly")
-    assert record is not None and record.finished and record.tasks["t0"].state is S.FAILED
+        store.save(snapshot(load="FAILED"))
 
 
 def test_a_file_size_limit_is_a_clear_error_and_the_old_checkpoint_stays(
@@ -174,14 +127,12 @@ def test_a_file_size_limit_is_a_clear_error_and_the_old_checkpoint_stays(
         from flowmancer_checkpoint import CheckpointWriteError
         store = BACKENDS[{backend!r}](__import__("pathlib").Path({str(tmp_path)!r}))
         store.save(snapshot(load="FAILED"))
-        store.flush()
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
         big = snapshot(load="COMPLETED")
         big = Snapshot(**{{**big.__dict__, "shared_dict": {{"x": "y" * 100000}}}})
         try:
             store.save(big)
-            store.flush()
         except CheckpointWriteError as error:
             print("refused:", error)
     """
@@ -207,9 +158,11 @@ while True:
     states = {{n: ("COMPLETED" if k < i % 200 else "INIT") for k, n in enumerate(names)}}
     snap = snapshot(**states)
     shared = {{"i": i % 200, "pad": "x" * (i % 5000)}}
-    store.save(Snapshot(**{{**snap.__dict__, "shared_dict": shared}}))
+    # What changed since the save before: as the runner says it (journal lines), or all.
+    hint = {{names[(i - 1) % 200], names[i % 200 - 1]}} if i % 200 else None
+    store.save(Snapshot(**{{**snap.__dict__, "shared_dict": shared, "changed": hint,
+                           "changed_keys": {{"i", "pad"}} if hint else None}}))
     if i == 1:
-        store.flush()
         print("ready", flush=True)
 """
 

@@ -1,32 +1,30 @@
-"""``FileCheckpointer``: one JSON file per job, replaced atomically."""
+"""``FileCheckpointer``: one JSON file per job, replaced atomically, and its journal."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ._errors import CheckpointWriteError, CorruptCheckpointError
-from ._record import Checkpoint, RunSnapshotLike
 from ._store import Checkpointer, safe_name
 
 __all__ = ["FileCheckpointer"]
 
 
 class FileCheckpointer(Checkpointer):
-    """Keeps each job's checkpoint in ``<checkpoint_dir>/<job>.json``.
+    """Keeps each job's checkpoint in ``<checkpoint_dir>/<job>.json`` (+ ``<job>.journal``).
 
-    Each save writes a temporary file in the same folder and renames it over the old one, so a
-    crash at any instant leaves either the old or the new checkpoint, never a torn one.
+    The whole checkpoint is written to a temporary file in the same folder and renamed over the
+    old one, so a crash at any instant leaves either the old or the new file, never a torn one.
+    Between whole writes, each save appends one line to the journal (see ``Checkpointer``).
 
     Args:
         checkpoint_dir: the folder (created when first needed).
-        durable: also ``fsync`` the file and the folder, so the checkpoint survives a power
-            loss, not only a crash of the process (each save then waits for the disk).
+        durable: also ``fsync`` files and the folder, so a save survives a power loss, not
+            only a crash of the process (each save then waits for the disk).
         report: where one-line notices go (standard error when not given).
-        background: write on a background thread, the latest state winning (see
-            ``Checkpointer``); False writes before ``save`` returns.
     """
 
     def __init__(
@@ -35,73 +33,119 @@ class FileCheckpointer(Checkpointer):
         *,
         durable: bool = False,
         report: Callable[[str], None] | None = None,
-        background: bool = True,
     ) -> None:
-        super().__init__(report=report, background=background)
+        super().__init__(report=report)
         self.checkpoint_dir = Path(checkpoint_dir)
         self.durable = durable
-        self._made = False
+        self._journals: dict[str, int] = {}  # job -> open descriptor of its journal
 
     def path(self, job: str) -> Path:
         """The checkpoint file of ``job``."""
         return self.checkpoint_dir / f"{safe_name(job)}.json"
 
+    def journal_path(self, job: str) -> Path:
+        """The journal file of ``job``."""
+        return self.checkpoint_dir / f"{safe_name(job)}.journal"
+
     def location(self, job: str) -> str:
         return str(self.path(job))
 
-    def load(self, job: str) -> Checkpoint | None:
-        self.flush()
+    def close(self) -> None:
+        journals, self._journals = self._journals, {}
+        for fd in journals.values():
+            os.close(fd)
+
+    def _read(self, job: str) -> tuple[bytes, list[bytes], str] | None:
         path = self.path(job)
-        try:
-            data = path.read_bytes()
-        except FileNotFoundError:
+        base = _read_bytes(path)
+        if base is None:
             return None
-        except IsADirectoryError:
-            raise CorruptCheckpointError(path, "is a folder, not a checkpoint file") from None
-        except OSError as error:
-            raise CorruptCheckpointError(path, f"cannot be read: {error.strerror}") from None
-        return Checkpoint.from_json(data, str(path))
+        journal = _read_bytes(self.journal_path(job)) or b""
+        return base, journal.splitlines(keepends=True), str(self.journal_path(job))
 
-    def clear(self, job: str) -> None:
-        self.flush()
-        with contextlib.suppress(FileNotFoundError):
-            self.path(job).unlink()
-
-    def _store(self, snapshot: RunSnapshotLike, text: str, clean: bool) -> None:
-        path = self.path(snapshot.job)
-        if clean:
-            self.clear(snapshot.job)
-            return
+    def _write_base(self, job: str, text: str) -> None:
+        path = self.path(job)
         # A name per process: two writers never share a temporary file.
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        data = text.encode()
-        try:
-            if not self._made:
-                self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
-                self._made = True
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+        with self._writing(path):
+            self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
             try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
-                if self.durable:
-                    os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(tmp, path)
+                _write_all(tmp, text.encode(), self.durable)
+                os.replace(tmp, path)
+            except OSError:
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+                raise
             if self.durable:
-                folder = os.open(self.checkpoint_dir, os.O_RDONLY | os.O_DIRECTORY)
-                try:
-                    os.fsync(folder)
-                finally:
-                    os.close(folder)
+                _sync_folder(self.checkpoint_dir)
+            # Lines in the journal belong to the replaced base (their generation says so), so
+            # emptying it after the rename is safe at any instant.
+            fd = self._journals.get(job)
+            if fd is not None:
+                os.ftruncate(fd, 0)
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    os.truncate(self.journal_path(job), 0)
+
+    def _append(self, job: str, line: str) -> None:
+        with self._writing(self.journal_path(job)):
+            fd = self._journals.get(job)
+            if fd is None:
+                flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+                fd = self._journals[job] = os.open(self.journal_path(job), flags, 0o644)
+            data = line.encode()
+            if os.write(fd, data) != len(data):  # a short write: the disk is full
+                raise OSError(28, "No space left on device")
+            if self.durable:
+                os.fsync(fd)
+
+    def _remove(self, job: str) -> None:
+        fd = self._journals.pop(job, None)
+        if fd is not None:
+            os.close(fd)
+        for path in (self.path(job), self.journal_path(job)):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+    def _lock_path(self, job: str) -> str:
+        return str(self.checkpoint_dir / f"{safe_name(job)}.lock")
+
+    @contextlib.contextmanager
+    def _writing(self, path: Path) -> Iterator[None]:
+        try:
+            yield
         except OSError as error:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            self._made = False
             raise CheckpointWriteError(
                 path, f"cannot write the checkpoint: {error.strerror or error}"
             ) from None
 
-    def _lock_path(self, job: str) -> str:
-        return str(self.checkpoint_dir / f"{safe_name(job)}.lock")
+
+def _read_bytes(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except IsADirectoryError:
+        raise CorruptCheckpointError(path, "is a folder, not a checkpoint file") from None
+    except OSError as error:
+        raise CorruptCheckpointError(path, f"cannot be read: {error.strerror}") from None
+
+
+def _write_all(path: Path, data: bytes, durable: bool) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        if durable:
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _sync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -11,7 +11,6 @@ import dataclasses
 import json
 import time
 from collections.abc import Iterator, Mapping
-from collections.abc import Set as AbstractSet
 from typing import Any, Protocol
 
 from flowmancer_dag import TaskState
@@ -24,7 +23,6 @@ __all__ = [
     "FORMAT_VERSION",
     "Checkpoint",
     "RunSnapshotLike",
-    "SnapshotRenderer",
     "TaskEntry",
 ]
 
@@ -92,6 +90,7 @@ class Checkpoint:
     finished: bool = False
     aborted: bool = False
     version: int = FORMAT_VERSION
+    generation: str = ""
 
     @classmethod
     def from_snapshot(cls, snapshot: RunSnapshotLike) -> Checkpoint:
@@ -126,7 +125,8 @@ class Checkpoint:
     def to_json(self) -> str:
         """The JSON text stores keep (one line per task, so a diff of two is readable)."""
         shared, lost = encode_shared(self.shared_dict)
-        return render(self, _task_lines(self.tasks), shared, {**self.lost, **lost})
+        shared_json = json.dumps(shared, allow_nan=False)
+        return render(self, _task_lines(self.tasks), shared_json, {**self.lost, **lost})
 
     @classmethod
     def from_json(cls, text: str | bytes, path: str = "<checkpoint>") -> Checkpoint:
@@ -187,61 +187,13 @@ def _task_lines(tasks: Mapping[str, TaskEntry]) -> Iterator[str]:
         yield task_line(name, entry)
 
 
-class SnapshotRenderer:
-    """Renders snapshots of one run after another, re-rendering only the tasks that changed.
-
-    A snapshot may carry ``changed``: the tasks whose entry changed since the snapshot before
-    it (``flowmancer_exec.RunSnapshot`` does). Then a save after one task finished renders one
-    task line instead of one per task; without it every line is rendered.
-    """
-
-    def __init__(self) -> None:
-        self._run: tuple[str, str] | None = None
-        self._lines: dict[str, str] = {}
-
-    def render(self, snapshot: RunSnapshotLike) -> tuple[str, dict[str, str]]:
-        """The checkpoint's JSON text, and the shared keys that had to be left out (and why)."""
-        changed: AbstractSet[str] | None = getattr(snapshot, "changed", None)
-        run = (snapshot.job, snapshot.run_id)
-        lines = self._lines
-        if (
-            changed is None
-            or run != self._run
-            or len(lines) != len(snapshot.states)
-            or not all(name in lines for name in changed)
-        ):
-            self._run = run
-            lines = self._lines = {name: _line(snapshot, name) for name in snapshot.states}
-        else:
-            for name in changed:
-                lines[name] = _line(snapshot, name)
-        shared, lost = encode_shared(snapshot.shared_dict)
-        record = Checkpoint(
-            snapshot.job,
-            snapshot.run_id,
-            snapshot.started,
-            time.time(),
-            {},
-            finished=snapshot.finished,
-            aborted=snapshot.aborted,
-        )
-        return render(record, list(lines.values()), shared, lost), lost
-
-
-def _line(snapshot: RunSnapshotLike, name: str) -> str:
-    entry = TaskEntry(
-        TaskState(snapshot.states[name]),
-        snapshot.attempts.get(name, 0),
-        snapshot.fingerprints.get(name),
-        snapshot.reasons.get(name),
-    )
-    return task_line(name, entry)
-
-
 def render(
-    record: Checkpoint, task_lines: Iterator[str] | list[str], shared: Any, lost: Mapping[str, str]
+    record: Checkpoint,
+    task_lines: Iterator[str] | list[str],
+    shared_json: str,
+    lost: Mapping[str, str],
 ) -> str:
-    """The JSON text of ``record`` with its task lines already rendered."""
+    """The JSON text of ``record`` from its task lines and ``shared_dict`` already rendered."""
     head = {
         "format": FORMAT,
         "version": record.version,
@@ -251,9 +203,10 @@ def render(
         "updated": record.updated,
         "finished": record.finished,
         "aborted": record.aborted,
+        "generation": record.generation,
     }
     parts = [json.dumps(head)[:-1], ',\n"tasks": {\n  ', ",\n  ".join(task_lines), "\n},\n"]
-    parts.append('"shared_dict": ' + json.dumps(shared, allow_nan=False) + ",\n")
+    parts.append('"shared_dict": ' + shared_json + ",\n")
     parts.append('"lost": ' + json.dumps(dict(lost)) + "\n}\n")
     return "".join(parts)
 
@@ -289,10 +242,21 @@ def _parse(data: Any, path: str) -> Checkpoint:
     updated = float(_expect(data.get("updated"), (int, float), "updated", path, "a number"))
     finished = _expect(data.get("finished", False), bool, "finished", path, "true or false")
     aborted = _expect(data.get("aborted", False), bool, "aborted", path, "true or false")
-    raw_tasks = _expect(data.get("tasks"), dict, "tasks", path, "an object")
+    tasks = parse_tasks(data.get("tasks"), "tasks", path)
+    shared = parse_shared(data.get("shared_dict", {}), "shared_dict", path)
+    lost = parse_lost(data.get("lost", {}), "lost", path)
+    generation = _expect(data.get("generation", ""), str, "generation", path, "a string")
+    return Checkpoint(
+        job, run_id, started, updated, tasks, shared, lost, finished, aborted, version, generation
+    )
+
+
+def parse_tasks(raw_tasks: Any, where: str, path: str) -> dict[str, TaskEntry]:
+    """Task entries as written by ``task_line``, each checked."""
+    _expect(raw_tasks, dict, where, path, "an object")
     tasks: dict[str, TaskEntry] = {}
     for name, raw in raw_tasks.items():
-        place = f"tasks.{name}"
+        place = f"{where}.{name}"
         _expect(raw, dict, place, path, "an object")
         state = raw.get("state")
         if state not in TaskState.__members__:
@@ -305,16 +269,29 @@ def _parse(data: Any, path: str) -> Checkpoint:
         )
         reason = _expect(raw.get("reason"), (str, type(None)), place + ".reason", path, "a string")
         tasks[name] = TaskEntry(TaskState(state), attempts, fp, reason)
-    raw_shared = _expect(data.get("shared_dict", {}), dict, "shared_dict", path, "an object")
+    return tasks
+
+
+def parse_shared(raw_shared: Any, where: str, path: str) -> dict[str, Any]:
+    """``shared_dict`` values from tagged JSON, each checked."""
+    _expect(raw_shared, dict, where, path, "an object")
     shared: dict[str, Any] = {}
     for key, value in raw_shared.items():
         try:
             shared[key] = decode(value)
         except (ValueError, TypeError, RecursionError) as error:
-            raise CorruptCheckpointError(path, str(error), f"shared_dict.{key}") from None
-    lost = _expect(data.get("lost", {}), dict, "lost", path, "an object")
+            raise CorruptCheckpointError(path, str(error), f"{where}.{key}") from None
+    return shared
+
+
+def parse_lost(lost: Any, where: str, path: str) -> dict[str, str]:
+    """The ``lost`` map: key -> why it was not saved."""
+    _expect(lost, dict, where, path, "an object")
     for key, why in lost.items():
-        _expect(why, str, f"lost.{key}", path, "a string")
-    return Checkpoint(
-        job, run_id, started, updated, tasks, shared, lost, finished, aborted, version
-    )
+        _expect(why, str, f"{where}.{key}", path, "a string")
+    return dict(lost)
+
+
+def expect(value: Any, kind: type | tuple[type, ...], place: str, path: str, what: str) -> Any:
+    """``value`` when it is of ``kind``; otherwise a ``CorruptCheckpointError`` at ``place``."""
+    return _expect(value, kind, place, path, what)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ._errors import CheckpointWriteError, CorruptCheckpointError
-from ._record import Checkpoint, RunSnapshotLike
+from ._record import RunSnapshotLike
 from ._store import Checkpointer, safe_name
 
 __all__ = ["RunRecord", "SQLiteCheckpointer"]
@@ -36,6 +36,12 @@ CREATE TABLE IF NOT EXISTS flowmancer_runs (
     failed INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS flowmancer_runs_by_job ON flowmancer_runs (job, started);
+CREATE TABLE IF NOT EXISTS flowmancer_journal (
+    job TEXT NOT NULL,
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    line TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS flowmancer_journal_by_job ON flowmancer_journal (job, seq);
 """
 
 
@@ -60,13 +66,14 @@ class RunRecord:
 class SQLiteCheckpointer(Checkpointer):
     """Keeps checkpoints in an SQLite database (WAL mode): one row per job, and run history.
 
+    The job's row holds the whole checkpoint; between whole writes, each save adds one short
+    journal row (see ``Checkpointer``), each save one transaction.
+
     Args:
         checkpoint_database: the database file (its folder is created when first needed).
         durable: ``synchronous=FULL`` (survives power loss); otherwise ``NORMAL``, which in WAL
             mode survives any crash of the process.
         report: where one-line notices go (standard error when not given).
-        background: write on a background thread, the latest state winning (see
-            ``Checkpointer``); False writes before ``save`` returns.
     """
 
     def __init__(
@@ -75,9 +82,8 @@ class SQLiteCheckpointer(Checkpointer):
         *,
         durable: bool = False,
         report: Callable[[str], None] | None = None,
-        background: bool = True,
     ) -> None:
-        super().__init__(report=report, background=background)
+        super().__init__(report=report)
         self.checkpoint_database = Path(checkpoint_database)
         self.durable = durable
         self._db: sqlite3.Connection | None = None
@@ -86,28 +92,8 @@ class SQLiteCheckpointer(Checkpointer):
     def location(self, job: str) -> str:
         return f"{self.checkpoint_database} (job {job!r})"
 
-    def load(self, job: str) -> Checkpoint | None:
-        self.flush()
-        if not self.checkpoint_database.exists():
-            return None
-        with self._reading():
-            row = (
-                self._connect()
-                .execute("SELECT body FROM flowmancer_checkpoints WHERE job = ?", (job,))
-                .fetchone()
-            )
-        return None if row is None else Checkpoint.from_json(row[0], self.location(job))
-
-    def clear(self, job: str) -> None:
-        self.flush()
-        if not self.checkpoint_database.exists():
-            return
-        with self._writing(), self._connect() as db:
-            db.execute("DELETE FROM flowmancer_checkpoints WHERE job = ?", (job,))
-
     def runs(self, job: str | None = None, limit: int = 100) -> list[RunRecord]:
         """The latest runs (of ``job``, or of every job), newest first."""
-        self.flush()
         if not self.checkpoint_database.exists():
             return []
         query = "SELECT * FROM flowmancer_runs"
@@ -124,38 +110,64 @@ class SQLiteCheckpointer(Checkpointer):
         return [RunRecord(*row) for row in rows]
 
     def close(self) -> None:
-        """Finish background writes and close the database (it reopens when needed)."""
-        try:
-            super().close()
-        finally:
-            self._disconnect()
+        """Close the database connection (it reopens when needed)."""
+        self._disconnect()
 
     def _disconnect(self) -> None:
         db, self._db = self._db, None
         if db is not None:
             db.close()
 
-    def _store(self, snapshot: RunSnapshotLike, text: str, clean: bool) -> None:
+    def _read(self, job: str) -> tuple[str, list[str], str] | None:
+        if not self.checkpoint_database.exists():
+            return None
+        with self._reading():
+            db = self._connect()
+            row = db.execute(
+                "SELECT body FROM flowmancer_checkpoints WHERE job = ?", (job,)
+            ).fetchone()
+            if row is None:
+                return None
+            lines = db.execute(
+                "SELECT line FROM flowmancer_journal WHERE job = ? ORDER BY seq", (job,)
+            ).fetchall()
+        return row[0], [line for (line,) in lines], self.location(job)
+
+    def _write_base(self, job: str, text: str) -> None:
         with self._writing(), self._connect() as db:
-            if clean:
-                db.execute("DELETE FROM flowmancer_checkpoints WHERE job = ?", (snapshot.job,))
-            else:
-                db.execute(
-                    "INSERT INTO flowmancer_checkpoints (job, run_id, updated, body) "
-                    "VALUES (?, ?, ?, ?) ON CONFLICT (job) DO UPDATE SET "
-                    "run_id = excluded.run_id, updated = excluded.updated, body = excluded.body",
-                    (snapshot.job, snapshot.run_id, time.time(), text),
-                )
-            # The history row is written when the run is first saved and when it ends; in
-            # between it says "running" (and keeps saying so for a run that was killed).
-            if snapshot.finished or snapshot.run_id != self._history_of:
-                self._history_of = snapshot.run_id
+            db.execute(
+                "INSERT INTO flowmancer_checkpoints (job, run_id, updated, body) "
+                "VALUES (?, '', ?, ?) ON CONFLICT (job) DO UPDATE SET "
+                "updated = excluded.updated, body = excluded.body",
+                (job, time.time(), text),
+            )
+            db.execute("DELETE FROM flowmancer_journal WHERE job = ?", (job,))
+
+    def _append(self, job: str, line: str) -> None:
+        with self._writing(), self._connect() as db:
+            db.execute("INSERT INTO flowmancer_journal (job, line) VALUES (?, ?)", (job, line))
+
+    def _remove(self, job: str) -> None:
+        if not self.checkpoint_database.exists():
+            return
+        with self._writing(), self._connect() as db:
+            db.execute("DELETE FROM flowmancer_checkpoints WHERE job = ?", (job,))
+            db.execute("DELETE FROM flowmancer_journal WHERE job = ?", (job,))
+
+    def save(self, snapshot: RunSnapshotLike) -> None:
+        """Keep ``snapshot`` (see ``Checkpointer.save``) and the run's line in the history."""
+        super().save(snapshot)
+        # The history row is written when the run is first saved and when it ends; in between
+        # it says "running" (and keeps saying so for a run that was killed).
+        if snapshot.finished or snapshot.run_id != self._history_of:
+            self._history_of = snapshot.run_id
+            with self._writing(), self._connect() as db:
                 db.execute(
                     "INSERT INTO flowmancer_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
                     "ON CONFLICT (run_id) DO UPDATE SET ended = excluded.ended, "
                     "outcome = excluded.outcome, tasks = excluded.tasks, "
                     "completed = excluded.completed, failed = excluded.failed",
-                    _history_row(snapshot, clean),
+                    _history_row(snapshot),
                 )
 
     def _lock_path(self, job: str) -> str:
@@ -203,7 +215,7 @@ class SQLiteCheckpointer(Checkpointer):
             ) from None
 
 
-def _history_row(snapshot: RunSnapshotLike, clean: bool) -> tuple[object, ...]:
+def _history_row(snapshot: RunSnapshotLike) -> tuple[object, ...]:
     completed = failed = 0
     for state in snapshot.states.values():
         if state.satisfies_dependents:
@@ -215,7 +227,8 @@ def _history_row(snapshot: RunSnapshotLike, clean: bool) -> tuple[object, ...]:
     elif snapshot.aborted:
         outcome, ended = "aborted", time.time()
     else:
-        outcome, ended = ("succeeded" if clean else "failed"), time.time()
+        outcome = "succeeded" if completed == len(snapshot.states) else "failed"
+        ended = time.time()
     return (
         snapshot.run_id,
         snapshot.job,

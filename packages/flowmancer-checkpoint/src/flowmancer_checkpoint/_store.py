@@ -5,11 +5,11 @@ from __future__ import annotations
 import abc
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
+from ._journal import Journal, replay
 from ._lock import JobLock
-from ._record import Checkpoint, RunSnapshotLike, SnapshotRenderer
-from ._writer import Writer
+from ._record import Checkpoint, RunSnapshotLike
 
 __all__ = ["Checkpointer", "MemoryCheckpointer", "safe_name"]
 
@@ -21,29 +21,22 @@ def _report(message: str) -> None:
 class Checkpointer(abc.ABC):
     """Keeps the latest state of each job's run so that a later run can resume it.
 
-    Satisfies flowmancer-exec's ``CheckpointStore`` protocol (``save``). Saving renders the
-    snapshot as JSON (tasks whose entry did not change since the last save are not rendered
-    again) and hands the text to the store; a clean finish clears the job's checkpoint.
-
-    Writes happen on a background thread, one at a time, the latest state winning (so a long
-    job's saves cost the runner only the rendering); the last save of a run (``finished``)
-    waits until it is on disk, and a failed write is raised by the next save.
+    Satisfies flowmancer-exec's ``CheckpointStore`` protocol (``save``). The first save of a
+    run writes the whole checkpoint, replacing any earlier one atomically; each later save
+    appends only what changed to a journal beside it (one short line per save), and the whole
+    checkpoint is written again when the journal grows large and when the run ends. Reading
+    applies the journal to the checkpoint; a crash at any instant leaves the state of the last
+    whole save. A clean finish clears the job's checkpoint.
 
     Args:
         report: where one-line notices go (a ``shared_dict`` value that cannot be saved);
             standard error when not given.
-        background: write on a background thread (the default); False writes before ``save``
-            returns.
     """
 
-    def __init__(
-        self, *, report: Callable[[str], None] | None = None, background: bool = True
-    ) -> None:
+    def __init__(self, *, report: Callable[[str], None] | None = None) -> None:
         self.report = report or _report
-        self.background = background
-        self._renderer = SnapshotRenderer()
+        self._journal = Journal()
         self._reported: set[tuple[str, str]] = set()
-        self._writer = Writer()
 
     # -- what users and the driver call ---------------------------------------------------------
 
@@ -53,37 +46,30 @@ class Checkpointer(abc.ABC):
         A finished run whose tasks all completed (or were skipped) clears it instead.
 
         Raises:
-            CheckpointWriteError: it could not be written; the previous one is still whole.
+            CheckpointWriteError: it could not be written; what was saved before is still whole.
         """
-        text, lost = self._renderer.render(snapshot)
-        for key, why in lost.items():
+        job = snapshot.job
+        if snapshot.finished and all(s.satisfies_dependents for s in snapshot.states.values()):
+            self._journal.forget(job)
+            self._remove(job)
+            return
+        write = self._journal.next_write(snapshot)
+        for key, why in write.lost.items():
             if (snapshot.run_id, key) not in self._reported:
                 self._reported.add((snapshot.run_id, key))
                 self.report(
-                    f"shared_dict[{key!r}] is left out of the checkpoint of job "
-                    f"{snapshot.job!r}: {why}; a resumed run will not have it"
+                    f"shared_dict[{key!r}] is left out of the checkpoint of job {job!r}: "
+                    f"{why}; a resumed run will not have it"
                 )
-        clean = snapshot.finished and all(s.satisfies_dependents for s in snapshot.states.values())
-        if self.background and not snapshot.finished:
-            self._writer.submit(snapshot.job, lambda: self._store(snapshot, text, clean))
-            return
-        # The last save of a run is on disk before the run returns; and no thread outlives it.
-        self._writer.close()
-        self._store(snapshot, text, clean)
+        try:
+            if write.base:
+                self._write_base(job, write.text)
+            else:
+                self._append(job, write.text)
+        except BaseException:
+            self._journal.forget(job)  # the next save writes everything again
+            raise
 
-    def flush(self) -> None:
-        """Wait until every save handed to the background writer is on disk.
-
-        Raises:
-            CheckpointWriteError: a background write failed.
-        """
-        self._writer.flush()
-
-    def close(self) -> None:
-        """Flush and stop the background writer."""
-        self._writer.close()
-
-    @abc.abstractmethod
     def load(self, job: str) -> Checkpoint | None:
         """The job's checkpoint, or None when there is none.
 
@@ -91,14 +77,20 @@ class Checkpointer(abc.ABC):
             CorruptCheckpointError: it exists but cannot be read (nothing is changed).
             NewerCheckpointError: a newer Flowmancer wrote it.
         """
+        found = self._read(job)
+        if found is None:
+            return None
+        base, lines, where = found
+        record = Checkpoint.from_json(base, self.location(job))
+        return replay(record, lines, where) if lines else record
 
-    @abc.abstractmethod
     def clear(self, job: str) -> None:
         """Forget the job's checkpoint (``--fresh``, or after a clean finish)."""
+        self._journal.forget(job)
+        self._remove(job)
 
-    @abc.abstractmethod
-    def location(self, job: str) -> str:
-        """Where the job's checkpoint is kept, for messages."""
+    def close(self) -> None:
+        """Release open files or connections (they reopen when needed)."""
 
     def lock(self, job: str) -> JobLock:
         """The job's run lock (a context manager): one run of a job at a time.
@@ -108,11 +100,27 @@ class Checkpointer(abc.ABC):
         """
         return JobLock(self._lock_path(job), job)
 
+    @abc.abstractmethod
+    def location(self, job: str) -> str:
+        """Where the job's checkpoint is kept, for messages."""
+
     # -- what each store provides ---------------------------------------------------------------
 
     @abc.abstractmethod
-    def _store(self, snapshot: RunSnapshotLike, text: str, clean: bool) -> None:
-        """Keep ``text`` (or, when ``clean``, record the finish and drop the checkpoint)."""
+    def _read(self, job: str) -> tuple[str | bytes, Sequence[str | bytes], str] | None:
+        """The base text, the journal lines after it, and where the journal is (or None)."""
+
+    @abc.abstractmethod
+    def _write_base(self, job: str, text: str) -> None:
+        """Replace the base atomically, then empty the journal."""
+
+    @abc.abstractmethod
+    def _append(self, job: str, line: str) -> None:
+        """Add one line to the journal with a single write."""
+
+    @abc.abstractmethod
+    def _remove(self, job: str) -> None:
+        """Delete the base and the journal."""
 
     @abc.abstractmethod
     def _lock_path(self, job: str) -> str:
@@ -122,30 +130,28 @@ class Checkpointer(abc.ABC):
 class MemoryCheckpointer(Checkpointer):
     """Keeps checkpoints in this process only: for tests and for runs that never resume."""
 
-    def __init__(
-        self, *, report: Callable[[str], None] | None = None, background: bool = False
-    ) -> None:
-        super().__init__(report=report, background=background)
-        self.texts: dict[str, str] = {}
-        self.saves = 0
-
-    def load(self, job: str) -> Checkpoint | None:
-        self.flush()
-        text = self.texts.get(job)
-        return None if text is None else Checkpoint.from_json(text, self.location(job))
-
-    def clear(self, job: str) -> None:
-        self.texts.pop(job, None)
+    def __init__(self, *, report: Callable[[str], None] | None = None) -> None:
+        super().__init__(report=report)
+        self.bases: dict[str, str] = {}
+        self.journals: dict[str, list[str]] = {}
 
     def location(self, job: str) -> str:
         return f"<memory>/{job}"
 
-    def _store(self, snapshot: RunSnapshotLike, text: str, clean: bool) -> None:
-        self.saves += 1
-        if clean:
-            self.texts.pop(snapshot.job, None)
-        else:
-            self.texts[snapshot.job] = text
+    def _read(self, job: str) -> tuple[str, list[str], str] | None:
+        base = self.bases.get(job)
+        return None if base is None else (base, self.journals.get(job, []), self.location(job))
+
+    def _write_base(self, job: str, text: str) -> None:
+        self.bases[job] = text
+        self.journals[job] = []
+
+    def _append(self, job: str, line: str) -> None:
+        self.journals.setdefault(job, []).append(line)
+
+    def _remove(self, job: str) -> None:
+        self.bases.pop(job, None)
+        self.journals.pop(job, None)
 
     def _lock_path(self, job: str) -> str:
         import tempfile

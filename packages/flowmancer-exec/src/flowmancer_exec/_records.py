@@ -69,8 +69,9 @@ class RunSnapshot:
     ``fingerprints`` identify each task's definition (class and parameters), so a resume can
     tell a task that is unchanged from one that was edited since. ``finished`` is True for the
     last snapshot of a run, ``aborted`` when that run was aborted. ``changed`` names the tasks
-    whose state, attempts or reason changed since the run's previous snapshot (None: this is
-    the first), so a store can re-render only those.
+    whose state, attempts or reason changed since the run's previous snapshot, and
+    ``changed_keys`` the ``shared_dict`` keys set or deleted since then (None: this is the
+    first snapshot), so a store can write only what changed.
     """
 
     job: str
@@ -84,6 +85,7 @@ class RunSnapshot:
     fingerprints: Mapping[str, str] = dataclasses.field(default_factory=dict)
     aborted: bool = False
     changed: AbstractSet[str] | None = None
+    changed_keys: AbstractSet[str] | None = None
 
     @property
     def ok(self) -> bool:

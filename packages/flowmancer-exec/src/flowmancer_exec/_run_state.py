@@ -72,6 +72,7 @@ class RunState:
         self.aborts = 0
         self.dirty = False
         self.unsaved: set[str] = set()
+        self.unsaved_keys: set[str] = set()
         self.saved_once = False
         self.wake = asyncio.Event()
         self.failed_observers: set[int] = set()
@@ -152,6 +153,7 @@ class RunState:
             self.runner.prepared.fingerprints,
             self.aborts > 0,
             frozenset(self.unsaved) if self.saved_once else None,
+            frozenset(self.unsaved_keys) if self.saved_once else None,
         )
 
     def save(self, finished: bool = False) -> None:
@@ -161,6 +163,7 @@ class RunState:
             return
         snapshot = self.snapshot(finished)
         self.unsaved.clear()
+        self.unsaved_keys.clear()
         self.saved_once = True
         try:
             store.save(snapshot)
@@ -271,8 +274,10 @@ class RunState:
 
     def merge(self, result: AttemptResult) -> None:
         self.shared.update(result.updates)
+        self.unsaved_keys.update(result.updates)
         for key in result.deleted:
             self.shared.pop(key, None)
+            self.unsaved_keys.add(key)
 
     def should_retry(self, spec: TaskSpec, result: AttemptResult, timed_out: bool) -> bool:
         if self.aborts or self.attempts[spec.name] >= spec.max_attempts:

@@ -1,0 +1,221 @@
+"""Saving a run as a base checkpoint plus a journal of what changed since.
+
+Rewriting the whole checkpoint after every task finish costs the runner a file's worth of
+rendering and a rename per finish. Instead the first save of a run writes the whole checkpoint
+(the *base*, replaced atomically), and each later save appends one line holding only the tasks
+and ``shared_dict`` keys that changed. When the journal outgrows the base, or the run ends, the
+base is written again and the journal emptied.
+
+Each base carries a random ``generation``; journal lines carry the generation of the base they
+follow, so lines left over from before a rewrite are ignored. A line is written with a single
+``write`` and ends with a newline: a line without one was cut short by a crash and is dropped,
+which leaves the state of the save before it — never a torn state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+import uuid
+from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
+from typing import Any
+
+from flowmancer_dag import TaskState
+
+from ._errors import CorruptCheckpointError
+from ._record import (
+    Checkpoint,
+    RunSnapshotLike,
+    TaskEntry,
+    expect,
+    parse_lost,
+    parse_shared,
+    parse_tasks,
+    render,
+    task_line,
+)
+from ._tagged import UnencodableError, encode
+
+__all__ = ["Journal", "Write", "replay"]
+
+# The journal is folded into a new base once it is larger than the base and at least this big.
+COMPACT_AT = 64 * 1024
+
+
+@dataclasses.dataclass
+class _Session:
+    run_id: str
+    generation: str = ""
+    lines: dict[str, str] = dataclasses.field(default_factory=dict)
+    shared: dict[str, str] = dataclasses.field(default_factory=dict)  # key -> its JSON text
+    lost: dict[str, str] = dataclasses.field(default_factory=dict)
+    base_size: int = 0
+    journal_size: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class Write:
+    """What a save writes: a whole base (``base=True``) or one journal line."""
+
+    base: bool
+    text: str
+    lost: dict[str, str]
+
+
+class Journal:
+    """Decides, save by save, whether to write a new base or append a journal line."""
+
+    def __init__(self) -> None:
+        self._sessions: dict[str, _Session] = {}
+
+    def forget(self, job: str) -> None:
+        """Start the next save of ``job`` with a whole base."""
+        self._sessions.pop(job, None)
+
+    def next_write(self, snapshot: RunSnapshotLike) -> Write:
+        """The write that brings the store from the previous save to ``snapshot``.
+
+        Uses the snapshot's ``changed`` and ``changed_keys`` when it has them; without them
+        (or for the first save of a run) the whole state is written as a new base.
+        """
+        session = self._sessions.get(snapshot.job)
+        changed: AbstractSet[str] | None = getattr(snapshot, "changed", None)
+        changed_keys: AbstractSet[str] | None = getattr(snapshot, "changed_keys", None)
+        if (
+            session is None
+            or session.run_id != snapshot.run_id
+            or changed is None
+            or changed_keys is None
+            or len(session.lines) != len(snapshot.states)
+            or not all(name in session.lines for name in changed)
+        ):
+            session = _Session(snapshot.run_id)
+            self._sessions[snapshot.job] = session
+            session.lines = {name: _line(snapshot, name) for name in snapshot.states}
+            for key in snapshot.shared_dict:
+                _encode_key(session, snapshot, key)
+            return self._base(session, snapshot)
+        lost_before = dict(session.lost)
+        for name in changed:
+            session.lines[name] = _line(snapshot, name)
+        deleted = []
+        for key in changed_keys:
+            if not _encode_key(session, snapshot, key):
+                deleted.append(key)
+        if snapshot.finished or session.journal_size > max(COMPACT_AT, session.base_size):
+            return self._base(session, snapshot)
+        tasks = ",".join(session.lines[name] for name in changed)
+        shared = ",".join(
+            json.dumps(key) + ":" + session.shared[key]
+            for key in changed_keys
+            if key in session.shared
+        )
+        line = (
+            f'{{"g":{json.dumps(session.generation)},"updated":{time.time()!r},'
+            f'"finished":{json.dumps(snapshot.finished)},"aborted":{json.dumps(snapshot.aborted)},'
+            f'"tasks":{{{tasks}}},"shared":{{{shared}}},"deleted":{json.dumps(deleted)},'
+            f'"lost":{json.dumps(session.lost)}}}\n'
+        )
+        session.journal_size += len(line)
+        newly_lost = {k: v for k, v in session.lost.items() if k not in lost_before}
+        return Write(False, line, newly_lost)
+
+    def _base(self, session: _Session, snapshot: RunSnapshotLike) -> Write:
+        session.generation = uuid.uuid4().hex[:16]
+        record = Checkpoint(
+            snapshot.job,
+            snapshot.run_id,
+            snapshot.started,
+            time.time(),
+            {},
+            finished=snapshot.finished,
+            aborted=snapshot.aborted,
+            generation=session.generation,
+        )
+        shared = (
+            "{"
+            + ", ".join(json.dumps(key) + ": " + text for key, text in session.shared.items())
+            + "}"
+        )
+        text = render(record, list(session.lines.values()), shared, session.lost)
+        session.base_size = len(text)
+        session.journal_size = 0
+        return Write(True, text, dict(session.lost))
+
+
+def _line(snapshot: RunSnapshotLike, name: str) -> str:
+    entry = TaskEntry(
+        TaskState(snapshot.states[name]),
+        snapshot.attempts.get(name, 0),
+        snapshot.fingerprints.get(name),
+        snapshot.reasons.get(name),
+    )
+    return task_line(name, entry)
+
+
+def _encode_key(session: _Session, snapshot: RunSnapshotLike, key: str) -> bool:
+    """Bring ``key`` up to date in the session; False when it is gone (deleted or lost)."""
+    if key not in snapshot.shared_dict:
+        session.shared.pop(key, None)
+        session.lost.pop(key, None)
+        return False
+    try:
+        session.shared[key] = json.dumps(encode(snapshot.shared_dict[key]), allow_nan=False)
+    except UnencodableError as error:
+        why = str(error)
+    except RecursionError:
+        why = "nested too deeply (or contains itself)"
+    else:
+        session.lost.pop(key, None)
+        return True
+    session.shared.pop(key, None)
+    session.lost[key] = why
+    return False
+
+
+def replay(base: Checkpoint, lines: Sequence[str | bytes], path: str) -> Checkpoint:
+    """``base`` with the journal lines that follow it applied, in order.
+
+    A last line without its newline was cut short by a crash and is ignored; lines of another
+    generation are left over from before the base was rewritten and are ignored too.
+
+    Raises:
+        CorruptCheckpointError: a whole line that is not a valid journal entry.
+    """
+    tasks = dict(base.tasks)
+    shared = dict(base.shared_dict)
+    lost = dict(base.lost)
+    updated, finished, aborted = base.updated, base.finished, base.aborted
+    for number, raw in enumerate(lines, 1):
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+        if not text.endswith("\n"):
+            if number == len(lines):
+                break  # the save a crash interrupted
+            raise CorruptCheckpointError(path, "a journal line is cut short", f"line {number}")
+        place = f"line {number}"
+        try:
+            data: Any = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise CorruptCheckpointError(path, f"not valid JSON ({error.msg})", place) from None
+        expect(data, dict, place, path, "an object")
+        if data.get("g") != base.generation:
+            continue
+        tasks.update(parse_tasks(data.get("tasks", {}), place + ".tasks", path))
+        shared.update(parse_shared(data.get("shared", {}), place + ".shared", path))
+        for key in expect(data.get("deleted", []), list, place + ".deleted", path, "a list"):
+            shared.pop(key, None)
+        lost = parse_lost(data.get("lost", {}), place + ".lost", path)
+        updated = float(expect(data.get("updated"), (int, float), place, path, "a number"))
+        finished = expect(data.get("finished", False), bool, place, path, "true or false")
+        aborted = expect(data.get("aborted", False), bool, place, path, "true or false")
+    return dataclasses.replace(
+        base,
+        tasks=tasks,
+        shared_dict=shared,
+        lost=lost,
+        updated=updated,
+        finished=finished,
+        aborted=aborted,
+    )

@@ -1,0 +1,115 @@
+"""Saves between whole checkpoints go to a journal: one line each, replayed on reading."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+from ckpt_support import BACKENDS, Snapshot, snapshot
+
+from flowmancer_checkpoint import Checkpointer, CorruptCheckpointError, FileCheckpointer
+from flowmancer_dag import TaskState
+
+S = TaskState
+NAMES = [f"t{i:02d}" for i in range(40)]
+
+
+def step(i: int, **shared: object) -> Snapshot:
+    """The chain's state after ``i`` finishes, saying what changed since step ``i - 1``."""
+    snap = snapshot(**{n: ("COMPLETED" if k < i else "INIT") for k, n in enumerate(NAMES)})
+    return dataclasses.replace(
+        snap,
+        shared_dict={"done": i, **shared},
+        changed={NAMES[i - 1]} if i else None,
+        changed_keys={"done", *shared} if i else None,
+    )
+
+
+def states(store: Checkpointer) -> list[str]:
+    record = store.load("nightly")
+    assert record is not None
+    return [record.tasks[n].state.value for n in NAMES]
+
+
+def test_each_save_after_the_first_appends_one_line_and_reads_back_whole(tmp_path: Path) -> None:
+    store = FileCheckpointer(tmp_path)
+    store.save(step(0))
+    base = store.path("nightly").read_bytes()
+    for i in range(1, 11):
+        store.save(step(i))
+    assert store.path("nightly").read_bytes() == base  # the whole file was not rewritten
+    assert len(store.journal_path("nightly").read_text().splitlines()) == 10
+    record = store.load("nightly")
+    assert record is not None and record.shared_dict == {"done": 10}
+    assert states(store) == ["COMPLETED"] * 10 + ["INIT"] * 30
+
+
+def test_the_last_save_of_a_run_writes_the_whole_checkpoint_and_empties_the_journal(
+    tmp_path: Path,
+) -> None:
+    store = FileCheckpointer(tmp_path)
+    for i in range(5):
+        store.save(step(i))
+    store.save(dataclasses.replace(step(5), finished=True))
+    assert store.journal_path("nightly").read_bytes() == b""
+    record = store.load("nightly")
+    assert record is not None and record.finished and record.shared_dict == {"done": 5}
+
+
+def test_a_large_journal_is_folded_into_a_new_whole_checkpoint(tmp_path: Path) -> None:
+    store = FileCheckpointer(tmp_path)
+    store.save(step(0))
+    for i in range(1, 40):
+        store.save(step(i, blob="x" * 8000))  # 8 kB lines: the journal outgrows 64 kB
+    assert store.journal_path("nightly").stat().st_size < 64 * 1024 + 9000
+    assert states(store) == ["COMPLETED"] * 39 + ["INIT"]
+
+
+def test_a_line_cut_short_by_a_crash_leaves_the_save_before_it(tmp_path: Path) -> None:
+    store = FileCheckpointer(tmp_path)
+    for i in range(4):
+        store.save(step(i))
+    journal = store.journal_path("nightly")
+    whole = journal.read_bytes()
+    for cut in range(1, len(whole.splitlines()[-1])):
+        journal.write_bytes(whole[:-cut])
+        record = store.load("nightly")
+        assert record is not None and record.shared_dict == {"done": 2}
+
+
+def test_lines_left_from_before_a_rewrite_are_ignored(tmp_path: Path) -> None:
+    store = FileCheckpointer(tmp_path)
+    for i in range(4):
+        store.save(step(i))
+    stale = store.journal_path("nightly").read_bytes()
+    store.save(dataclasses.replace(step(4), changed=None))  # no hint: a whole rewrite
+    journal = store.journal_path("nightly")
+    journal.write_bytes(stale)  # as if the crash came between the rename and the truncate
+    record = store.load("nightly")
+    assert record is not None and record.shared_dict == {"done": 4}
+
+
+def test_a_damaged_line_inside_the_journal_is_a_clear_error_naming_it(tmp_path: Path) -> None:
+    store = FileCheckpointer(tmp_path)
+    for i in range(4):
+        store.save(step(i))
+    journal = store.journal_path("nightly")
+    lines = journal.read_bytes().splitlines(keepends=True)
+    journal.write_bytes(lines[0] + b'{"g": oops}\n' + lines[2])
+    with pytest.raises(CorruptCheckpointError) as info:
+        store.load("nightly")
+    assert str(info.value).startswith(f"{journal}: line 2: not valid JSON")
+
+
+def test_deleted_and_unsaveable_keys_are_journalled_too(backend: str, tmp_path: Path) -> None:
+    notices: list[str] = []
+    store = type(BACKENDS[backend](tmp_path))(tmp_path / "c.db", report=notices.append)
+    store.save(step(0, keep=1, drop=2))
+    store.save(dataclasses.replace(step(1, keep=1), changed_keys={"done", "drop"}))
+    store.save(dataclasses.replace(step(2, keep=1, conn=object()), changed_keys={"conn"}))
+    record = store.load("nightly")
+    assert record is not None
+    assert record.shared_dict == {"done": 1, "keep": 1}  # "done" was not said to change
+    assert record.lost == {"conn": "object cannot be saved as JSON"}
+    assert len(notices) == 1 and "shared_dict['conn']" in notices[0]
