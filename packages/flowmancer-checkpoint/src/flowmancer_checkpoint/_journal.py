@@ -112,11 +112,13 @@ class Journal:
             for key in changed_keys
             if key in session.shared
         )
+        # By hand, like task lines: the generation is hex, the flags are literals.
         line = (
-            f'{{"g":{json.dumps(session.generation)},"updated":{time.time()!r},'
-            f'"finished":{json.dumps(snapshot.finished)},"aborted":{json.dumps(snapshot.aborted)},'
-            f'"tasks":{{{tasks}}},"shared":{{{shared}}},"deleted":{json.dumps(deleted)},'
-            f'"lost":{json.dumps(session.lost)}}}\n'
+            f'{{"g":"{session.generation}","updated":{time.time()!r},'
+            f'"aborted":{"true" if snapshot.aborted else "false"},'
+            f'"tasks":{{{tasks}}},"shared":{{{shared}}},'
+            f'"deleted":{json.dumps(deleted) if deleted else "[]"},'
+            f'"lost":{json.dumps(session.lost) if session.lost else "{}"}}}\n'
         )
         session.journal_size += len(line)
         newly_lost = {k: v for k, v in session.lost.items() if k not in lost_before}
