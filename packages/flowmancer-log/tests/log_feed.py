@@ -32,9 +32,7 @@ class Feed:
             logger.on_run_start(RunStart(self.job, self.run_id, self.tasks, when, resumed))
         return self
 
-    def log(
-        self, task: str, message: str, level: str = "INFO", stream: str = "stdout"
-    ) -> None:
+    def log(self, task: str, message: str, level: str = "INFO", stream: str = "stdout") -> None:
         record = LogRecord(
             self.job, self.run_id, task, self.attempts[task], level, message, self.tick(), stream
         )

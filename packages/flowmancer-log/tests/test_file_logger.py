@@ -76,8 +76,10 @@ def test_a_failed_task_gets_its_reason_and_tasks_that_never_ran_get_no_file(
     feed.end()
     run_dir = only_run_dir(tmp_path)
     assert sorted(p.name for p in run_dir.iterdir()) == ["a.log"]
-    assert (run_dir / "a.log").read_text().endswith(
-        "ERROR - RUNNING -> FAILED (killed by signal 9 (SIGKILL))\n"
+    assert (
+        (run_dir / "a.log")
+        .read_text()
+        .endswith("ERROR - RUNNING -> FAILED (killed by signal 9 (SIGKILL))\n")
     )
 
 

@@ -79,7 +79,8 @@ class ConsoleLogger(Logger):
             self._task_colour = {
                 t: _TASK_COLOURS[i % len(_TASK_COLOURS)] for i, t in enumerate(start.tasks)
             }
-            encoding = (getattr(out, "encoding", None) or "").lower().replace("-", "")
+            # A stream without an encoding (StringIO) holds any text.
+            encoding = (getattr(out, "encoding", None) or "utf").lower()
             self._arrow = "→" if encoding.startswith("utf") else "->"
             self._idle.reset()
             super().on_run_start(start)

@@ -175,7 +175,8 @@ def play_run(
 
     Each task goes PENDING, RUNNING (attempt 1), prints its lines (INFO, ``stdout``), then ends
     COMPLETED, or FAILED with the reason given in ``failures`` (preceded by a traceback ending
-    in that reason: an ERROR record of stream ``runner``, as the runner sends). With ``aborted`` every task not failed ends ABORTED.
+    in that reason: an ERROR record of stream ``runner``, as the runner sends). With
+    ``aborted`` every task not failed ends ABORTED.
     Times start at ``started`` (now by default) and advance a millisecond per event.
 
     Returns:
@@ -207,7 +208,7 @@ def play_run(
             each("on_log", LogRecord(job, run_id, task, 1, "INFO", line, tick(), "stdout"))
         reason = failures.get(task)
         if reason is not None:
-            trace = f"Traceback (most recent call last):\n  File \"{task}.py\", line 1\n{reason}"
+            trace = f'Traceback (most recent call last):\n  File "{task}.py", line 1\n{reason}'
             each("on_log", LogRecord(job, run_id, task, 1, "ERROR", trace, tick(), "runner"))
             end = "FAILED"
         elif aborted:
