@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, MutableMapping
 from pathlib import Path
@@ -28,6 +29,15 @@ def json_default(value: object) -> object:
         return f"<unprintable {type(value).__name__}>"
 
 
+# One encoder for every line: json.dumps with keyword arguments builds a new one per call.
+_ENCODER = json.JSONEncoder(default=json_default, ensure_ascii=False)
+
+
+def _encode(event: object, **_ignored: object) -> str:
+    # JSONRenderer passes its own ``default``; ours (json_default) is already in the encoder.
+    return _ENCODER.encode(event)
+
+
 class JSONLinesLogger(Logger):
     """Appends one JSON object per line to a file: per log record, per state change, and one
     at the start and the end of each run.
@@ -44,8 +54,9 @@ class JSONLinesLogger(Logger):
     Args:
         path: the file, with ``{job}`` and ``{run_id}`` replaced by the run's (made safe as file
             names). Missing folders are made. Relative to the working directory at run start.
-        renderer: turns an event dict into a line; ``JSONRenderer(default=json_default,
-            ensure_ascii=False)`` when not given.
+        renderer: turns an event dict into a line; structlog's ``JSONRenderer`` with a
+            serializer that never fails (``json_default``) and keeps non-ASCII text as it is,
+            when not given.
     """
 
     def __init__(
@@ -57,7 +68,7 @@ class JSONLinesLogger(Logger):
         super().__init__()
         self.path_template = os.fspath(path)
         self.path: Path | None = None
-        self._render = renderer or JSONRenderer(default=json_default, ensure_ascii=False)
+        self._render = renderer or JSONRenderer(serializer=_encode)
         self._handle: TextIO | None = None
         self._time = TimeFormat(6)
         self._idle = IdleFlush(self.flush_files)
