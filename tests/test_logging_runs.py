@@ -18,6 +18,7 @@ import pytest
 
 from flowmancer_exec import (
     LogRecord,
+    Observer,
     ProcessExecutor,
     Runner,
     RunResult,
@@ -90,6 +91,11 @@ def test_a_run_gives_one_whole_file_per_task_and_json_lines_for_everything(
     assert {o["run_id"] for o in objects} == {result.run_id}
     said = [o["event"] for o in objects if o["kind"] == "log" and o["task"] == "load"]
     assert said.count("load says hello ✓") == 2
+
+
+def test_every_logger_is_an_observer_of_exec_without_subclassing_anything_of_it() -> None:
+    for logger in (FileLogger(), JSONLinesLogger(), ConsoleLogger(), Logger()):
+        assert isinstance(logger, Observer)
 
 
 def test_our_stand_in_records_have_exactly_the_fields_of_execs() -> None:

@@ -270,3 +270,23 @@ def test_a_bad_open_file_limit_is_refused() -> None:
 def test_path_for_before_any_run_says_so() -> None:
     with pytest.raises(RuntimeError, match="no run"):
         FileLogger().path_for("a")
+
+
+def test_a_flush_that_fails_when_the_loop_is_idle_is_reported_once(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    logger = FileLogger(tmp_path)
+
+    def broken() -> None:
+        raise OSError(28, "No space left on device")
+
+    async def main() -> None:
+        feed = Feed(logger).start()
+        logger._idle._callback = broken
+        for _ in range(3):
+            feed.log("a", "x")
+            await asyncio.sleep(0)
+        feed.end()
+
+    asyncio.run(main())
+    assert capfd.readouterr().err.count("No space left on device") == 1

@@ -26,11 +26,12 @@ __all__ = ["IdleFlush", "Sink", "forget", "track"]
 class IdleFlush:
     """Calls ``callback`` once the running event loop has done what is ready now."""
 
-    __slots__ = ("_callback", "_scheduled")
+    __slots__ = ("_callback", "_reported", "_scheduled")
 
     def __init__(self, callback: Callable[[], None]) -> None:
         self._callback = callback
         self._scheduled = False
+        self._reported = False
 
     def request(self) -> None:
         """Make sure ``callback`` runs soon: on the loop's next turn, or now without a loop."""
@@ -50,7 +51,12 @@ class IdleFlush:
 
     def _run(self) -> None:
         self._scheduled = False
-        self._callback()
+        try:
+            self._callback()
+        except Exception as error:  # a full disk: the next write fails too, and the runner
+            if not self._reported:  # reports that; here there is no one to tell but stderr
+                self._reported = True
+                print(f"flowmancer_log: flushing failed: {error!r}", file=sys.__stderr__)
 
 
 class Sink(Protocol):
