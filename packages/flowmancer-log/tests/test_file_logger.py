@@ -290,3 +290,17 @@ def test_a_flush_that_fails_when_the_loop_is_idle_is_reported_once(
 
     asyncio.run(main())
     assert capfd.readouterr().err.count("No space left on device") == 1
+
+
+def test_when_the_run_folder_cannot_be_made_nothing_goes_to_the_last_one(
+    tmp_path: Path,
+) -> None:
+    logger = FileLogger(tmp_path / "logs")
+    feed = Feed(logger).start()
+    feed.end()
+    (tmp_path / "logs" / "job").rename(tmp_path / "moved")
+    (tmp_path / "logs" / "job").write_text("a file where the job folder should be\n")
+    with pytest.raises(OSError, match="exists|directory"):
+        Feed(logger).start()
+    with pytest.raises(RuntimeError, match="no run has started"):
+        feed.log("a", "lost, but not written into the previous run")

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from log_feed import T0, Feed
 
 from flowmancer_log import JSONLinesLogger
@@ -128,3 +129,9 @@ def test_a_custom_renderer_may_return_bytes(tmp_path: Path) -> None:
         {"only": "log"},
         {"only": "run_end"},
     ]
+
+
+def test_a_path_with_an_unknown_field_is_refused_at_once() -> None:
+    with pytest.raises(ValueError, match=r"only \{job\} and \{run_id\}"):
+        JSONLinesLogger("./logs/{date}.jsonl")
+    JSONLinesLogger("./logs/{{literal}}-{job}.jsonl")  # doubled braces are fine

@@ -103,6 +103,7 @@ class FileLogger(Logger):
             self.close_files()
             self._names.clear()
             self._idle.reset()
+            self.run_dir = None  # if the folder cannot be made, nothing goes to the last one
             self.run_dir = self._make_run_dir(start)
             track(self)
             super().on_run_start(start)

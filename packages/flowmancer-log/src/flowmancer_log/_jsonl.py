@@ -57,6 +57,9 @@ class JSONLinesLogger(Logger):
         renderer: turns an event dict into a line; structlog's ``JSONRenderer`` with a
             serializer that never fails (``json_default``) and keeps non-ASCII text as it is,
             when not given.
+
+    Raises:
+        ValueError: ``path`` names a field other than ``{job}`` and ``{run_id}``.
     """
 
     def __init__(
@@ -67,6 +70,13 @@ class JSONLinesLogger(Logger):
     ) -> None:
         super().__init__()
         self.path_template = os.fspath(path)
+        try:
+            self.path_template.format(job="job", run_id="run")
+        except (KeyError, IndexError, ValueError) as error:
+            raise ValueError(
+                f"path {self.path_template!r}: only {{job}} and {{run_id}} can be filled in "
+                f"(write {{{{ and }}}} for literal braces); {type(error).__name__}: {error}"
+            ) from None
         self.path: Path | None = None
         self._render = renderer or JSONRenderer(serializer=_encode)
         self._handle: TextIO | None = None
