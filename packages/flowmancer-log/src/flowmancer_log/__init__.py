@@ -1,10 +1,40 @@
-"""flowmancer_log: Where a run's log records and state changes go: per-task files, JSON lines, the
-console.
+"""flowmancer_log: where a run's log records and state changes go.
 
-This distribution is laid out and versioned with the others; its public API is still to be
-built (see the package README for what it will hold).
+Loggers are observers of a ``flowmancer_exec`` run (``Runner(observers=[...])``) that satisfy
+its protocol structurally, without importing it. ``FileLogger`` writes one file per task per
+run, ``JSONLinesLogger`` one JSON object per line for machines, ``ConsoleLogger`` a readable
+view of the run; ``StructlogLogger`` and ``configure_structlog`` send records through
+structlog's processors. Write your own by subclassing ``Logger`` (per-record ``write`` and
+``state_changed``, and the 0.12 lifecycle hooks ``on_create``, ``on_restart``, ``on_success``,
+``on_failure``, ``on_abort``, ``on_destroy``). ``flowmancer_log.typing`` holds the protocols
+records satisfy; ``flowmancer_log.testing`` helps test loggers.
 """
+
+from ._base import Logger
+from ._console import ConsoleLogger
+from ._file import FileLogger
+from ._jsonl import JSONLinesLogger
+from ._structlog import StructlogLogger, configure_structlog
+from .typing import (
+    LoggerProtocol,
+    LogRecordLike,
+    RunResultLike,
+    RunStartLike,
+    StateChangeLike,
+)
 
 __version__ = "0.13.0"
 
-__all__: list[str] = []
+__all__ = [
+    "ConsoleLogger",
+    "FileLogger",
+    "JSONLinesLogger",
+    "LogRecordLike",
+    "Logger",
+    "LoggerProtocol",
+    "RunResultLike",
+    "RunStartLike",
+    "StateChangeLike",
+    "StructlogLogger",
+    "configure_structlog",
+]

@@ -1,0 +1,87 @@
+"""Small pieces every logger shares: times as text, safe file names, what a state means."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+
+__all__ = [
+    "FINISHED",
+    "RUN_FOLDER",
+    "TimeFormat",
+    "run_folder_name",
+    "safe_name",
+    "state_level",
+]
+
+# The states a task never leaves within a run (flowmancer_dag.TaskState.is_finished).
+FINISHED = frozenset({"COMPLETED", "FAILED", "DEFAULTED", "SKIPPED", "ABORTED"})
+
+# A run folder: its start in UTC, sortable as text, with "-2", "-3"... when two runs of a job
+# start in the same millisecond. Retention deletes nothing whose name does not match this.
+RUN_FOLDER = re.compile(r"\A(\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.\d{3}Z)(?:-\d+)?\Z")
+
+
+def run_folder_name(t: float) -> str:
+    """``2026-11-26T14-03-07.123Z`` for a time in seconds since the epoch (UTC)."""
+    seconds, millis = divmod(round(t * 1000), 1000)
+    return time.strftime("%Y-%m-%dT%H-%M-%S", time.gmtime(seconds)) + f".{millis:03d}Z"
+
+
+class TimeFormat:
+    """ISO 8601 in UTC with milliseconds (``digits=3``) or microseconds (``digits=6``).
+
+    The date-and-seconds part is cached per second: a task printing thousands of lines a second
+    pays for one ``strftime`` per second, not per line.
+    """
+
+    __slots__ = ("_digits", "_scale", "_second", "_text")
+
+    def __init__(self, digits: int = 3) -> None:
+        self._digits = digits
+        self._scale = 10**digits
+        self._second = -1
+        self._text = ""
+
+    def __call__(self, t: float) -> str:
+        # Rounded, not cut: 1795000000.001 is 1795000000.000999... as a float.
+        seconds, fraction = divmod(round(t * self._scale), self._scale)
+        if seconds != self._second:
+            self._second = seconds
+            self._text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+        return f"{self._text}.{fraction:0{self._digits}d}+00:00"
+
+
+_UNSAFE = re.compile(r"[%/\\\x00-\x1f\x7f]")
+_MAX_NAME_BYTES = 200  # file systems allow 255 bytes a name; leave room for ".log" and suffixes
+
+
+def safe_name(name: str) -> str:
+    """``name`` as one file or folder name: no separators, no ``..``, not too long.
+
+    Percent-encoding keeps two different names different (``a/b`` is ``a%2Fb``, ``a%2Fb`` is
+    ``a%252Fb``); an over-long name is cut and given a digest of the whole.
+    """
+    safe = _UNSAFE.sub(lambda m: f"%{ord(m.group()):02X}", name)
+    if safe in ("", ".", ".."):
+        safe = safe.replace(".", "%2E") or "%00"
+    if safe.startswith("."):  # no hidden files for tasks named ".x"
+        safe = "%2E" + safe[1:]
+    encoded = safe.encode("utf-8", "surrogatepass")
+    if len(encoded) > _MAX_NAME_BYTES:
+        digest = hashlib.sha256(encoded).hexdigest()[:12]
+        head = encoded[: _MAX_NAME_BYTES - 13].decode("utf-8", "ignore")
+        safe = f"{head}~{digest}"
+    # Lone surrogates (possible in str, impossible in a file name) become escapes.
+    return safe.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def state_level(state: str) -> str:
+    """The level a change to ``state`` is shown at: ERROR for FAILED, WARNING for DEFAULTED and
+    ABORTED, INFO otherwise."""
+    if state == "FAILED":
+        return "ERROR"
+    if state in ("DEFAULTED", "ABORTED"):
+        return "WARNING"
+    return "INFO"
