@@ -79,7 +79,9 @@ def main() -> int:
             f"Python {sys.version.split()[0]}, {os.cpu_count()} cores; chain of {args.tasks} "
             f"no-op tasks, best of {args.repeat} (run time, start-up excluded)"
         )
-        print(f"{'executor':10} {'no store s':>11} {'file s':>8} {'+%':>6} {'sqlite s':>9} {'+%':>6}")
+        print(
+            f"{'executor':10} {'no store s':>11} {'file s':>8} {'+%':>6} {'sqlite s':>9} {'+%':>6}"
+        )
         for executor in ("process", "thread"):
             best = best_times(script, executor, args.tasks, args.repeat)
             base = best["none"]

@@ -116,3 +116,19 @@ def test_a_second_sigint_stops_at_once(tmp_path: Path) -> None:
     outcome = json.loads(out.splitlines()[-1])
     assert set(outcome["states"].values()) == {"ABORTED"}
     assert not any(alive(pid) for pid in child_pids(tmp_path / "marks"))
+
+
+def test_attempts_die_with_a_runner_killed_by_kill_9(tmp_path: Path) -> None:
+    # A runner that cannot stop its attempts must not leave them running: they would run beside
+    # the resumed run (Linux: the children ask for SIGKILL when their parent dies).
+    if not sys.platform.startswith("linux"):
+        pytest.skip("PR_SET_PDEATHSIG is Linux's")
+    process = start(tmp_path)
+    pids = child_pids(tmp_path / "marks")
+    assert all(alive(pid) for pid in pids)
+    process.kill()
+    process.communicate()
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in pids):
+        assert time.monotonic() < deadline, "an attempt outlived its runner"
+        time.sleep(0.02)

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -74,11 +75,19 @@ class ProcessExecutor:
             # reaching it would be written to the runner's wakeup socket and read as the
             # runner's own: keep them pending in both until each side is ready.
             blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+            die_with = _death_signal_setter()
+            runner_pid = os.getpid()
             try:
                 pid = os.fork()
                 if pid == 0:  # the child: never returns
                     for fd in (channel_r, out_r, err_r):
                         os.close(fd)
+                    if die_with is not None:
+                        # Die with the runner: a runner killed with kill -9 cannot stop its
+                        # attempts, and one left running would run beside the resumed run.
+                        die_with(signal.SIGKILL)
+                        if os.getppid() != runner_pid:  # it died before we asked
+                            os._exit(70)
                     child_main(attempt, channel_w, out_w, err_w, blocked)
                 with contextlib.suppress(OSError):
                     os.setpgid(pid, pid)  # the child does it too; whoever is first wins the race
@@ -325,3 +334,24 @@ def _group_alive(pgid: int) -> bool:
             if int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
                 return True
     return False
+
+
+_PR_SET_PDEATHSIG = 1
+_death_signal: list[Callable[[int], object] | None] = []
+
+
+def _death_signal_setter() -> Callable[[int], object] | None:
+    """Linux's ``prctl(PR_SET_PDEATHSIG, sig)``, looked up once in the runner (importing ctypes
+    in every child would cost milliseconds); None where there is no such call."""
+    if not _death_signal:
+        setter: Callable[[int], object] | None = None
+        if sys.platform.startswith("linux"):
+            try:
+                import ctypes
+
+                prctl = ctypes.CDLL(None, use_errno=True).prctl
+                setter = lambda sig: prctl(_PR_SET_PDEATHSIG, int(sig), 0, 0, 0)  # noqa: E731
+            except (OSError, AttributeError):
+                setter = None
+        _death_signal.append(setter)
+    return _death_signal[0]
