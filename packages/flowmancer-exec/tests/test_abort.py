@@ -72,7 +72,12 @@ def start(
 
 
 def child_pids(folder: Path) -> list[int]:
-    return [int((folder / f"{n}.start").read_text().split()[1]) for n in ("a", "b")]
+    deadline = time.monotonic() + 10
+    while True:  # the marks may exist a moment before their text is written
+        texts = [(folder / f"{n}.start").read_text().split() for n in ("a", "b")]
+        if all(len(t) == 2 for t in texts) or time.monotonic() > deadline:
+            return [int(t[1]) for t in texts]
+        time.sleep(0.01)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])

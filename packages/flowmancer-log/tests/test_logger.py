@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import threading
+import time
 
 import pytest
 
@@ -114,7 +115,7 @@ def test_calls_from_several_threads_are_serialised() -> None:
             inside += 1
             if inside > 1:
                 overlaps += 1
-            sum(range(200))  # long enough for a thread switch to land inside
+            time.sleep(0)  # gives the GIL away: without the lock another thread gets in here
             inside -= 1
 
     logger = Slow()

@@ -7,6 +7,7 @@ import os
 import time
 from pathlib import Path
 
+import pytest
 from log_feed import Feed
 
 from flowmancer_log import FileLogger
@@ -127,13 +128,39 @@ def test_age_is_read_from_names_without_looking_inside(tmp_path: Path) -> None:
     assert expired_runs(tmp_path / "missing", 1, now) == []
 
 
+@pytest.mark.skipif(os.geteuid() == 0, reason="root removes anything")
 def test_a_folder_that_cannot_be_removed_whole_is_not_reported_removed(tmp_path: Path) -> None:
     job_dir = tmp_path / "job"
     stuck = make_run(job_dir, 0.0)
     os.chmod(stuck / "nested", 0o500)  # its file cannot be unlinked (unless we are root)
     try:
         removed = remove_expired_runs(tmp_path, job_dir, 1, now=DAY * 10)
-        assert (stuck in removed) == (not stuck.exists())
+        assert stuck.exists() and stuck not in removed
     finally:
         if (stuck / "nested").exists():
             os.chmod(stuck / "nested", 0o700)
+
+
+def test_a_folder_another_run_still_writes_in_is_never_removed(tmp_path: Path) -> None:
+    live = FileLogger(tmp_path, 10)
+    Feed(live, job="job").start(started=time.time() - 30 * DAY)  # a run begun long ago, alive
+    assert live.run_dir is not None and (live.run_dir / ".running").exists()
+    ended = run_once(tmp_path, 0)  # keeps only its own run... but not a live one
+    assert live.run_dir.is_dir() and ended.run_dir is not None
+    dead = make_run(tmp_path / "job", time.time() - 40 * DAY)
+    (dead / ".running").touch()  # left by a run that was killed: nobody holds it
+    run_once(tmp_path, 0)
+    assert not dead.exists() and live.run_dir.is_dir()
+
+
+@pytest.mark.parametrize("days", ["10", None, True, float("nan")])
+def test_a_retention_that_is_not_a_number_is_refused_at_once(tmp_path: Path, days: object) -> None:
+    with pytest.raises(TypeError, match="retention_days must be a number of days"):
+        FileLogger(tmp_path, days)  # type: ignore[arg-type]
+
+
+def test_an_endless_retention_keeps_everything(tmp_path: Path) -> None:
+    old = make_run(tmp_path / "job", 0.0)
+    for days in (float("inf"), 1e12):
+        run_once(tmp_path, days)
+    assert old.is_dir()

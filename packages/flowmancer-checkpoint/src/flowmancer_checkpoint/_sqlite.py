@@ -7,6 +7,7 @@ import dataclasses
 import os
 import sqlite3
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -169,6 +170,8 @@ class SQLiteCheckpointer(Checkpointer):
                     "completed = excluded.completed, failed = excluded.failed",
                     _history_row(snapshot),
                 )
+        if snapshot.finished:
+            self._disconnect()
 
     def _lock_path(self, job: str) -> str:
         return str(self.checkpoint_database.parent / f"{safe_name(job)}.lock")
@@ -187,6 +190,9 @@ class SQLiteCheckpointer(Checkpointer):
                 db.close()
                 raise
             self._db = db
+            # A checkpointer dropped without close() must not leave its connection to the
+            # garbage collector (Python 3.13 warns about that).
+            weakref.finalize(self, db.close)
         return self._db
 
     @contextlib.contextmanager

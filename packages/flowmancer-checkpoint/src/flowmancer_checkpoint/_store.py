@@ -69,6 +69,8 @@ class Checkpointer(abc.ABC):
         except BaseException:
             self._journal.forget(job)  # the next save writes everything again
             raise
+        if snapshot.finished:
+            self.close()  # the run is over: hold no file or connection open
 
     def load(self, job: str) -> Checkpoint | None:
         """The job's checkpoint, or None when there is none.

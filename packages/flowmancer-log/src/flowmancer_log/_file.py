@@ -10,7 +10,7 @@ from typing import TextIO
 from ._base import Logger
 from ._flush import IdleFlush, forget, track
 from ._format import FINISHED, TimeFormat, run_folder_name, safe_name, state_level
-from ._retention import remove_expired_runs
+from ._retention import hold_live, release_live, remove_expired_runs
 from .typing import LogRecordLike, RunResultLike, RunStartLike, StateChangeLike
 
 __all__ = ["FileLogger"]
@@ -55,7 +55,8 @@ class FileLogger(Logger):
         if max_open_files < 1:
             raise ValueError(f"max_open_files must be at least 1, got {max_open_files}")
         self.base_log_dir = Path(base_log_dir)
-        self.retention_days = retention_days
+        self.retention_days = _retention(retention_days)
+        self._live: int | None = None
         self.max_open_files = max_open_files
         self.run_dir: Path | None = None
         self._base: Path | None = None
@@ -90,6 +91,8 @@ class FileLogger(Logger):
         while True:
             try:
                 folder.mkdir()  # atomic: two runs starting together never share a folder
+                # Retention by another run of this job must not remove a folder in use.
+                self._live = hold_live(folder)
                 return folder
             except FileExistsError:
                 n += 1
@@ -117,6 +120,9 @@ class FileLogger(Logger):
                 self.close_files()
                 forget(self)
                 self._idle.reset()
+                if self.run_dir is not None:
+                    release_live(self.run_dir, self._live)
+                    self._live = None
                 if self._base is not None and self.run_dir is not None:
                     remove_expired_runs(
                         self._base,
@@ -204,3 +210,11 @@ class FileLogger(Logger):
                     errors.append(error)
             if errors:
                 raise errors[0]
+
+
+def _retention(days: object) -> float:
+    """``retention_days`` checked when the logger is made, not at the end of the first run."""
+    if isinstance(days, bool) or not isinstance(days, (int, float)) or days != days:
+        raise TypeError(f"retention_days must be a number of days, got {days!r}")
+    # Beyond a million days (or infinite) the cut-off is before any date: keep everything.
+    return -1.0 if days > 1_000_000 else float(days)

@@ -8,6 +8,8 @@ job's folder, which itself must lie inside the base folder once links are resolv
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import sys
@@ -72,9 +74,54 @@ def remove_expired_runs(
         return []
     removed = []
     for folder in expired_runs(job_dir, retention_days, time.time() if now is None else now, keep):
-        if _rmtree(folder):
+        if not _is_live(folder) and _rmtree(folder):
             removed.append(folder)
     return removed
+
+
+LIVE = ".running"
+
+
+def hold_live(folder: Path) -> int | None:
+    """Mark ``folder`` as the folder of a run in progress; returns the descriptor to keep open.
+
+    The mark is an ``flock`` on ``folder/.running``: the kernel drops it when the run's process
+    (and the task processes it forked) are gone, so a killed run never keeps its folder forever.
+    """
+    try:
+        fd = os.open(folder / LIVE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def release_live(folder: Path, fd: int | None) -> None:
+    """Drop the mark ``hold_live`` made."""
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            os.unlink(folder / LIVE)
+        os.close(fd)
+
+
+def _is_live(folder: Path) -> bool:
+    """True while another run still writes into ``folder`` (another process of the same job, or
+    a run longer than the retention period)."""
+    try:
+        fd = os.open(folder / LIVE, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+    return False
 
 
 def _rmtree(folder: Path) -> bool:
