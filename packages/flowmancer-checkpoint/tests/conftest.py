@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from flowmancer_checkpoint import Checkpointer
 
@@ -13,6 +14,15 @@ from flowmancer_checkpoint import Checkpointer
 sys.path.insert(0, os.path.dirname(__file__))
 
 from ckpt_support import BACKENDS
+
+# As in flowmancer-dag: CI replays the same examples; locally each run explores new ones; no
+# deadline (a shared machine makes timings meaningless). HYPOTHESIS_PROFILE=soak digs deeper.
+settings.register_profile("ci", derandomize=True, max_examples=200, deadline=None)
+settings.register_profile("dev", max_examples=100, deadline=None)
+settings.register_profile(
+    "soak", max_examples=5000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 
 @pytest.fixture(params=sorted(BACKENDS))
