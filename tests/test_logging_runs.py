@@ -150,7 +150,10 @@ DRIVER = textwrap.dedent(
 )
 
 
-def test_sigterm_to_the_driver_mid_run_leaves_every_file_complete(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_to_the_driver_mid_run_leaves_every_file_complete(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
     base, marks = tmp_path / "logs", tmp_path / "marks"
     marks.mkdir()
     script = tmp_path / "driver.py"
@@ -166,7 +169,7 @@ def test_sigterm_to_the_driver_mid_run_leaves_every_file_complete(tmp_path: Path
             assert driver.poll() is None, driver.communicate()[0]
             assert time.monotonic() < deadline, "the tasks never got going"
             time.sleep(0.02)
-        driver.send_signal(signal.SIGTERM)
+        driver.send_signal(sig)
         output = driver.communicate(timeout=60)[0].decode()
     finally:
         if driver.poll() is None:
@@ -261,3 +264,44 @@ def test_the_console_shows_a_real_run_and_the_hooks_follow_a_resume(tmp_path: Pa
     assert "load    | load says hello ✓" in shown
     assert "load    | WARNING careful, attempt 1" in shown
     assert "load    → FAILED (ValueError: bad input)" in shown
+
+
+APPENDER = """
+import asyncio, sys, time
+from flowmancer_log import JSONLinesLogger
+from flowmancer_log import testing as t
+
+async def main():
+    # Inside an event loop, as under the runner: lines pile up between idle turns, and a buffer
+    # that filled mid-line would hand the other process half a line to interleave with.
+    logger = JSONLinesLogger(sys.argv[1])
+    logger.on_run_start(t.RunStart("shared", sys.argv[2], ("a",), time.time()))
+    time.sleep(max(0.0, float(sys.argv[3]) - time.time()))  # all writers start together
+    for i in range(1500):
+        logger.on_log(t.LogRecord("shared", sys.argv[2], "a", 1, "INFO", "x" * 5000 + str(i),
+                                  0.0, "stdout"))
+        if i % 30 == 29:
+            await asyncio.sleep(0)
+    logger.on_run_end(t.RunResult("shared", sys.argv[2], 0.0, 1.0, {}, {}, {}, {}))
+
+asyncio.run(main())
+"""
+
+
+def test_two_processes_appending_to_one_json_lines_file_never_split_a_line(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "shared.jsonl"
+    start_at = str(time.time() + 1.5)
+    writers = [
+        subprocess.Popen([sys.executable, "-c", APPENDER, str(path), f"run{n}", start_at])
+        for n in range(1, 5)
+    ]
+    for writer in writers:
+        assert writer.wait(timeout=120) == 0
+    objects = jsonl(path)  # every line parses: none was interleaved with another
+    logs = [o for o in objects if o["kind"] == "log"]
+    assert len(logs) == 4 * 1500
+    for n in range(1, 5):
+        mine = [int(o["event"][5000:]) for o in logs if o["run_id"] == f"run{n}"]
+        assert mine == list(range(1500))

@@ -302,5 +302,26 @@ def test_when_the_run_folder_cannot_be_made_nothing_goes_to_the_last_one(
     (tmp_path / "logs" / "job").write_text("a file where the job folder should be\n")
     with pytest.raises(OSError, match="exists|directory"):
         Feed(logger).start()
-    with pytest.raises(RuntimeError, match="no run has started"):
-        feed.log("a", "lost, but not written into the previous run")
+    before = {p: p.read_bytes() for p in (tmp_path / "moved").rglob("*") if p.is_file()}
+    feed.log("a", "lost, but not written into the previous run")  # dropped: the start failed
+    after = {p: p.read_bytes() for p in (tmp_path / "moved").rglob("*") if p.is_file()}
+    assert after == before
+
+
+def test_records_after_the_end_of_a_run_open_no_file(tmp_path: Path) -> None:
+    logger = FileLogger(tmp_path / "logs")
+    feed = Feed(logger).start()
+    feed.log("a", "during")
+    feed.end()
+    feed.log("a", "after the end")
+    assert logger.path_for("a").read_text().count("after the end") == 0
+    assert not logger._open
+
+
+def test_a_name_of_lone_surrogates_still_makes_a_file_of_legal_length(tmp_path: Path) -> None:
+    logger = FileLogger(tmp_path / "logs")
+    feed = Feed(logger, tasks=("\udcff" * 60,)).start()
+    feed.log("\udcff" * 60, "odd name")
+    feed.end()
+    (only,) = logger.run_dir.iterdir() if logger.run_dir else ()
+    assert len(only.name.encode()) <= 255 and "odd name" in only.read_text()

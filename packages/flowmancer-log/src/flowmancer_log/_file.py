@@ -57,6 +57,7 @@ class FileLogger(Logger):
         self.base_log_dir = Path(base_log_dir)
         self.retention_days = _retention(retention_days)
         self._live: int | None = None
+        self._running = False
         self.max_open_files = max_open_files
         self.run_dir: Path | None = None
         self._base: Path | None = None
@@ -108,6 +109,7 @@ class FileLogger(Logger):
             self._idle.reset()
             self.run_dir = None  # if the folder cannot be made, nothing goes to the last one
             self.run_dir = self._make_run_dir(start)
+            self._running = True
             track(self)
             super().on_run_start(start)
 
@@ -117,19 +119,25 @@ class FileLogger(Logger):
             try:
                 super().on_run_end(result)
             finally:
-                self.close_files()
-                forget(self)
-                self._idle.reset()
-                if self.run_dir is not None:
-                    release_live(self.run_dir, self._live)
-                    self._live = None
-                if self._base is not None and self.run_dir is not None:
-                    remove_expired_runs(
-                        self._base,
-                        self.run_dir.parent,
-                        self.retention_days,
-                        keep={self.run_dir.name},
-                    )
+                try:
+                    self.close_files()
+                finally:
+                    self._finish_run()
+
+    def _finish_run(self) -> None:
+        self._running = False
+        forget(self)
+        self._idle.reset()
+        if self.run_dir is not None:
+            release_live(self.run_dir, self._live)
+            self._live = None
+            if self._base is not None:
+                remove_expired_runs(
+                    self._base,
+                    self.run_dir.parent,
+                    self.retention_days,
+                    keep={self.run_dir.name},
+                )
 
     def write(self, record: LogRecordLike) -> None:
         """Append ``[time] LEVEL - message`` to the task's file."""
@@ -160,6 +168,8 @@ class FileLogger(Logger):
     # -- files ----------------------------------------------------------------------------------
 
     def _append(self, task: str, text: str) -> None:
+        if not self._running:
+            return  # before a run or after its end: no file to keep open and close again
         handle = self._open.get(task)
         if handle is None:
             handle = self._open_file(task)
@@ -195,7 +205,11 @@ class FileLogger(Logger):
             for task in dirty:
                 handle = self._open.get(task)
                 if handle is not None:
-                    handle.flush()
+                    try:
+                        handle.flush()
+                    except BaseException:
+                        self._dirty.update(dirty)  # still buffered: the next flush tries again
+                        raise
 
     def close_files(self) -> None:
         """Flush and close every open file (done for you at the end of a run)."""

@@ -68,13 +68,15 @@ def safe_name(name: str) -> str:
         safe = safe.replace(".", "%2E") or "%00"
     if safe.startswith("."):  # no hidden files for tasks named ".x"
         safe = "%2E" + safe[1:]
-    encoded = safe.encode("utf-8", "surrogatepass")
+    # Lone surrogates (possible in str, impossible in a file name) become escapes first, so
+    # the length cap below measures what is really written.
+    safe = safe.encode("utf-8", "backslashreplace").decode("utf-8")
+    encoded = safe.encode("utf-8")
     if len(encoded) > _MAX_NAME_BYTES:
         digest = hashlib.sha256(encoded).hexdigest()[:12]
         head = encoded[: _MAX_NAME_BYTES - 13].decode("utf-8", "ignore")
         safe = f"{head}~{digest}"
-    # Lone surrogates (possible in str, impossible in a file name) become escapes.
-    return safe.encode("utf-8", "backslashreplace").decode("utf-8")
+    return safe
 
 
 def state_level(state: str) -> str:

@@ -6,7 +6,7 @@ import json
 import os
 from collections.abc import Callable, MutableMapping
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from structlog.processors import JSONRenderer
 
@@ -17,7 +17,9 @@ from .typing import LogRecordLike, RunResultLike, RunStartLike, StateChangeLike
 
 __all__ = ["JSONLinesLogger", "json_default"]
 
-_BUFFER = 64 * 1024
+# Lines are kept until the runner is idle and then written with one write() of whole lines;
+# past this many bytes they are written at once, so memory stays flat under a flood.
+_BUFFER = 256 * 1024
 
 
 def json_default(value: object) -> object:
@@ -79,7 +81,9 @@ class JSONLinesLogger(Logger):
             ) from None
         self.path: Path | None = None
         self._render = renderer or JSONRenderer(serializer=_encode)
-        self._handle: TextIO | None = None
+        self._fd: int | None = None
+        self._pending: list[bytes] = []
+        self._pending_size = 0
         self._time = TimeFormat(6)
         self._idle = IdleFlush(self.flush_files)
 
@@ -93,11 +97,10 @@ class JSONLinesLogger(Logger):
             ).absolute()
             path.parent.mkdir(parents=True, exist_ok=True)
             self.path = path
-            # backslashreplace turns a lone surrogate into "\udcff", which is that same
-            # character as a JSON escape: the line stays valid JSON.
-            self._handle = open(  # noqa: SIM115 - kept open for the run, closed at its end
-                path, "a", encoding="utf-8", errors="backslashreplace", buffering=_BUFFER
-            )
+            # O_APPEND and writes of whole lines only: several processes (or runs) appending
+            # to one file never split each other's lines.
+            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+            self._fd = os.open(path, flags, 0o644)
             track(self)
             self._emit(
                 {
@@ -179,25 +182,43 @@ class JSONLinesLogger(Logger):
         )
 
     def _emit(self, event: dict[str, Any]) -> None:
-        handle = self._handle
-        if handle is None:
+        if self._fd is None:
             raise RuntimeError("JSONLinesLogger: no run has started (on_run_start not called)")
         line = self._render(None, str(event["level"]), event)
-        if isinstance(line, bytes):
-            line = line.decode("utf-8", "backslashreplace")
+        if isinstance(line, str):
+            # backslashreplace turns a lone surrogate into "\udcff", which is that same
+            # character as a JSON escape: the line stays valid JSON.
+            line = line.encode("utf-8", "backslashreplace")
         # json.dumps escapes newlines inside strings: one object is always one line.
-        handle.write(line + "\n")
-        self._idle.request()
+        self._pending.append(line + b"\n")
+        self._pending_size += len(line) + 1
+        if self._pending_size >= _BUFFER:
+            self._write_pending()
+        else:
+            self._idle.request()
+
+    def _write_pending(self) -> None:
+        fd = self._fd
+        data = b"".join(self._pending)
+        self._pending.clear()
+        self._pending_size = 0
+        if fd is None or not data:
+            return
+        view = memoryview(data)
+        while view:  # a regular file takes it all in one write unless the disk is full
+            view = view[os.write(fd, view) :]
 
     def flush_files(self) -> None:
         """Write out whatever is buffered (normally done for you when the runner is idle)."""
         with self._lock:
-            if self._handle is not None:
-                self._handle.flush()
+            self._write_pending()
 
     def close_files(self) -> None:
         """Flush and close the file (done for you at the end of a run)."""
         with self._lock:
-            handle, self._handle = self._handle, None
-            if handle is not None:
-                handle.close()
+            try:
+                self._write_pending()
+            finally:
+                fd, self._fd = self._fd, None
+                if fd is not None:
+                    os.close(fd)
