@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -304,13 +305,13 @@ def test_sqlite_keeps_a_history_of_runs_in_wal_mode(tmp_path: Path) -> None:
     assert all(r.ended is not None for r in runs)
     assert store.load("nightly") is None  # cleared by the clean finish; history kept
     store.close()
-    with sqlite3.connect(tmp_path / "c.db") as db:
+    with contextlib.closing(sqlite3.connect(tmp_path / "c.db")) as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 def test_sqlite_lives_beside_a_flowmancer_0_12_database(tmp_path: Path) -> None:
     path = tmp_path / "checkpoint.db"
-    with sqlite3.connect(path) as db:  # the table 0.12 kept its pickles in
+    with contextlib.closing(sqlite3.connect(path)) as db, db:  # 0.12's pickles' table
         db.execute("CREATE TABLE checkpoint (id INTEGER PRIMARY KEY, name TEXT, contents BLOB)")
         db.execute("INSERT INTO checkpoint (name, contents) VALUES ('nightly', x'80049500')")
     db.close()
