@@ -1,0 +1,81 @@
+"""Problems found in job files, each at a file, line and column when known."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+
+__all__ = ["JobFileError", "Mark", "Problem", "Problems"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Mark:
+    """Where something is in a file (line and column counted from 1)."""
+
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a job file: where (``mark``), at which key (``place``), and what."""
+
+    message: str
+    place: str = ""
+    mark: Mark | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.mark}: " if self.mark else ""
+        return f"{where}{self.place}: {self.message}" if self.place else f"{where}{self.message}"
+
+
+class JobFileError(ValueError):
+    """A job file cannot be used; ``problems`` lists everything wrong with it, in file order."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        if len(self.problems) == 1:
+            message = str(self.problems[0])
+        else:
+            message = f"{len(self.problems)} problems:\n" + "\n".join(
+                f"  {p}" for p in self.problems
+            )
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.problems,))
+
+
+class Problems:
+    """Collects problems while reading, placing each at the mark of its key when known."""
+
+    def __init__(self, marks: Mapping[str, Mark] | None = None, file: str = "") -> None:
+        self.items: list[Problem] = []
+        self.marks: Mapping[str, Mark] = marks or {}
+        self.file = file
+
+    def add(self, place: str, message: str, mark: Mark | None = None) -> None:
+        """Record a problem at ``place`` (its mark found from the nearest known key)."""
+        self.items.append(Problem(message, place, mark or self.mark_of(place)))
+
+    def mark_of(self, place: str) -> Mark | None:
+        """The mark of ``place``, or of the nearest enclosing key that has one."""
+        while place:
+            mark = self.marks.get(place)
+            if mark is not None:
+                return mark
+            place = place.rpartition(".")[0]
+        return self.marks.get("") or (Mark(self.file, 1, 1) if self.file else None)
+
+    def raise_if_any(self) -> None:
+        """Raise ``JobFileError`` listing everything collected, in file order."""
+        if self.items:
+            ordered = sorted(
+                self.items,
+                key=lambda p: (p.mark.file, p.mark.line, p.mark.column) if p.mark else ("", 0, 0),
+            )
+            raise JobFileError(ordered)

@@ -1,0 +1,330 @@
+"""The job schema: what each section and key of a job file may hold, checked strictly.
+
+Every problem is collected (unknown keys with the closest valid one, wrong types, bad values)
+so the user sees them all at once. Defaults are those of Flowmancer 0.12.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from ._problems import Problems
+
+__all__ = [
+    "CONFIG_KEYS",
+    "TASK_KEYS",
+    "Config",
+    "JobDefinition",
+    "PluginDefinition",
+    "TaskDefinition",
+    "check_job",
+]
+
+TRIGGER_RULES = ("all_success", "all_done", "one_failed")
+EXECUTORS = ("process", "thread", "dask")
+
+
+@dataclasses.dataclass
+class TaskDefinition:
+    """One task entry of a job file (before ``matrix`` expansion)."""
+
+    task: str
+    dependencies: list[str] = dataclasses.field(default_factory=list)
+    parameters: dict[str, Any] = dataclasses.field(default_factory=dict)
+    max_attempts: int = 1
+    backoff: float = 0.0
+    backoff_factor: float = 1.0
+    max_backoff: float | None = None
+    jitter: bool = False
+    retry_on: list[str] = dataclasses.field(default_factory=list)
+    timeout: float | None = None
+    trigger_rule: str = "all_success"
+    pool: str | None = None
+    matrix: dict[str, list[Any]] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class PluginDefinition:
+    """A logger, extension or checkpointer entry: which class, with which parameters."""
+
+    variant: str
+    parameters: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class DaskConfig:
+    """``config.dask``: where the cluster is (none: a local one for the run)."""
+
+    address: str | None = None
+    n_workers: int | None = None
+
+
+@dataclasses.dataclass
+class Config:
+    """The ``config`` section."""
+
+    name: str = "flowmancer"
+    max_concurrency: int = 0
+    extension_directories: list[str] = dataclasses.field(default_factory=list)
+    extension_packages: list[str] = dataclasses.field(default_factory=list)
+    pools: dict[str, int] = dataclasses.field(default_factory=dict)
+    executor: str = "process"
+    dask: DaskConfig = dataclasses.field(default_factory=DaskConfig)
+
+
+@dataclasses.dataclass
+class JobDefinition:
+    """A whole job file, includes merged, variables substituted, every key checked."""
+
+    version: float = 0.1
+    config: Config = dataclasses.field(default_factory=Config)
+    tasks: dict[str, TaskDefinition] = dataclasses.field(default_factory=dict)
+    loggers: dict[str, PluginDefinition] = dataclasses.field(
+        default_factory=lambda: {"file-logger": PluginDefinition("FileLogger")}
+    )
+    extensions: dict[str, PluginDefinition] = dataclasses.field(
+        default_factory=lambda: {"progress-bar": PluginDefinition("RichProgressBar")}
+    )
+    checkpointer: PluginDefinition = dataclasses.field(
+        default_factory=lambda: PluginDefinition("FileCheckpointer")
+    )
+
+
+# Accepted for compatibility with 0.12 job files; the polling they tuned no longer exists.
+_IGNORED_CONFIG = (
+    "synchro_interval_seconds",
+    "loggers_interval_seconds",
+    "extensions_interval_seconds",
+    "checkpointer_interval_seconds",
+)
+CONFIG_KEYS = (
+    "name",
+    "max_concurrency",
+    "extension_directories",
+    "extension_packages",
+    "pools",
+    "executor",
+    "dask",
+    *_IGNORED_CONFIG,
+)
+TASK_KEYS = tuple(f.name for f in dataclasses.fields(TaskDefinition))
+TOP_KEYS = (
+    "version",
+    "include",
+    "aliases",
+    "config",
+    "tasks",
+    "loggers",
+    "extensions",
+    "checkpointer",
+)
+
+
+class _Checker:
+    def __init__(self, problems: Problems) -> None:
+        self.problems = problems
+
+    def keys(self, data: Mapping[str, Any], allowed: tuple[str, ...], place: str) -> None:
+        for key in data:
+            if key not in allowed:
+                close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                where = f"{place}.{key}" if place else str(key)
+                valid = ", ".join(allowed)
+                self.problems.add(where, f"unknown key{hint}; valid keys here: {valid}")
+
+    def mapping(self, value: Any, place: str) -> dict[str, Any] | None:
+        if value is None:
+            return {}
+        if isinstance(value, dict):
+            return value
+        self.problems.add(place, f"expected a mapping of keys to values, got {_show(value)}")
+        return None
+
+    def string(self, value: Any, place: str, allow_none: bool = False) -> str | None:
+        if isinstance(value, str) and value.strip():
+            return value
+        if value is None and allow_none:
+            return None
+        self.problems.add(place, f"expected a non-empty string, got {_show(value)}")
+        return None
+
+    def integer(self, value: Any, place: str, minimum: int) -> int | None:
+        if isinstance(value, int) and not isinstance(value, bool) and value >= minimum:
+            return value
+        self.problems.add(place, f"expected a whole number >= {minimum}, got {_show(value)}")
+        return None
+
+    def number(self, value: Any, place: str, minimum: float, above: bool = False) -> float | None:
+        if (
+            isinstance(value, (int, float))
+            and not isinstance(value, bool)
+            and math.isfinite(value)
+            and (value > minimum if above else value >= minimum)
+        ):
+            return float(value)
+        which = ">" if above else ">="
+        self.problems.add(place, f"expected a number {which} {minimum:g}, got {_show(value)}")
+        return None
+
+    def boolean(self, value: Any, place: str) -> bool | None:
+        if isinstance(value, bool):
+            return value
+        self.problems.add(place, f"expected true or false, got {_show(value)}")
+        return None
+
+    def strings(self, value: Any, place: str) -> list[str] | None:
+        if value is None:
+            return []
+        if isinstance(value, list) and all(isinstance(v, str) and v for v in value):
+            return list(value)
+        self.problems.add(place, f"expected a list of names, got {_show(value)}")
+        return None
+
+    def choice(self, value: Any, place: str, allowed: tuple[str, ...]) -> str | None:
+        if value in allowed:
+            return str(value)
+        close = difflib.get_close_matches(str(value), allowed, n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        self.problems.add(place, f"expected one of {', '.join(allowed)}, got {_show(value)}{hint}")
+        return None
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check_job(data: Any, problems: Problems) -> JobDefinition:
+    """Check merged job data against the schema; every problem goes to ``problems``."""
+    c = _Checker(problems)
+    job = JobDefinition()
+    top = c.mapping(data, "")
+    if top is None:
+        return job
+    c.keys(top, TOP_KEYS, "")
+    if "version" in top:
+        version = c.number(top["version"], "version", 0)
+        job.version = version if version is not None else job.version
+    job.config = _config(c, top.get("config"))
+    tasks = c.mapping(top.get("tasks"), "tasks")
+    if tasks == {}:
+        problems.add("tasks", "a job needs at least one task")
+    for name, entry in (tasks or {}).items():
+        task = _task(c, entry, f"tasks.{name}")
+        if task is not None:
+            job.tasks[str(name)] = task
+    if "loggers" in top:
+        job.loggers = _plugins(c, top["loggers"], "loggers", "logger")
+    if "extensions" in top:
+        job.extensions = _plugins(c, top["extensions"], "extensions", "extension")
+    if "checkpointer" in top:
+        plugin = _plugin(c, top["checkpointer"], "checkpointer", "checkpointer")
+        if plugin is not None:
+            job.checkpointer = plugin
+    return job
+
+
+def _config(c: _Checker, value: Any) -> Config:
+    config = Config()
+    data = c.mapping(value, "config")
+    if not data:
+        return config
+    c.keys(data, CONFIG_KEYS, "config")
+    setters: dict[str, Callable[[Any, str], Any]] = {
+        "name": c.string,
+        "max_concurrency": lambda v, p: c.integer(v, p, 0),
+        "extension_directories": c.strings,
+        "extension_packages": c.strings,
+        "executor": lambda v, p: c.choice(v, p, EXECUTORS),
+    }
+    for key, check in setters.items():
+        if key in data:
+            checked = check(data[key], f"config.{key}")
+            if checked is not None:
+                setattr(config, key, checked)
+    for key in _IGNORED_CONFIG:
+        if key in data:
+            c.number(data[key], f"config.{key}", 0)
+    pools = c.mapping(data.get("pools"), "config.pools") or {}
+    for pool, size in pools.items():
+        checked_size = c.integer(size, f"config.pools.{pool}", 1)
+        if checked_size is not None:
+            config.pools[str(pool)] = checked_size
+    dask = c.mapping(data.get("dask"), "config.dask") or {}
+    c.keys(dask, ("address", "n_workers"), "config.dask")
+    if "address" in dask:
+        config.dask.address = c.string(dask["address"], "config.dask.address", allow_none=True)
+    if dask.get("n_workers") is not None:
+        config.dask.n_workers = c.integer(dask["n_workers"], "config.dask.n_workers", 1)
+    return config
+
+
+def _task(c: _Checker, value: Any, place: str) -> TaskDefinition | None:
+    data = c.mapping(value, place)
+    if data is None:
+        return None
+    c.keys(data, TASK_KEYS, place)
+    variant = c.string(data.get("task"), f"{place}.task")
+    task = TaskDefinition(variant or "")
+    deps = c.strings(data.get("dependencies"), f"{place}.dependencies")
+    task.dependencies = deps if deps is not None else []
+    params = c.mapping(data.get("parameters"), f"{place}.parameters")
+    task.parameters = {str(k): v for k, v in (params or {}).items()}
+    checks: dict[str, Callable[[Any, str], Any]] = {
+        "max_attempts": lambda v, p: c.integer(v, p, 1),
+        "backoff": lambda v, p: c.number(v, p, 0),
+        "backoff_factor": lambda v, p: c.number(v, p, 1),
+        "max_backoff": lambda v, p: None if v is None else c.number(v, p, 0),
+        "jitter": c.boolean,
+        "retry_on": c.strings,
+        "timeout": lambda v, p: None if v is None else c.number(v, p, 0, above=True),
+        "trigger_rule": lambda v, p: c.choice(v, p, TRIGGER_RULES),
+        "pool": lambda v, p: c.string(v, p, allow_none=True),
+    }
+    for key, check in checks.items():
+        if key in data:
+            checked = check(data[key], f"{place}.{key}")
+            if checked is not None:
+                setattr(task, key, checked)
+    matrix = c.mapping(data.get("matrix"), f"{place}.matrix") or {}
+    for key, values in matrix.items():
+        where = f"{place}.matrix.{key}"
+        if not isinstance(values, list) or not values:
+            c.problems.add(where, f"expected a non-empty list of values, got {_show(values)}")
+        elif key in task.parameters:
+            c.problems.add(where, "is also given in parameters; give it in one place")
+        else:
+            task.matrix[str(key)] = values
+    return task if variant else None
+
+
+def _plugins(c: _Checker, value: Any, place: str, kind: str) -> dict[str, PluginDefinition]:
+    out: dict[str, PluginDefinition] = {}
+    for name, entry in (c.mapping(value, place) or {}).items():
+        plugin = _plugin(c, entry, f"{place}.{name}", kind)
+        if plugin is not None:
+            out[str(name)] = plugin
+    return out
+
+
+def _plugin(c: _Checker, value: Any, place: str, kind: str) -> PluginDefinition | None:
+    if isinstance(value, str):  # `checkpointer: SQLiteCheckpointer`, as DESIGN.md shows it
+        value = {kind: value}
+    data = c.mapping(value, place)
+    if data is None:
+        return None
+    c.keys(data, (kind, "parameters"), place)
+    variant = c.string(data.get(kind), f"{place}.{kind}")
+    params = c.mapping(data.get("parameters"), f"{place}.parameters") or {}
+    return PluginDefinition(variant, {str(k): v for k, v in params.items()}) if variant else None

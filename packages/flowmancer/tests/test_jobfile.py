@@ -1,0 +1,302 @@
+"""Job files: the 0.12 schema and the new keys, variables, includes, matrix, and every mistake
+reported at its file, line and column."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from flowmancer._jobfile._load import read_job
+from flowmancer._jobfile._problems import JobFileError
+from flowmancer._jobfile._schema import PluginDefinition
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text).lstrip("\n"))
+    return path
+
+
+def problems_of(path: Path, **kwargs: object) -> list[str]:
+    with pytest.raises(JobFileError) as info:
+        read_job(path, app_root=path.parent, **kwargs)  # type: ignore[arg-type]
+    return [str(p) for p in info.value.problems]
+
+
+def test_a_0_12_job_file_reads_with_0_12_defaults(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "job.yaml",
+        """
+        version: 0.1
+        config:
+          name: nightly
+          synchro_interval_seconds: 0.5
+        tasks:
+          extract:
+            task: Extract
+            parameters: {day: 2026-11-26, rows: 10}
+          load:
+            task: Load
+            dependencies: [extract]
+            max_attempts: 3
+            backoff: 2
+        """,
+    )
+    job, marks = read_job(path, app_root=tmp_path)
+    assert job.config.name == "nightly" and job.config.max_concurrency == 0
+    assert list(job.tasks) == ["extract", "load"]
+    load = job.tasks["load"]
+    assert (load.task, load.dependencies, load.max_attempts, load.backoff) == (
+        "Load",
+        ["extract"],
+        3,
+        2.0,
+    )
+    assert job.loggers == {"file-logger": PluginDefinition("FileLogger")}
+    assert job.extensions == {"progress-bar": PluginDefinition("RichProgressBar")}
+    assert job.checkpointer == PluginDefinition("FileCheckpointer")
+    assert str(marks["tasks.load.max_attempts"]) == f"{path}:12:5"
+
+
+def test_variables_are_substituted_anywhere_and_plain_values_take_their_type(
+    tmp_path: Path,
+) -> None:
+    path = write(
+        tmp_path,
+        "job.yaml",
+        """
+        config:
+          name: $VAR{job:nightly}-$ENV{STAGE}
+        tasks:
+          load:
+            task: Load
+            max_attempts: $VAR{tries:3}
+            parameters:
+              root: $SYS{APP_ROOT_DIR}/data
+              url: $ENV{URL:http://localhost:8080/x}
+              quoted: "$VAR{tries:3}"
+        """,
+    )
+    job, _ = read_job(
+        path, app_root=tmp_path, variables={"job": "daily"}, environ={"STAGE": "prod"}
+    )
+    assert job.config.name == "daily-prod"
+    load = job.tasks["load"]
+    assert load.max_attempts == 3  # a number, as if written 3
+    assert load.parameters == {
+        "root": f"{tmp_path}/data",
+        "url": "http://localhost:8080/x",  # the default runs to the closing brace
+        "quoted": "3",  # quoted: stays text
+    }
+
+
+def test_an_unset_variable_without_default_is_an_error_naming_it(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "job.yaml",
+        """
+        tasks:
+          load:
+            task: Load
+            parameters:
+              table: $VAR{table}
+              key: $ENV{API_KEY}
+        """,
+    )
+    found = problems_of(path, environ={})
+    assert found == [
+        f"{path}:5:14: tasks.load.parameters.table: $VAR{{table}} is not set (pass --var "
+        "table=VALUE or give a default: $VAR{table:default})",
+        f"{path}:6:12: tasks.load.parameters.key: $ENV{{API_KEY}} is not set (set the environment "
+        "variable or give a default: $ENV{API_KEY:default})",
+    ]
+
+
+def test_includes_merge_in_order_dicts_merge_lists_replace(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "common/base.yaml",
+        """
+        config: {name: base, max_concurrency: 2, extension_directories: [a, b]}
+        tasks:
+          extract: {task: Extract, parameters: {rows: 1, day: mon}}
+        """,
+    )
+    write(tmp_path, "common/more.yaml", "config: {max_concurrency: 4}\n")
+    path = write(
+        tmp_path,
+        "jobs/job.yaml",
+        """
+        include: [common/base.yaml, common/more.yaml]
+        config: {name: mine, extension_directories: [c]}
+        tasks:
+          extract: {parameters: {rows: 5}}
+        """,
+    )
+    job, _ = read_job(path, app_root=tmp_path)  # include paths: from the driver's folder
+    assert job.config.name == "mine" and job.config.max_concurrency == 4
+    assert job.config.extension_directories == ["c"]
+    assert job.tasks["extract"].task == "Extract"
+    assert job.tasks["extract"].parameters == {"rows": 5, "day": "mon"}
+
+
+def test_an_include_loop_and_a_missing_include_are_errors(tmp_path: Path) -> None:
+    write(tmp_path, "a.yaml", "include: [b.yaml]\ntasks: {x: {task: X}}\n")
+    write(tmp_path, "b.yaml", "include: [a.yaml, missing.yaml]\n")
+    found = problems_of(tmp_path / "a.yaml")
+    assert any("include loop: " in p and "a.yaml -> " in p and "b.yaml -> " in p for p in found)
+    assert any(f"included file not found: {tmp_path / 'missing.yaml'}" in p for p in found)
+
+
+def test_aliases_anchors_and_merge_keys(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "job.yaml",
+        """
+        aliases:
+          retrying: &retrying {max_attempts: 4, backoff: 1}
+        tasks:
+          a: {task: A, <<: *retrying}
+          b: {task: B, <<: *retrying, max_attempts: 2}
+        """,
+    )
+    job, _ = read_job(path, app_root=tmp_path)
+    assert (job.tasks["a"].max_attempts, job.tasks["a"].backoff) == (4, 1.0)
+    assert job.tasks["b"].max_attempts == 2
+
+
+def test_unknown_keys_suggest_the_closest_valid_one(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "job.yaml",
+        """
+        confg: {name: x}
+        tasks:
+          load:
+            task: Load
+            max_attempt: 3
+            dependecies: [x]
+        """,
+    )
+    found = problems_of(path)
+    assert found[0].startswith(f"{path}:1:1: confg: unknown key (did you mean 'config'?)")
+    assert found[1].startswith(
+        f"{path}:5:5: tasks.load.max_attempt: unknown key (did you mean "
+        "'max_attempts'?); valid keys here: task, dependencies,"
+    )
+    assert found[2].startswith(
+        f"{path}:6:5: tasks.load.dependecies: unknown key (did you mean 'dependencies'?)"
+    )
+
+
+def test_every_wrong_value_is_reported_together_in_file_order(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "job.yaml",
+        """
+        config:
+          max_concurrency: -1
+          executor: procss
+          pools: {db: 0}
+        tasks:
+          load:
+            task: Load
+            max_attempts: many
+            backoff: -2
+            jitter: maybe
+            timeout: 0
+            trigger_rule: any_failed
+            dependencies: extract
+        """,
+    )
+    found = problems_of(path)
+    assert found == [
+        f"{path}:2:3: config.max_concurrency: expected a whole number >= 0, got -1",
+        f"{path}:3:3: config.executor: expected one of process, thread, dask, got 'procss' "
+        "(did you mean 'process'?)",
+        f"{path}:4:11: config.pools.db: expected a whole number >= 1, got 0",
+        f"{path}:8:5: tasks.load.max_attempts: expected a whole number >= 1, got 'many'",
+        f"{path}:9:5: tasks.load.backoff: expected a number >= 0, got -2",
+        f"{path}:10:5: tasks.load.jitter: expected true or false, got 'maybe'",
+        f"{path}:11:5: tasks.load.timeout: expected a number > 0, got 0",
+        f"{path}:12:5: tasks.load.trigger_rule: expected one of all_success, all_done, "
+        "one_failed, got 'any_failed' (did you mean 'one_failed'?)",
+        f"{path}:13:5: tasks.load.dependencies: expected a list of names, got 'extract'",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("tasks:\n  a: {task: A\n", "YAML syntax error"),
+        ("tasks:\n\ta: 1\n", "YAML syntax error"),
+        ("- just\n- a list\n", "expected a mapping of keys to values, got a list"),
+        ("config: {name: x}\n", "tasks: a job needs at least one task"),
+        ("", "tasks: a job needs at least one task"),
+        ("tasks:\n  a: {task: A, parameters: {x: $VAR{x}}}\n", "inside { } must be quoted"),
+        ("tasks: {}\n", "tasks: a job needs at least one task"),
+        ("tasks:\n  a: {task: A}\n  a: {task: B}\n", "tasks.a: 'a' is given twice"),
+        ("tasks:\n  a: {parameters: {}}\n", "tasks.a.task: expected a non-empty string"),
+        ("tasks:\n  a: {task: A, matrix: {x: []}}\n", "expected a non-empty list of values"),
+        ("tasks:\n  a: {task: A, parameters: {x: 1}, matrix: {x: [2]}}\n", "in one place"),
+        ("tasks: {a: {task: A}}\ncheckpointer: {checkpointer: 5}\n", "expected a non-empty"),
+    ],
+)
+def test_broken_files_give_one_clear_message_each(tmp_path: Path, text: str, expected: str) -> None:
+    path = write(tmp_path, "job.yaml", text)
+    found = problems_of(path)
+    assert any(expected in p for p in found), found
+    assert all(p.startswith(f"{path}:") for p in found)
+
+
+def test_a_missing_job_file_is_named(tmp_path: Path) -> None:
+    assert problems_of(tmp_path / "nope.yaml") == [
+        f"{tmp_path / 'nope.yaml'}:1:1: no such file: {tmp_path / 'nope.yaml'}"
+    ]
+
+
+def test_a_matrix_expands_into_one_task_per_combination(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "job.yaml",
+        """
+        tasks:
+          extract: {task: Extract}
+          load:
+            task: Load
+            dependencies: [extract]
+            parameters: {mode: full}
+            matrix: {region: [eu, us], year: [2025, 2026]}
+          report: {task: Report, dependencies: [load]}
+        """,
+    )
+    job, _ = read_job(path, app_root=tmp_path)
+    members = ["load[eu,2025]", "load[eu,2026]", "load[us,2025]", "load[us,2026]"]
+    assert list(job.tasks) == ["extract", *members, "report"]
+    assert job.tasks["load[us,2025]"].parameters == {"mode": "full", "region": "us", "year": 2025}
+    assert job.tasks["load[eu,2026]"].dependencies == ["extract"]
+    assert job.tasks["report"].dependencies == members
+
+
+def test_plugins_take_the_short_form_and_parameters(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "job.yaml",
+        """
+        tasks: {a: {task: A}}
+        loggers:
+          file: {logger: FileLogger, parameters: {base_log_dir: ./logs, retention_days: 3}}
+        extensions: {}
+        checkpointer: SQLiteCheckpointer
+        """,
+    )
+    job, _ = read_job(path, app_root=tmp_path)
+    assert job.loggers == {
+        "file": PluginDefinition("FileLogger", {"base_log_dir": "./logs", "retention_days": 3})
+    }
+    assert job.extensions == {}
+    assert job.checkpointer == PluginDefinition("SQLiteCheckpointer")
