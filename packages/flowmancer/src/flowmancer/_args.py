@@ -1,0 +1,77 @@
+"""The driver's command line (``python main.py -j job.yaml [flags]``)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+__all__ = ["parse_args"]
+
+
+def _var(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key, value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
+    return value
+
+
+def parser(prog: str | None = None) -> argparse.ArgumentParser:
+    """The driver's argument parser (also behind ``flowmancer run``)."""
+    p = argparse.ArgumentParser(
+        prog=prog,
+        description="Run a Flowmancer job: the tasks of a job file in dependency order.",
+        epilog="Exit status: 0 when every task completed; otherwise the number of tasks that "
+        "did not complete (at most 255); 99 when the job could not start (a bad job file, "
+        "parameters, graph or checkpoint; the message says what and where); 2 for a bad "
+        "command line.",
+    )
+    p.add_argument("-j", "--jobdef", metavar="JOB", help="the job file to run")
+    p.add_argument("-t", "--type", default="yaml", choices=["yaml"], help="job file format")
+    p.add_argument(
+        "-r", "--restart", action="store_true", help="resume from the checkpoint of the last run"
+    )
+    p.add_argument("-d", "--debug", action="store_true", help="show tracebacks of our own errors")
+    p.add_argument(
+        "--skip", action="append", default=[], metavar="NAME", help="leave a task out (repeatable)"
+    )
+    p.add_argument("--run-from", metavar="NAME", help="run this task and what depends on it")
+    p.add_argument("--run-to", metavar="NAME", help="run this task and what it depends on")
+    p.add_argument(
+        "--max-concurrency", type=_count, metavar="N", help="tasks running at once (0: no limit)"
+    )
+    p.add_argument(
+        "--var",
+        action="append",
+        type=_var,
+        default=[],
+        metavar="KEY=VALUE",
+        help="a value for $VAR{KEY} in the job file (repeatable)",
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", help="print what would run and why, run nothing"
+    )
+    p.add_argument(
+        "--fresh", action="store_true", help="with -r: ignore the checkpoint and start over"
+    )
+    p.add_argument("--executor", choices=["process", "thread", "dask"], help="where tasks run")
+    p.add_argument(
+        "--log-format",
+        choices=["text", "json"],
+        help="also show every line and state change on stderr, as text or JSON lines",
+    )
+    return p
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Parse the driver's flags (exits with status 2 and a usage message when they are bad)."""
+    return parser().parse_args(argv)

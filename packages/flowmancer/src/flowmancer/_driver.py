@@ -1,0 +1,202 @@
+"""``Flowmancer``: the driver users start from ``main.py`` (compatible with Flowmancer 0.12)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import traceback
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ._jobfile._problems import JobFileError, Mark, Problem, Problems
+from ._jobfile._schema import JobDefinition, TaskDefinition
+
+__all__ = ["CANNOT_START", "Flowmancer", "Stop", "place_problems"]
+
+CANNOT_START = 99
+
+
+class Stop(Exception):
+    """The job cannot start; ``problems`` say why (already placed in files where possible)."""
+
+    def __init__(self, problems: Sequence[Problem | str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class Flowmancer:
+    """Loads a job (a job file, or tasks added in Python) and runs it.
+
+    Args:
+        test: do not read the command line (for tests and embedding).
+        debug: show the traceback of an unexpected error of ours.
+    """
+
+    def __init__(self, *, test: bool = False, debug: bool = False) -> None:
+        self._test = test
+        self._debug = debug
+        self._vars: dict[str, str] = {}
+        self._job: JobDefinition | None = None
+        self._marks: dict[str, Mark] = {}
+        self._added: dict[str, TaskDefinition] = {}
+        self._added_classes: dict[str, Any] = {}
+        self._root = Path.cwd()
+
+    # -- building the job -----------------------------------------------------------------------
+
+    def set_jobdef_var(self, key: str, value: str) -> None:
+        """Give ``$VAR{key}`` a value for the next job file loaded."""
+        self._vars[_text(key, "key")] = _text(value, "value")
+
+    def unset_jobdef_var(self, key: str) -> None:
+        """Forget a value given with ``set_jobdef_var``."""
+        del self._vars[_text(key, "key")]
+
+    def load_job_definition(
+        self,
+        j: JobDefinition | str | os.PathLike[str],
+        app_root_dir: str | None = None,
+        jobdef_type: str = "yaml",
+    ) -> Flowmancer:
+        """Read a job file (or take a ``JobDefinition``); its tasks join any added in Python.
+
+        Raises:
+            JobFileError: every problem in the file, each at its file, line and column.
+        """
+        from ._jobfile._load import read_job
+
+        if jobdef_type != "yaml":
+            raise ValueError(f"unknown job file type {jobdef_type!r} (only 'yaml')")
+        root = Path(app_root_dir).absolute() if app_root_dir else self._root
+        if isinstance(j, JobDefinition):
+            self._job, self._marks = j, {}
+        else:
+            self._job, self._marks = read_job(j, app_root=root, variables=self._vars)
+        return self
+
+    def get_job_definition(self) -> JobDefinition:
+        """The job as loaded (and with the tasks added in Python)."""
+        job = self._job or JobDefinition()
+        job.tasks = {**job.tasks, **self._added}
+        return job
+
+    def add_executor(
+        self,
+        name: str,
+        task_class: str | type,
+        deps: Sequence[str] | None = None,
+        max_attempts: int = 1,
+        backoff: float = 0,
+        parameters: Mapping[str, Any] | None = None,
+    ) -> Flowmancer:
+        """Add a task in Python (as in 0.12): by class or by its registered name."""
+        variant = task_class if isinstance(task_class, str) else task_class.__name__
+        if not isinstance(task_class, str):
+            self._added_classes[name] = task_class
+        self._added[name] = TaskDefinition(
+            variant,
+            list(deps or []),
+            dict(parameters or {}),
+            max_attempts=max_attempts,
+            backoff=float(backoff),
+        )
+        return self
+
+    # -- running --------------------------------------------------------------------------------
+
+    def start(
+        self,
+        default_jobdef_path: str | None = None,
+        default_jobdef_type: str = "yaml",
+        raise_exception_on_failure: bool = False,
+    ) -> int:
+        """Run the job; returns the number of tasks that did not complete (0: all did).
+
+        Returns 99 when the job cannot start (the reason is printed: file, place, problem).
+        """
+        from ._args import parse_args
+
+        args = parse_args([] if self._test else None)
+        if args.debug:
+            self._debug = True
+        caller = Path.cwd()
+        self._root = _driver_folder()
+        with _inside(self._root):
+            try:
+                return self._start(args, caller, default_jobdef_path, default_jobdef_type)
+            except Stop as stop:
+                if raise_exception_on_failure:
+                    raise
+                _say_problems(stop.problems)
+                return CANNOT_START
+            except JobFileError as error:
+                if raise_exception_on_failure:
+                    raise
+                _say_problems(list(error.problems))
+                return CANNOT_START
+            except Exception as error:  # ours: say it in one line unless debugging
+                if raise_exception_on_failure:
+                    raise
+                if self._debug:
+                    traceback.print_exc()
+                print(f"flowmancer: error: {type(error).__name__}: {error}", file=sys.stderr)
+                return CANNOT_START
+
+    def _start(
+        self, args: argparse.Namespace, caller: Path, default_path: str | None, kind: str
+    ) -> int:
+        from ._run import run_job
+
+        self._vars.update(dict(args.var))
+        path = args.jobdef or default_path
+        if path:
+            job_file = Path(path) if os.path.isabs(path) else caller / path
+            self.load_job_definition(job_file, str(self._root), args.type or kind)
+        job = self.get_job_definition()
+        if not job.tasks:
+            raise Stop(["no tasks to run: give a job file with -j JOB, or add tasks in Python"])
+        return run_job(job, self._marks, self._root, args, self._added_classes)
+
+
+def _text(value: object, what: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"str expected for {what}, not {type(value).__name__}")
+    return value
+
+
+def _driver_folder() -> Path:
+    """The folder of the script that was started (``main.py``), as 0.12 took it."""
+    main = sys.modules.get("__main__")
+    file = getattr(main, "__file__", None)
+    return Path(file).absolute().parent if file else Path.cwd()
+
+
+@contextlib.contextmanager
+def _inside(folder: Path) -> Iterator[None]:
+    # 0.12 ran jobs from the driver's folder, and task code relies on relative paths from it.
+    before = os.getcwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+def _say_problems(problems: Sequence[Problem | str]) -> None:
+    if len(problems) == 1:
+        print(f"flowmancer: error: {problems[0]}", file=sys.stderr)
+        return
+    print(f"flowmancer: error: {len(problems)} problems:", file=sys.stderr)
+    for problem in problems:
+        print(f"  {problem}", file=sys.stderr)
+
+
+def place_problems(problems: Sequence[Any], marks: Mapping[str, Mark], file: str) -> list[Problem]:
+    """exec's problems (place + message) placed at the file, line and column of their key."""
+    placed = Problems(marks, file)
+    for problem in problems:
+        placed.add(problem.place, problem.message)
+    return placed.items

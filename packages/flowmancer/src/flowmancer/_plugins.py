@@ -1,0 +1,126 @@
+"""Loggers and checkpointers named in a job file, built with their parameters.
+
+The built-in ones are looked up by name here; classes users register (``@logger``,
+``@checkpointer``) are added with ``register``. Parameters are checked against each class's
+``__init__`` before anything runs, so a misspelt one is reported with its place.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from ._jobfile._problems import Problems
+from ._jobfile._schema import PluginDefinition
+
+__all__ = ["build_checkpointer", "build_loggers", "register"]
+
+_LOGGERS: dict[str, Callable[..., Any]] = {}
+_CHECKPOINTERS: dict[str, Callable[..., Any]] = {}
+_PATH_PARAMETERS = ("base_log_dir", "path", "checkpoint_dir", "checkpoint_database")
+
+
+def _builtin_loggers() -> dict[str, Callable[..., Any]]:
+    from flowmancer_log import ConsoleLogger, FileLogger, JSONLinesLogger, StructlogLogger
+
+    return {
+        "FileLogger": FileLogger,
+        "JSONLinesLogger": JSONLinesLogger,
+        "ConsoleLogger": ConsoleLogger,
+        "StructlogLogger": StructlogLogger,
+        **_LOGGERS,
+    }
+
+
+def _builtin_checkpointers() -> dict[str, Callable[..., Any]]:
+    from flowmancer_checkpoint import FileCheckpointer, SQLiteCheckpointer
+
+    return {
+        "FileCheckpointer": FileCheckpointer,
+        "SQLiteCheckpointer": SQLiteCheckpointer,
+        **_CHECKPOINTERS,
+    }
+
+
+def register(kind: str, name: str, factory: Callable[..., Any]) -> None:
+    """Make a user's logger or checkpointer class available to job files by ``name``."""
+    (_LOGGERS if kind == "logger" else _CHECKPOINTERS)[name] = factory
+
+
+def build_loggers(
+    definitions: Mapping[str, PluginDefinition], root: Path, problems: Problems
+) -> list[Any]:
+    """One logger per ``loggers`` entry; problems go to ``problems``."""
+    known = _builtin_loggers()
+    out = []
+    for name, definition in definitions.items():
+        built = _build(known, definition, f"loggers.{name}", "logger", root, problems)
+        if built is not None:
+            out.append(built)
+    return out
+
+
+def build_checkpointer(definition: PluginDefinition, root: Path, problems: Problems) -> Any:
+    """The ``checkpointer`` (None after a problem)."""
+    return _build(
+        _builtin_checkpointers(), definition, "checkpointer", "checkpointer", root, problems
+    )
+
+
+def _build(
+    known: Mapping[str, Callable[..., Any]],
+    definition: PluginDefinition,
+    place: str,
+    kind: str,
+    root: Path,
+    problems: Problems,
+) -> Any:
+    factory = known.get(definition.variant)
+    if factory is None:
+        import difflib
+
+        close = difflib.get_close_matches(definition.variant, list(known), n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        problems.add(
+            f"{place}.{kind}",
+            f"no {kind} named {definition.variant!r}{hint}; known: {', '.join(sorted(known))}",
+        )
+        return None
+    parameters = dict(definition.parameters)
+    accepted = _parameters_of(factory)
+    if accepted is not None:
+        for key in parameters:
+            if key not in accepted:
+                problems.add(
+                    f"{place}.parameters.{key}",
+                    f"{definition.variant} has no parameter {key!r}; it takes: "
+                    + (", ".join(accepted) or "none"),
+                )
+        if any(key not in accepted for key in parameters):
+            return None
+    for key in _PATH_PARAMETERS:  # relative to the driver's folder, as in 0.12
+        value = parameters.get(key)
+        if isinstance(value, str) and not os.path.isabs(value):
+            parameters[key] = str(root / value)
+    try:
+        return factory(**parameters)
+    except (TypeError, ValueError) as error:
+        problems.add(f"{place}.parameters", f"{definition.variant}: {error}")
+        return None
+
+
+def _parameters_of(factory: Callable[..., Any]) -> list[str] | None:
+    try:
+        signature = inspect.signature(factory)
+    except (TypeError, ValueError):
+        return None
+    names = []
+    for parameter in signature.parameters.values():
+        if parameter.kind is parameter.VAR_KEYWORD:
+            return None  # takes anything
+        if parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY):
+            names.append(parameter.name)
+    return names

@@ -1,0 +1,171 @@
+"""From a checked job to a finished run: discovery, plugins, selection, resume, the run."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ._discover import discover
+from ._driver import Stop, place_problems
+from ._jobfile._problems import Mark, Problems
+from ._jobfile._schema import JobDefinition
+from ._plugins import build_checkpointer, build_loggers
+
+__all__ = ["run_job"]
+
+
+def run_job(
+    job: JobDefinition,
+    marks: Mapping[str, Mark],
+    root: Path,
+    args: argparse.Namespace,
+    classes: Mapping[str, Any],
+) -> int:
+    """Check everything, then run (or, with ``--dry-run``, say what would run)."""
+    from flowmancer_checkpoint import CheckpointError, CheckpointLockedError, plan_resume
+    from flowmancer_dag import GraphError
+    from flowmancer_exec import JobError, ProcessExecutor, Runner, TaskSpec, ThreadExecutor
+
+    file = next(iter(marks.values())).file if marks else "<job>"
+    problems = Problems(marks, file)
+    for problem in discover(root, job.config.extension_directories, job.config.extension_packages):
+        problems.add(problem.place, problem.message)
+    if problems.items:
+        raise Stop(problems.items)
+
+    specs = [
+        TaskSpec(
+            name,
+            classes.get(name, task.task),
+            task.parameters,
+            task.dependencies,
+            max_attempts=task.max_attempts,
+            backoff=task.backoff,
+            backoff_factor=task.backoff_factor,
+            max_backoff=task.max_backoff,
+            jitter=task.jitter,
+            retry_on=task.retry_on,
+            timeout=task.timeout,
+            pool=task.pool,
+            trigger_rule=task.trigger_rule,
+        )
+        for name, task in job.tasks.items()
+    ]
+    kind = args.executor or job.config.executor
+    if kind == "dask":
+        where = "--executor" if args.executor else "config.executor"
+        problems.add(
+            "" if args.executor else "config.executor",
+            f"{where}: the dask executor is not built yet; use process or thread",
+        )
+    loggers = build_loggers(job.loggers, root, problems)
+    store = build_checkpointer(job.checkpointer, root, problems)
+    concurrency = (
+        args.max_concurrency if args.max_concurrency is not None else (job.config.max_concurrency)
+    )
+    executor = ThreadExecutor() if kind == "thread" else ProcessExecutor()
+    runner = None
+    try:
+        runner = Runner(
+            specs,
+            job=job.config.name,
+            executor=executor,
+            max_concurrency=concurrency,
+            pools=job.config.pools,
+            observers=[*loggers, *_console(args)],
+            checkpoint=store,
+        )
+    except JobError as error:
+        problems.items.extend(place_problems(error.problems, marks, file))
+    if problems.items or runner is None:
+        raise Stop(problems.items)
+
+    try:
+        selected = runner.prepared.graph.select(
+            run_from=args.run_from, run_to=args.run_to, skip=args.skip
+        )
+    except (GraphError, KeyError, ValueError) as error:
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        raise Stop([f"command line: {message}"]) from None
+
+    name = job.config.name
+    try:
+        with store.lock(name):
+            plan = None
+            if args.restart and args.fresh:
+                store.clear(name)
+                print(
+                    f"flowmancer: --fresh: the checkpoint of job {name!r} was cleared",
+                    file=sys.stderr,
+                )
+            elif args.restart:
+                plan = plan_resume(name, store.load(name), runner.prepared.fingerprints)
+                print(f"flowmancer: {plan.summary()}", file=sys.stderr)
+            completed = set(plan.completed) if plan else set()
+            skipped = [n for n in runner.tasks if n not in selected and n not in completed]
+            if args.dry_run:
+                _print_plan(runner.tasks, selected, completed, set(plan.changed) if plan else set())
+                return 0
+            result = runner.run(
+                completed=completed,
+                skipped=skipped,
+                restarted=plan.restarted if plan else (),
+                shared_dict=plan.shared_dict if plan else None,
+            )
+    except CheckpointLockedError as error:
+        raise Stop([str(error)]) from None
+    except CheckpointError as error:
+        hint = " (nothing was changed: run with -r --fresh to start over, or delete it)"
+        raise Stop([f"{error}{hint}"]) from None
+    _print_result(result)
+    return result.exit_code
+
+
+def _console(args: argparse.Namespace) -> list[Any]:
+    if args.log_format == "text":
+        from flowmancer_log import ConsoleLogger
+
+        return [ConsoleLogger()]
+    if args.log_format == "json":
+        from flowmancer_log import JSONLinesLogger
+
+        return [JSONLinesLogger("/dev/stderr")]
+    return []
+
+
+def _print_plan(
+    tasks: tuple[str, ...], selected: Any, completed: set[str], changed: set[str]
+) -> None:
+    print("dry run: nothing is run")
+    for name in tasks:
+        if name in completed:
+            why = "skip: completed in the checkpoint, unchanged"
+        elif name not in selected:
+            why = "skip: left out by --skip/--run-from/--run-to"
+        elif name in changed:
+            why = "run: changed since the checkpoint"
+        else:
+            why = "run"
+        print(f"  {name}: {why}")
+
+
+def _print_result(result: Any) -> None:
+    from flowmancer_dag import TaskState
+
+    counts: dict[str, int] = {}
+    for state in result.states.values():
+        counts[state.value] = counts.get(state.value, 0) + 1
+    summary = ", ".join(f"{n} {s.lower()}" for s, n in counts.items())
+    took = result.ended - result.started
+    print(
+        f"flowmancer: job {result.job!r} {'succeeded' if result.ok else 'failed'} "
+        f"in {took:.2f}s: {summary}",
+        file=sys.stderr,
+    )
+    for name, state in result.states.items():
+        if state in (TaskState.FAILED, TaskState.ABORTED) and name in result.reasons:
+            reason = result.reasons[name].strip().splitlines()[-1][:200]
+            print(f"  {name}: {state.value}: {reason}", file=sys.stderr)

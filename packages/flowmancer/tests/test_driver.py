@@ -1,0 +1,228 @@
+"""The driver as users run it: ``python main.py -j job.yaml`` in a project folder."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+MAIN = """
+import sys
+from flowmancer import Flowmancer
+if __name__ == '__main__':
+    sys.exit(Flowmancer().start())
+"""
+
+TASKS = """
+import os, time
+from pathlib import Path
+from flowmancer import Task, task
+
+
+@task
+class Step(Task):
+    marker: str
+    fail_if: str = ""
+
+    def run(self):
+        if self.fail_if and Path(self.fail_if).exists():
+            raise RuntimeError("failing as asked")
+        self.shared_dict[self.metadata.name] = True
+        print(f"{self.metadata.name} ran")
+        with open(self.marker, "a") as f:
+            f.write(self.metadata.name + "\\n")
+
+    def on_restart(self):
+        print(f"{self.metadata.name} restarted")
+"""
+
+JOB = """
+config:
+  name: demo
+tasks:
+  first:
+    task: Step
+    parameters: {marker: ./runs.txt}
+  second:
+    task: Step
+    dependencies: [first]
+    parameters: {marker: ./runs.txt, fail_if: ./broken}
+  third:
+    task: Step
+    dependencies: [second]
+    parameters: {marker: ./runs.txt}
+"""
+
+
+def project(tmp_path: Path, job: str = JOB) -> Path:
+    root = tmp_path / "project"
+    (root / "tasks").mkdir(parents=True)
+    (root / "main.py").write_text(MAIN)
+    (root / "tasks" / "__init__.py").write_text("")
+    (root / "tasks" / "steps.py").write_text(TASKS)
+    (root / "job.yaml").write_text(textwrap.dedent(job))
+    return root
+
+
+def drive(root: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(root / "main.py"), *args],
+        cwd=cwd or root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def runs(root: Path) -> list[str]:
+    path = root / "runs.txt"
+    return path.read_text().split() if path.exists() else []
+
+
+def test_a_job_runs_writes_logs_and_clears_its_checkpoint(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    done = drive(root, "-j", "job.yaml")
+    assert done.returncode == 0, done.stderr
+    assert runs(root) == ["first", "second", "third"]
+    assert "job 'demo' succeeded" in done.stderr
+    (run_folder,) = (root / "logs" / "demo").iterdir()
+    assert "first ran" in (run_folder / "first.log").read_text()
+    assert not (root / ".flowmancer" / "demo.json").exists()  # cleared by the clean finish
+
+
+def test_a_failure_resumes_with_r_without_redoing_finished_tasks(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    (root / "broken").touch()
+    failed = drive(root, "-j", "job.yaml")
+    assert failed.returncode == 2  # second FAILED, third DEFAULTED
+    assert "second: FAILED: RuntimeError: failing as asked" in failed.stderr
+    assert (root / ".flowmancer" / "demo.json").exists()
+    (root / "broken").unlink()
+    resumed = drive(root, "-j", "job.yaml", "-r")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming job 'demo' from run" in resumed.stderr
+    assert "1 completed kept; running 1 failed (second)" in resumed.stderr
+    assert runs(root) == ["first", "second", "third"]  # first ran once
+    (run_folder, _) = sorted((root / "logs" / "demo").iterdir())[::-1]
+    assert "second restarted" in (run_folder / "second.log").read_text()
+
+
+def test_the_driver_works_from_any_folder(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "job.yaml").write_text(textwrap.dedent(JOB))
+    done = drive(root, "-j", "job.yaml", cwd=elsewhere)  # the job file: from the caller's folder
+    assert done.returncode == 0, done.stderr
+    assert runs(root) == ["first", "second", "third"]  # relative paths: the driver's folder
+
+
+def test_skip_run_from_run_to_and_dry_run(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    plan = drive(root, "-j", "job.yaml", "--dry-run", "--skip", "second")
+    assert plan.returncode == 0
+    assert plan.stdout.splitlines() == [
+        "dry run: nothing is run",
+        "  first: run",
+        "  second: skip: left out by --skip/--run-from/--run-to",
+        "  third: run",
+    ]
+    assert runs(root) == []
+    done = drive(root, "-j", "job.yaml", "--run-from", "second")
+    assert done.returncode == 0, done.stderr
+    assert runs(root) == ["second", "third"]
+
+
+def test_variables_from_the_command_line(tmp_path: Path) -> None:
+    job = JOB.replace("marker: ./runs.txt}", "marker: $VAR{out}}", 1)
+    job = job.replace("{marker: $VAR{out}}", '{marker: "$VAR{out}"}')
+    root = project(tmp_path, job)
+    done = drive(root, "-j", "job.yaml", "--var", "out=./other.txt")
+    assert done.returncode == 0, done.stderr
+    assert (root / "other.txt").read_text() == "first\n"
+
+
+@pytest.mark.parametrize(
+    ("job", "expected"),
+    [
+        (
+            JOB.replace("task: Step\n    dependencies", "task: Stp\n    dependencies", 1),
+            "tasks.second.task: no task class named 'Stp' is registered with @task (did you mean "
+            "Step?)",
+        ),
+        (
+            JOB.replace("dependencies: [second]", "dependencies: [secnd]"),
+            "tasks.third.dependencies",
+        ),
+        (
+            JOB.replace("{marker: ./runs.txt}", "{marker: ./runs.txt, colour: red}", 1),
+            "tasks.first.parameters.colour",
+        ),
+        (
+            JOB + "  extra: {task: Step, parameters: {marker: x}, max_attempts: 0}\n",
+            "tasks.extra.max_attempts: expected a whole number >= 1, got 0",
+        ),
+        (JOB.replace("config:", "config:\n  executor: dask"), "dask executor is not built yet"),
+        (JOB + "loggers:\n  f: {logger: FileLoger}\n", "(did you mean 'FileLogger'?)"),
+    ],
+)
+def test_bad_jobs_give_one_clear_message_and_exit_99_without_traceback(
+    tmp_path: Path, job: str, expected: str
+) -> None:
+    root = project(tmp_path, job)
+    done = drive(root, "-j", "job.yaml")
+    assert done.returncode == 99, done.stderr
+    assert expected in done.stderr
+    assert f"{root / 'job.yaml'}:" in done.stderr  # names the file (and line)
+    assert "Traceback" not in done.stderr
+    assert runs(root) == []
+
+
+def test_a_corrupt_checkpoint_stops_a_resume_and_is_left_alone(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    (root / ".flowmancer").mkdir()
+    (root / ".flowmancer" / "demo.json").write_text('{"format": "flowmancer-checkpoint", "ver')
+    done = drive(root, "-j", "job.yaml", "-r")
+    assert done.returncode == 99
+    assert "demo.json: not valid JSON" in done.stderr and "--fresh" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert (root / ".flowmancer" / "demo.json").read_text().endswith('"ver')
+    fresh = drive(root, "-j", "job.yaml", "-r", "--fresh")
+    assert fresh.returncode == 0, fresh.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["-j", "job.yaml", "--max-concurrency", "-1"],
+        ["-j", "job.yaml", "--var", "novalue"],
+        ["-j", "job.yaml", "--bogus"],
+    ],
+)
+def test_a_bad_command_line_exits_2_with_usage(tmp_path: Path, args: list[str]) -> None:
+    root = project(tmp_path)
+    done = drive(root, *args)
+    assert done.returncode == 2
+    assert "usage:" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_an_unknown_task_name_on_the_command_line_is_named(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    done = drive(root, "-j", "job.yaml", "--skip", "secnd")
+    assert done.returncode == 99
+    assert "secnd" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_an_import_error_in_task_code_shows_the_users_file_and_line(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    (root / "tasks" / "broken.py").write_text(
+        "import os\n\nraise ValueError('oops in user code')\n"
+    )
+    done = drive(root, "-j", "job.yaml")
+    assert done.returncode == 99
+    assert f"{root / 'tasks' / 'broken.py'}:3: cannot import tasks.broken: ValueError: oops" in (
+        done.stderr
+    )
