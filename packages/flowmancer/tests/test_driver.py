@@ -226,3 +226,49 @@ def test_an_import_error_in_task_code_shows_the_users_file_and_line(tmp_path: Pa
     assert f"{root / 'tasks' / 'broken.py'}:3: cannot import tasks.broken: ValueError: oops" in (
         done.stderr
     )
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from flowmancer._cli import main; sys.exit(main())",
+            *args,
+        ],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_the_command_validates_plans_graphs_lists_and_runs(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    away = tmp_path / "away"
+    away.mkdir()
+    job = str(root / "job.yaml")
+    assert cli("validate", job, cwd=away).stdout == "ok: 3 tasks\n"
+    plan = cli("plan", job, "--skip", "first", cwd=away)
+    assert plan.returncode == 0 and "  first: skip: left out" in plan.stdout
+    graph = cli("graph", job, cwd=away)
+    assert graph.stdout.startswith("flowchart") and "first" in graph.stdout
+    dot = cli("graph", job, "--format", "dot", cwd=away)
+    assert dot.stdout.startswith("digraph")
+    listed = cli("tasks", job, cwd=away).stdout
+    assert "Step\n  marker: str\n  fail_if: str = ''\n" in listed
+    (root / "broken").touch()
+    ran = cli("run", job, cwd=away)
+    assert ran.returncode == 2 and runs(root) == ["first"]
+    states = cli("graph", job, "--states", cwd=away)
+    assert states.returncode == 0 and "FAILED" in states.stdout.upper()
+
+
+def test_the_command_reports_bad_jobs_and_bad_commands(tmp_path: Path) -> None:
+    root = project(tmp_path, JOB.replace("task: Step", "task: Stepp", 1))
+    bad = cli("validate", str(root / "job.yaml"), cwd=tmp_path)
+    assert bad.returncode == 99 and "did you mean Step?" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    assert cli("frobnicate", cwd=tmp_path).returncode == 2
+    assert cli(cwd=tmp_path).returncode == 2
+    assert "usage" in cli("run", "--help", cwd=tmp_path).stdout

@@ -33,6 +33,11 @@ class Parameter:
         """True when the job must give a value."""
         return self.default is _NOTHING
 
+    @property
+    def type_name(self) -> str:
+        """The annotation as a user reads it (``list[int]``, ``Optional[Path]``)."""
+        return describe(self.annotation)
+
 
 def parameters_of(cls: type, reserved: AbstractSet[str] = frozenset()) -> dict[str, Parameter]:
     """The parameters a task class declares: its annotations (ClassVars and ``reserved`` left

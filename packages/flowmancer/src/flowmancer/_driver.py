@@ -120,10 +120,27 @@ class Flowmancer:
         from ._args import parse_args
 
         args = parse_args([] if self._test else None)
+        return self._start_parsed(
+            args,
+            Path.cwd(),
+            _driver_folder(),
+            default_jobdef_path,
+            default_jobdef_type,
+            raise_exception_on_failure,
+        )
+
+    def _start_parsed(
+        self,
+        args: argparse.Namespace,
+        caller: Path,
+        root: Path,
+        default_jobdef_path: str | None = None,
+        default_jobdef_type: str = "yaml",
+        raise_exception_on_failure: bool = False,
+    ) -> int:
         if args.debug:
             self._debug = True
-        caller = Path.cwd()
-        self._root = _driver_folder()
+        self._root = root
         with _inside(self._root):
             try:
                 return self._start(args, caller, default_jobdef_path, default_jobdef_type)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._discover import discover
 from ._driver import Stop, place_problems
@@ -14,19 +15,33 @@ from ._jobfile._problems import Mark, Problems
 from ._jobfile._schema import JobDefinition
 from ._plugins import build_checkpointer, build_loggers
 
-__all__ = ["run_job"]
+if TYPE_CHECKING:
+    from flowmancer_checkpoint import Checkpointer
+    from flowmancer_exec import Runner
+
+__all__ = ["Built", "build", "run_job"]
 
 
-def run_job(
+@dataclasses.dataclass
+class Built:
+    """A job ready to run: its runner and checkpoint store, every check passed."""
+
+    runner: Runner
+    store: Checkpointer
+
+
+def build(
     job: JobDefinition,
     marks: Mapping[str, Mark],
     root: Path,
     args: argparse.Namespace,
     classes: Mapping[str, Any],
-) -> int:
-    """Check everything, then run (or, with ``--dry-run``, say what would run)."""
-    from flowmancer_checkpoint import CheckpointError, CheckpointLockedError, plan_resume
-    from flowmancer_dag import GraphError
+) -> Built:
+    """Discover the user's classes and check everything about the job; nothing runs.
+
+    Raises:
+        Stop: every problem, placed at its file, line and column where known.
+    """
     from flowmancer_exec import JobError, ProcessExecutor, Runner, TaskSpec, ThreadExecutor
 
     file = next(iter(marks.values())).file if marks else "<job>"
@@ -82,7 +97,22 @@ def run_job(
         problems.items.extend(place_problems(error.problems, marks, file))
     if problems.items or runner is None:
         raise Stop(problems.items)
+    return Built(runner, store)
 
+
+def run_job(
+    job: JobDefinition,
+    marks: Mapping[str, Mark],
+    root: Path,
+    args: argparse.Namespace,
+    classes: Mapping[str, Any],
+) -> int:
+    """Check everything, then run (or, with ``--dry-run``, say what would run)."""
+    from flowmancer_checkpoint import CheckpointError, CheckpointLockedError, plan_resume
+    from flowmancer_dag import GraphError
+
+    built = build(job, marks, root, args, classes)
+    runner, store = built.runner, built.store
     try:
         selected = runner.prepared.graph.select(
             run_from=args.run_from, run_to=args.run_to, skip=args.skip

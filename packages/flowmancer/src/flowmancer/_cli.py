@@ -1,0 +1,167 @@
+"""The ``flowmancer`` command: run, validate, plan, graph and list tasks of a job file.
+
+For discovery (``./tasks`` and friends) and relative paths, the job file's folder stands in
+for the driver's folder (the current folder when no job file is given).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ._args import parser as driver_parser
+from ._driver import CANNOT_START, Flowmancer, Stop, _inside, _say_problems
+from ._jobfile._problems import JobFileError
+from ._run import Built, build
+
+__all__ = ["main"]
+
+USAGE = """flowmancer COMMAND ...
+
+commands:
+  run JOB [flags]        run the job (the driver's flags: flowmancer run JOB --help)
+  validate JOB           check everything about the job; print every problem, or "ok: N tasks"
+  plan JOB [flags]       what a run would do, task by task, without running anything
+  graph JOB              the job's graph as mermaid (default) or dot; --states colours it by
+                         the last checkpoint
+  tasks [JOB]            the registered task classes and their parameters
+"""
+
+
+def _job_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=prog, description=description)
+    p.add_argument("job", metavar="JOB", help="the job file")
+    p.add_argument(
+        "--var", action="append", default=[], metavar="KEY=VALUE", help="a value for $VAR{KEY}"
+    )
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``flowmancer`` command; returns its exit status."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help"):
+        print(USAGE, end="")
+        return 0 if args else 2
+    command, rest = args[0], args[1:]
+    commands = {"run": _run, "validate": _validate, "plan": _plan, "graph": _graph, "tasks": _tasks}
+    if command not in commands:
+        print(f"flowmancer: error: unknown command {command!r}\n\n{USAGE}", file=sys.stderr, end="")
+        return 2
+    try:
+        return commands[command](rest)
+    except (Stop, JobFileError) as error:
+        _say_problems(error.problems)
+        return CANNOT_START
+
+
+def _run(rest: list[str]) -> int:
+    if not rest or rest[0].startswith("-"):
+        driver_parser("flowmancer run").parse_args(rest)  # --help, or a usage error
+        print(
+            "flowmancer run: error: give the job file first: flowmancer run JOB [flags]",
+            file=sys.stderr,
+        )
+        return 2
+    job = Path(rest[0]).absolute()
+    args = driver_parser("flowmancer run JOB").parse_args(["-j", str(job), *rest[1:]])
+    return Flowmancer(test=True)._start_parsed(args, Path.cwd(), job.parent)
+
+
+def _loaded(job_arg: str, variables: list[str]) -> tuple[Flowmancer, Path]:
+    from ._args import _var
+
+    job = Path(job_arg).absolute()
+    driver = Flowmancer(test=True)
+    for text in variables:
+        try:
+            key, value = _var(text)
+        except argparse.ArgumentTypeError as error:
+            raise Stop([f"--var: {error}"]) from None
+        driver.set_jobdef_var(key, value)
+    driver._root = job.parent
+    driver.load_job_definition(job, str(job.parent))
+    return driver, job.parent
+
+
+def _built(driver: Flowmancer, root: Path, args: argparse.Namespace) -> Built:
+
+    with _inside(root):
+        return build(driver.get_job_definition(), driver._marks, root, args, driver._added_classes)
+
+
+def _validate(rest: list[str]) -> int:
+    args = _job_parser("flowmancer validate", "Check a job file without running it.").parse_args(
+        rest
+    )
+    driver, root = _loaded(args.job, args.var)
+    built = _built(driver, root, driver_parser().parse_args([]))
+    print(f"ok: {len(built.runner.tasks)} tasks")
+    return 0
+
+
+def _plan(rest: list[str]) -> int:
+    job_arg = rest[0] if rest and not rest[0].startswith("-") else None
+    args = driver_parser("flowmancer plan JOB").parse_args(
+        ["-j", job_arg, *rest[1:], "--dry-run"] if job_arg else [*rest, "--dry-run"]
+    )
+    if not args.jobdef:
+        print("flowmancer plan: error: give the job file: flowmancer plan JOB", file=sys.stderr)
+        return 2
+    job = Path(args.jobdef).absolute()
+    return Flowmancer(test=True)._start_parsed(args, Path.cwd(), job.parent)
+
+
+def _graph(rest: list[str]) -> int:
+    p = _job_parser("flowmancer graph", "Print the job's graph.")
+    p.add_argument("--format", choices=["mermaid", "dot"], default="mermaid")
+    p.add_argument(
+        "--states", action="store_true", help="colour tasks by their state in the last checkpoint"
+    )
+    args = p.parse_args(rest)
+    driver, root = _loaded(args.job, args.var)
+    built = _built(driver, root, driver_parser().parse_args([]))
+    states = None
+    if args.states:
+        from flowmancer_checkpoint import CheckpointError
+
+        try:
+            with _inside(root):  # the store's default folder is relative to the job's
+                record = built.store.load(driver.get_job_definition().config.name)
+        except CheckpointError as error:
+            raise Stop([str(error)]) from None
+        states = {n: t.state for n, t in record.tasks.items()} if record else {}
+    graph = built.runner.prepared.graph
+    print(graph.to_mermaid(states) if args.format == "mermaid" else graph.to_dot(states), end="")
+    return 0
+
+
+def _tasks(rest: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="flowmancer tasks", description="List task classes.")
+    p.add_argument("job", metavar="JOB", nargs="?", help="a job file (its folder is searched)")
+    args = p.parse_args(rest)
+    from flowmancer_exec import registered_tasks
+
+    from ._discover import discover
+
+    root = Path(args.job).absolute().parent if args.job else Path.cwd()
+    directories: list[str] = []
+    packages: list[str] = []
+    if args.job:
+        driver, root = _loaded(args.job, [])
+        config = driver.get_job_definition().config
+        directories, packages = config.extension_directories, config.extension_packages
+    problems = discover(root, directories, packages)
+    if problems:
+        raise Stop(problems)
+    found = registered_tasks()
+    if not found:
+        print("no task classes registered (put @task classes in ./tasks/)")
+    for name, cls in sorted(found.items()):
+        print(name)
+        for parameter in cls.parameters().values():
+            default = "" if parameter.required else f" = {parameter.default!r}"
+            print(f"  {parameter.name}: {parameter.type_name}{default}")
+    return 0
