@@ -94,3 +94,11 @@ def test_long_lists_of_names_are_shortened() -> None:
     store = saved(**{f"t{i}": "FAILED" for i in range(8)})
     plan = plan_resume("nightly", store.load("nightly"), now(*(f"t{i}" for i in range(8))))
     assert "8 failed (t0, t1, t2, t3, t4, +3 more)" in plan.summary()
+
+
+def test_a_completed_task_saved_without_a_fingerprint_is_kept() -> None:
+    from flowmancer_checkpoint import Checkpoint, TaskEntry
+
+    record = Checkpoint("nightly", "old", 0.0, 0.0, {"a": TaskEntry(S.COMPLETED)})
+    plan = plan_resume("nightly", record, now("a"))
+    assert plan.completed == ("a",) and plan.changed == ()

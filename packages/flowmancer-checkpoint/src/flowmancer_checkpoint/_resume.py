@@ -109,7 +109,7 @@ def plan_resume(
         checkpoint: what the store had (None: fresh start).
         fingerprints: each task of the job as it is now, name -> fingerprint of its definition
             (``flowmancer_exec.fingerprint``); a task whose fingerprint differs from the
-            checkpoint's was changed and runs again.
+            checkpoint's was changed and runs again (one saved without a fingerprint is kept).
     """
     if checkpoint is None:
         return ResumePlan(job, None)
@@ -124,7 +124,8 @@ def plan_resume(
         if entry is None:
             continue
         if entry.state is S.COMPLETED:
-            if entry.fingerprint == now:
+            # No fingerprint (a checkpoint from a 0.12-style store): nothing to compare, kept.
+            if entry.fingerprint is None or entry.fingerprint == now:
                 completed.append(name)
             else:
                 changed.append(name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import dataclasses
 import sys
 from collections.abc import Mapping
@@ -13,11 +14,11 @@ from ._discover import discover
 from ._driver import Stop, place_problems
 from ._jobfile._problems import Mark, Problems
 from ._jobfile._schema import JobDefinition
-from ._plugins import build_checkpointer, build_loggers
+from ._plugins import build_checkpointer, build_extensions, build_loggers
 
 if TYPE_CHECKING:
     from flowmancer_checkpoint import Checkpointer
-    from flowmancer_exec import Runner
+    from flowmancer_exec import Runner, RunResult
 
 __all__ = ["Built", "build", "run_job"]
 
@@ -77,6 +78,7 @@ def build(
             f"{where}: the dask executor is not built yet; use process or thread",
         )
     loggers = build_loggers(job.loggers, root, problems)
+    extensions = build_extensions(job.extensions, root, problems)
     store = build_checkpointer(job.checkpointer, root, problems)
     concurrency = (
         args.max_concurrency if args.max_concurrency is not None else (job.config.max_concurrency)
@@ -90,7 +92,7 @@ def build(
             executor=executor,
             max_concurrency=concurrency,
             pools=job.config.pools,
-            observers=[*loggers, *_console(args)],
+            observers=[*loggers, *extensions, *_console(args), *_hooks_of(store)],
             checkpoint=store,
         )
     except JobError as error:
@@ -139,11 +141,14 @@ def run_job(
             if args.dry_run:
                 _print_plan(runner.tasks, selected, completed, set(plan.changed) if plan else set())
                 return 0
-            result = runner.run(
-                completed=completed,
-                skipped=skipped,
-                restarted=plan.restarted if plan else (),
-                shared_dict=plan.shared_dict if plan else None,
+            result = asyncio.run(
+                _run_and_drain(
+                    runner,
+                    completed=completed,
+                    skipped=skipped,
+                    restarted=plan.restarted if plan else (),
+                    shared_dict=plan.shared_dict if plan else None,
+                )
             )
     except CheckpointLockedError as error:
         raise Stop([str(error)]) from None
@@ -152,6 +157,22 @@ def run_job(
         raise Stop([f"{error}{hint}"]) from None
     _print_result(result)
     return result.exit_code
+
+
+def _hooks_of(store: Any) -> list[Any]:
+    # A 0.12 checkpointer also has lifecycle hooks: it watches the run like an extension.
+    return [store] if hasattr(store, "drain") else []
+
+
+async def _run_and_drain(runner: Runner, **kwargs: Any) -> RunResult:
+    """Run, then wait for what 0.12 plug-ins were handed (their coroutines run on this loop)."""
+    try:
+        return await runner.run_async(**kwargs)
+    finally:
+        for observer in [*runner.observers, runner.checkpoint]:
+            drain = getattr(observer, "drain", None)
+            if drain is not None:
+                await drain()
 
 
 def _console(args: argparse.Namespace) -> list[Any]:

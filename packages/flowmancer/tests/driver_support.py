@@ -1,0 +1,31 @@
+"""The project files the driver tests write (a module name unique across test folders)."""
+
+MAIN = """
+import sys
+from flowmancer import Flowmancer
+if __name__ == '__main__':
+    sys.exit(Flowmancer().start())
+"""
+
+TASKS = """
+import os, time
+from pathlib import Path
+from flowmancer import Task, task
+
+
+@task
+class Step(Task):
+    marker: str
+    fail_if: str = ""
+
+    def run(self):
+        if self.fail_if and Path(self.fail_if).exists():
+            raise RuntimeError("failing as asked")
+        self.shared_dict[self.metadata.name] = True
+        print(f"{self.metadata.name} ran")
+        with open(self.marker, "a") as f:
+            f.write(self.metadata.name + "\\n")
+
+    def on_restart(self):
+        print(f"{self.metadata.name} restarted")
+"""
