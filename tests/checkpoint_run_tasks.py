@@ -12,7 +12,7 @@ from flowmancer_exec import Task
 class Step(Task):
     """Appends its name to ``folder/runs`` after ``seconds``; fails while ``folder/broken`` exists.
 
-    Writes ``folder/restarted-<name>`` from ``on_restart`` and counts into ``shared_dict``.
+    Writes ``folder/restarted-<name>`` from ``on_restart`` and sets ``shared_dict[<name>]``.
     """
 
     folder: str
@@ -29,3 +29,19 @@ class Step(Task):
 
     def on_restart(self) -> None:
         Path(self.folder, f"restarted-{self.metadata.name}").touch()
+
+
+class Churn(Task):
+    """Changes ``shared_dict`` every way (adds, grows in place, deletes); fails ``fails`` times."""
+
+    fails: int = 0
+
+    def run(self) -> None:
+        name = self.metadata.name
+        self.shared_dict[name] = self.metadata.attempt
+        self.shared_dict.setdefault("log", []).append(name)  # in place
+        self.shared_dict.pop("scratch", None)
+        if name.endswith("0"):
+            self.shared_dict["scratch"] = {"by": name}
+        if self.metadata.attempt <= self.fails:
+            raise ConnectionError(f"attempt {self.metadata.attempt}")

@@ -113,3 +113,14 @@ def test_deleted_and_unsaveable_keys_are_journalled_too(backend: str, tmp_path: 
     assert record.shared_dict == {"done": 1, "keep": 1}  # "done" was not said to change
     assert record.lost == {"conn": "object cannot be saved as JSON"}
     assert len(notices) == 1 and "shared_dict['conn']" in notices[0]
+
+
+def test_a_journal_line_with_a_bad_deleted_list_is_a_clear_error(tmp_path: Path) -> None:
+    store = FileCheckpointer(tmp_path)
+    for i in range(3):
+        store.save(step(i))
+    journal = store.journal_path("nightly")
+    lines = journal.read_text().splitlines(keepends=True)
+    journal.write_text(lines[0].replace('"deleted":[]', '"deleted":[[1]]') + lines[1])
+    with pytest.raises(CorruptCheckpointError, match="line 1"):
+        store.load("nightly")

@@ -341,3 +341,105 @@ def test_a_checkpoint_path_that_is_a_folder_is_a_clear_error(tmp_path: Path) -> 
     (tmp_path / "nightly.json").mkdir()
     with pytest.raises(CorruptCheckpointError, match="is a folder"):
         store.load("nightly")
+
+
+def test_keys_that_are_not_text_are_left_out_and_the_checkpoint_stays_readable(
+    store: Checkpointer,
+) -> None:
+    store.report = lambda _: None
+    snap = snapshot(load="COMPLETED")
+    shared = {1: "one", ("a", 2): "pair", "ok": 1, "big": 10**5000}
+    store.save(Snapshot(**{**snap.__dict__, "shared_dict": shared}))
+    store.save(
+        Snapshot(**{**snap.__dict__, "shared_dict": shared, "changed": set(), "changed_keys": {1}})
+    )
+    record = store.load("nightly")
+    assert record is not None and record.shared_dict == {"ok": 1}
+    assert set(record.lost) == {"1", "('a', 2)", "big"}
+    assert "key is a int" in record.lost["1"]
+
+
+def test_a_report_that_raises_never_leaves_the_journal_behind_the_disk(
+    store: Checkpointer,
+) -> None:
+    def broken(_: str) -> None:
+        raise RuntimeError("the notice could not be shown")
+
+    store.report = broken
+    names = {"a": "RUNNING", "b": "RUNNING", "c": "RUNNING"}
+    base = snapshot(**names)
+    store.save(base)
+    after = snapshot(a="RUNNING", b="COMPLETED", c="COMPLETED")
+    store.save(
+        Snapshot(
+            **{
+                **after.__dict__,
+                "shared_dict": {"x": object()},
+                "changed": {"b", "c"},
+                "changed_keys": {"x"},
+            }
+        )
+    )
+    record = store.load("nightly")
+    assert record is not None
+    assert {n: t.state.value for n, t in record.tasks.items()} == {
+        "a": "RUNNING",
+        "b": "COMPLETED",
+        "c": "COMPLETED",
+    }
+
+
+def test_loading_never_changes_a_0_12_database(tmp_path: Path) -> None:
+    path = tmp_path / "checkpoint.db"
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.execute("CREATE TABLE checkpoint (id INTEGER PRIMARY KEY, name TEXT)")
+    before = path.read_bytes()
+    store = SQLiteCheckpointer(path)
+    assert store.load("nightly") is None and store.runs() == []
+    assert path.read_bytes() == before and not (tmp_path / "checkpoint.db-wal").exists()
+
+
+def test_a_busy_database_is_said_to_be_busy_not_corrupt(tmp_path: Path) -> None:
+    from flowmancer_checkpoint import CheckpointError
+
+    path = tmp_path / "checkpoint.db"
+    store = SQLiteCheckpointer(path, busy_timeout=0.1)
+    store.save(snapshot(load="FAILED"))
+    store.close()
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None)) as holder:
+        holder.execute("PRAGMA journal_mode = DELETE")
+        holder.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(CheckpointError, match="busy") as info:
+            store.load("nightly")
+        assert not isinstance(info.value, CorruptCheckpointError)
+        holder.execute("ROLLBACK")
+
+
+@pytest.mark.parametrize("cut", range(1, 20))
+def test_a_truncated_checkpoint_in_a_store_is_a_clear_error(
+    store: Checkpointer, tmp_path: Path, cut: int
+) -> None:
+    store.save(snapshot(load="COMPLETED", report="FAILED"))
+    store.close()
+    if isinstance(store, FileCheckpointer):
+        path = store.path("nightly")
+        path.write_bytes(path.read_bytes()[: len(path.read_bytes()) * cut // 20])
+    else:
+        with contextlib.closing(sqlite3.connect(tmp_path / "ckpt" / "checkpoint.db")) as db, db:
+            (body,) = db.execute("SELECT body FROM flowmancer_checkpoints").fetchone()
+            db.execute(
+                "UPDATE flowmancer_checkpoints SET body = ?", (body[: len(body) * cut // 20],)
+            )
+    with pytest.raises(CorruptCheckpointError, match="not valid JSON|empty"):
+        store.load("nightly")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["[" * 100000, '{"format": "flowmancer-checkpoint", "version": 1' + "0" * 5000 + "}"],
+)
+def test_pathological_json_is_a_clear_error(tmp_path: Path, text: str) -> None:
+    from flowmancer_checkpoint import Checkpoint
+
+    with pytest.raises(CorruptCheckpointError):
+        Checkpoint.from_json(text, "x.json")

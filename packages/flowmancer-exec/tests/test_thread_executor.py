@@ -48,3 +48,17 @@ def test_attempts_after_a_stopped_one_run_normally() -> None:
     assert result.states["slow"] is TaskState.FAILED
     assert result.states["after"] is TaskState.COMPLETED
     assert all(result.states[f"t{i}"] is TaskState.COMPLETED for i in range(20))
+
+
+def test_shared_values_are_copied_key_by_key_and_only_uncopyable_ones_are_shared() -> None:
+    import threading
+
+    from flowmancer_exec._thread import _copy_shared
+
+    lock = threading.Lock()
+    values = {"lock": lock, "rows": {"a": [1, 2]}}
+    copied = _copy_shared(values)
+    assert copied["lock"] is lock  # cannot be copied: shared as it is
+    assert copied["rows"] == values["rows"] and copied["rows"] is not values["rows"]
+    copied["rows"]["a"].append(3)
+    assert values["rows"] == {"a": [1, 2]}  # the runner's own value is untouched

@@ -35,7 +35,9 @@ class FileCheckpointer(Checkpointer):
         report: Callable[[str], None] | None = None,
     ) -> None:
         super().__init__(report=report)
-        self.checkpoint_dir = Path(checkpoint_dir)
+        # Absolute now: a task changing the working folder must not split a checkpoint from
+        # its journal.
+        self.checkpoint_dir = Path(checkpoint_dir).absolute()
         self.durable = durable
         self._journals: dict[str, int] = {}  # job -> open descriptor of its journal
 
@@ -53,6 +55,11 @@ class FileCheckpointer(Checkpointer):
     def close(self) -> None:
         journals, self._journals = self._journals, {}
         for fd in journals.values():
+            os.close(fd)
+
+    def _release(self, job: str) -> None:
+        fd = self._journals.pop(job, None)
+        if fd is not None:
             os.close(fd)
 
     def _read(self, job: str) -> tuple[bytes, list[bytes], str] | None:
@@ -93,6 +100,8 @@ class FileCheckpointer(Checkpointer):
             if fd is None:
                 flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
                 fd = self._journals[job] = os.open(self.journal_path(job), flags, 0o644)
+                if self.durable:  # the journal's own name must survive a power loss too
+                    _sync_folder(self.checkpoint_dir)
             data = line.encode()
             if os.write(fd, data) != len(data):  # a short write: the disk is full
                 raise OSError(28, "No space left on device")

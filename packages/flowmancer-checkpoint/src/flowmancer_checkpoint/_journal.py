@@ -29,6 +29,7 @@ from ._record import (
     Checkpoint,
     RunSnapshotLike,
     TaskEntry,
+    encode_entry,
     expect,
     parse_lost,
     parse_shared,
@@ -36,7 +37,6 @@ from ._record import (
     render,
     task_line,
 )
-from ._tagged import UnencodableError, encode
 
 __all__ = ["Journal", "Write", "replay"]
 
@@ -94,7 +94,7 @@ class Journal:
             session = _Session(snapshot.run_id)
             self._sessions[snapshot.job] = session
             session.lines = {name: _line(snapshot, name) for name in snapshot.states}
-            for key in snapshot.shared_dict:
+            for key in list(snapshot.shared_dict):
                 _encode_key(session, snapshot, key)
             return self._base(session, snapshot)
         lost_before = dict(session.lost)
@@ -102,7 +102,7 @@ class Journal:
             session.lines[name] = _line(snapshot, name)
         deleted = []
         for key in changed_keys:
-            if not _encode_key(session, snapshot, key):
+            if not _encode_key(session, snapshot, key) and isinstance(key, str):
                 deleted.append(key)
         if snapshot.finished or session.journal_size > max(COMPACT_AT, session.base_size):
             return self._base(session, snapshot)
@@ -157,23 +157,19 @@ def _line(snapshot: RunSnapshotLike, name: str) -> str:
     return task_line(name, entry)
 
 
-def _encode_key(session: _Session, snapshot: RunSnapshotLike, key: str) -> bool:
+def _encode_key(session: _Session, snapshot: RunSnapshotLike, key: Any) -> bool:
     """Bring ``key`` up to date in the session; False when it is gone (deleted or lost)."""
     if key not in snapshot.shared_dict:
         session.shared.pop(key, None)
         session.lost.pop(key, None)
         return False
-    try:
-        session.shared[key] = json.dumps(encode(snapshot.shared_dict[key]), allow_nan=False)
-    except UnencodableError as error:
-        why = str(error)
-    except RecursionError:
-        why = "nested too deeply (or contains itself)"
-    else:
+    text, why = encode_entry(key, snapshot.shared_dict[key])
+    if why is None:
+        session.shared[key] = text
         session.lost.pop(key, None)
         return True
     session.shared.pop(key, None)
-    session.lost[key] = why
+    session.lost[key if isinstance(key, str) else repr(key)] = why
     return False
 
 
@@ -201,17 +197,17 @@ def replay(base: Checkpoint, lines: Sequence[str | bytes], path: str) -> Checkpo
             data: Any = json.loads(text)
         except json.JSONDecodeError as error:
             raise CorruptCheckpointError(path, f"not valid JSON ({error.msg})", place) from None
+        except (ValueError, RecursionError) as error:
+            raise CorruptCheckpointError(path, f"not a journal entry ({error})", place) from None
         expect(data, dict, place, path, "an object")
         if data.get("g") != base.generation:
             continue
-        tasks.update(parse_tasks(data.get("tasks", {}), place + ".tasks", path))
-        shared.update(parse_shared(data.get("shared", {}), place + ".shared", path))
-        for key in expect(data.get("deleted", []), list, place + ".deleted", path, "a list"):
-            shared.pop(key, None)
-        lost = parse_lost(data.get("lost", {}), place + ".lost", path)
-        updated = float(expect(data.get("updated"), (int, float), place, path, "a number"))
-        finished = expect(data.get("finished", False), bool, place, path, "true or false")
-        aborted = expect(data.get("aborted", False), bool, place, path, "true or false")
+        try:
+            updated, finished, aborted, lost = _apply(data, place, path, tasks, shared, lost)
+        except (TypeError, ValueError, RecursionError) as error:
+            if isinstance(error, CorruptCheckpointError):
+                raise
+            raise CorruptCheckpointError(path, f"not a journal entry ({error})", place) from None
     return dataclasses.replace(
         base,
         tasks=tasks,
@@ -221,3 +217,24 @@ def replay(base: Checkpoint, lines: Sequence[str | bytes], path: str) -> Checkpo
         finished=finished,
         aborted=aborted,
     )
+
+
+def _apply(
+    data: dict[str, Any],
+    place: str,
+    path: str,
+    tasks: dict[str, TaskEntry],
+    shared: dict[str, Any],
+    lost: dict[str, str],
+) -> tuple[float, bool, bool, dict[str, str]]:
+    """Apply one journal entry to ``tasks`` and ``shared``; its time, flags and lost keys."""
+    tasks.update(parse_tasks(data.get("tasks", {}), place + ".tasks", path))
+    shared.update(parse_shared(data.get("shared", {}), place + ".shared", path))
+    for key in expect(data.get("deleted", []), list, place + ".deleted", path, "a list"):
+        expect(key, str, place + ".deleted", path, "a list of keys")
+        shared.pop(key, None)
+    lost = parse_lost(data.get("lost", {}), place + ".lost", path)
+    updated = float(expect(data.get("updated"), (int, float), place, path, "a number"))
+    finished = expect(data.get("finished", False), bool, place, path, "true or false")
+    aborted = expect(data.get("aborted", False), bool, place, path, "true or false")
+    return updated, finished, aborted, lost

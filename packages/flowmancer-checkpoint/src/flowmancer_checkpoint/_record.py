@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from flowmancer_dag import TaskState
 
-from ._errors import CorruptCheckpointError, NewerCheckpointError
+from ._errors import CheckpointError, CorruptCheckpointError, NewerCheckpointError
 from ._tagged import UnencodableError, decode, encode
 
 __all__ = [
@@ -138,6 +138,8 @@ class Checkpoint:
         """
         try:
             data = json.loads(text)
+        except RecursionError:
+            raise CorruptCheckpointError(path, "nested too deeply to be a checkpoint") from None
         except UnicodeDecodeError as error:
             raise CorruptCheckpointError(path, f"not UTF-8 text ({error.reason})") from None
         except json.JSONDecodeError as error:
@@ -148,21 +150,41 @@ class Checkpoint:
                 f"{error.colno}; truncated or damaged?)"
             )
             raise CorruptCheckpointError(path, detail) from None
-        return _parse(data, path)
+        except ValueError as error:  # e.g. a number too long to read
+            raise CorruptCheckpointError(path, f"not a readable checkpoint ({error})") from None
+        try:
+            return _parse(data, path)
+        except (TypeError, ValueError, RecursionError) as error:
+            if isinstance(error, CheckpointError):
+                raise
+            raise CorruptCheckpointError(path, f"not a readable checkpoint ({error})") from None
 
 
-def encode_shared(shared: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+def encode_shared(shared: Mapping[Any, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """``shared_dict`` as JSON data, and the keys left out because they have no JSON form."""
     out: dict[str, Any] = {}
     lost: dict[str, str] = {}
     for key, value in shared.items():
-        try:
-            out[key] = encode(value)
-        except UnencodableError as error:
-            lost[key] = str(error)
-        except RecursionError:
-            lost[key] = "nested too deeply (or contains itself)"
+        text, why = encode_entry(key, value)
+        if why is None:
+            out[key] = json.loads(text)
+        else:
+            lost[key if isinstance(key, str) else repr(key)] = why
     return out, lost
+
+
+def encode_entry(key: Any, value: Any) -> tuple[str, str | None]:
+    """One ``shared_dict`` entry's value as JSON text, or why it cannot be saved."""
+    if not isinstance(key, str):
+        return "", f"its key is a {type(key).__name__}, and checkpoints keep only text keys"
+    try:
+        return json.dumps(encode(value), allow_nan=False), None
+    except UnencodableError as error:
+        return "", str(error)
+    except RecursionError:
+        return "", "nested too deeply (or contains itself)"
+    except (ValueError, TypeError, OverflowError) as error:  # e.g. an int of 5,000 digits
+        return "", f"{type(value).__name__} cannot be saved as JSON: {error}"
 
 
 def task_line(name: str, entry: TaskEntry) -> str:

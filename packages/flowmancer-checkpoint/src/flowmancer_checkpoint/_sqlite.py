@@ -10,8 +10,9 @@ import time
 import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
-from ._errors import CheckpointWriteError, CorruptCheckpointError
+from ._errors import CheckpointError, CheckpointWriteError, CorruptCheckpointError
 from ._record import RunSnapshotLike
 from ._store import Checkpointer, safe_name
 
@@ -75,6 +76,7 @@ class SQLiteCheckpointer(Checkpointer):
         durable: ``synchronous=FULL`` (survives power loss); otherwise ``NORMAL``, which in WAL
             mode survives any crash of the process.
         report: where one-line notices go (standard error when not given).
+        busy_timeout: seconds to wait for another process's lock on the database.
     """
 
     def __init__(
@@ -83,11 +85,14 @@ class SQLiteCheckpointer(Checkpointer):
         *,
         durable: bool = False,
         report: Callable[[str], None] | None = None,
+        busy_timeout: float = 10.0,
     ) -> None:
         super().__init__(report=report)
-        self.checkpoint_database = Path(checkpoint_database)
+        self.busy_timeout = busy_timeout
+        self.checkpoint_database = Path(checkpoint_database).absolute()
         self.durable = durable
         self._db: sqlite3.Connection | None = None
+        self._finalizer: weakref.finalize[Any, Any] | None = None
         self._history_of: str | None = None
 
     def location(self, job: str) -> str:
@@ -102,12 +107,7 @@ class SQLiteCheckpointer(Checkpointer):
         if job is not None:
             query += " WHERE job = ?"
             args = (job,)
-        with self._reading():
-            rows = (
-                self._connect()
-                .execute(query + " ORDER BY started DESC, rowid DESC LIMIT ?", (*args, limit))
-                .fetchall()
-            )
+        rows = self._query(query + " ORDER BY started DESC, rowid DESC LIMIT ?", (*args, limit))
         return [RunRecord(*row) for row in rows]
 
     def close(self) -> None:
@@ -116,23 +116,39 @@ class SQLiteCheckpointer(Checkpointer):
 
     def _disconnect(self) -> None:
         db, self._db = self._db, None
+        finalizer, self._finalizer = self._finalizer, None
+        if finalizer is not None:
+            finalizer.detach()
         if db is not None:
             db.close()
+
+    def _query(self, sql: str, args: tuple[object, ...]) -> list[tuple[Any, ...]]:
+        """Rows of a read, on a read-only connection: reading never changes the database (a
+        Flowmancer 0.12 database is not converted to WAL just by being looked at)."""
+        uri = f"{self.checkpoint_database.absolute().as_uri()}?mode=ro"
+        with (
+            self._reading(),
+            contextlib.closing(sqlite3.connect(uri, uri=True, timeout=self.busy_timeout)) as db,
+        ):
+            try:
+                return db.execute(sql, args).fetchall()
+            except sqlite3.OperationalError as error:
+                if "no such table" in str(error):
+                    return []  # a new, empty or 0.12 database: nothing of ours in it
+                raise
 
     def _read(self, job: str) -> tuple[str, list[str], str] | None:
         if not self.checkpoint_database.exists():
             return None
-        with self._reading():
-            db = self._connect()
-            row = db.execute(
-                "SELECT body FROM flowmancer_checkpoints WHERE job = ?", (job,)
-            ).fetchone()
-            if row is None:
-                return None
-            lines = db.execute(
-                "SELECT line FROM flowmancer_journal WHERE job = ? ORDER BY seq", (job,)
-            ).fetchall()
-        return row[0], [line for (line,) in lines], self.location(job)
+        if self._db is not None:  # our own writes may be pending in an open transaction
+            self._db.commit()
+        rows = self._query("SELECT body FROM flowmancer_checkpoints WHERE job = ?", (job,))
+        if not rows:
+            return None
+        lines = self._query(
+            "SELECT line FROM flowmancer_journal WHERE job = ? ORDER BY seq", (job,)
+        )
+        return rows[0][0], [line for (line,) in lines], self.location(job)
 
     def _write_base(self, job: str, text: str) -> None:
         with self._writing(), self._connect() as db:
@@ -179,9 +195,10 @@ class SQLiteCheckpointer(Checkpointer):
     def _connect(self) -> sqlite3.Connection:
         if self._db is None:
             self.checkpoint_database.parent.mkdir(parents=True, exist_ok=True)
-            # isolation_level=None: autocommit, with explicit transactions from `with db:`
-            # (the context manager commits or rolls back).
-            db = sqlite3.connect(self.checkpoint_database, timeout=10.0, check_same_thread=False)
+            # Each write runs in `with db:`, which commits it (or rolls it back) at once.
+            db = sqlite3.connect(
+                self.checkpoint_database, timeout=self.busy_timeout, check_same_thread=False
+            )
             try:
                 db.execute("PRAGMA journal_mode = WAL")
                 db.execute(f"PRAGMA synchronous = {'FULL' if self.durable else 'NORMAL'}")
@@ -192,20 +209,27 @@ class SQLiteCheckpointer(Checkpointer):
             self._db = db
             # A checkpointer dropped without close() must not leave its connection to the
             # garbage collector (Python 3.13 warns about that).
-            weakref.finalize(self, db.close)
+            self._finalizer = weakref.finalize(self, db.close)
         return self._db
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[None]:
         try:
             yield
+        except sqlite3.OperationalError as error:
+            if "locked" in str(error) or "busy" in str(error):
+                raise CheckpointError(
+                    self.checkpoint_database,
+                    "the database is busy (another process holds a lock on it); try again",
+                ) from None
+            raise CorruptCheckpointError(
+                self.checkpoint_database, f"not a readable checkpoint database ({error})"
+            ) from None
         except sqlite3.DatabaseError as error:
-            self._disconnect()
             raise CorruptCheckpointError(
                 self.checkpoint_database, f"not a readable checkpoint database ({error})"
             ) from None
         except OSError as error:
-            self._disconnect()
             raise CorruptCheckpointError(
                 self.checkpoint_database, f"cannot be read: {error.strerror or error}"
             ) from None

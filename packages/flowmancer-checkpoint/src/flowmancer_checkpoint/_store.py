@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import contextlib
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -53,24 +54,27 @@ class Checkpointer(abc.ABC):
             self._journal.forget(job)
             self._remove(job)
             return
-        write = self._journal.next_write(snapshot)
-        for key, why in write.lost.items():
-            if (snapshot.run_id, key) not in self._reported:
-                self._reported.add((snapshot.run_id, key))
-                self.report(
-                    f"shared_dict[{key!r}] is left out of the checkpoint of job {job!r}: "
-                    f"{why}; a resumed run will not have it"
-                )
         try:
+            # Anything failing from here on leaves the journal's idea of the disk unreliable:
+            # the next save then writes the whole checkpoint again.
+            write = self._journal.next_write(snapshot)
             if write.base:
                 self._write_base(job, write.text)
             else:
                 self._append(job, write.text)
         except BaseException:
-            self._journal.forget(job)  # the next save writes everything again
+            self._journal.forget(job)
             raise
+        for key, why in write.lost.items():
+            if (snapshot.run_id, key) not in self._reported:
+                self._reported.add((snapshot.run_id, key))
+                with contextlib.suppress(Exception):  # a notice must not fail the save
+                    self.report(
+                        f"shared_dict[{key!r}] is left out of the checkpoint of job {job!r}: "
+                        f"{why}; a resumed run will not have it"
+                    )
         if snapshot.finished:
-            self.close()  # the run is over: hold no file or connection open
+            self._release(job)  # the run is over: hold nothing of it open
 
     def load(self, job: str) -> Checkpoint | None:
         """The job's checkpoint, or None when there is none.
@@ -93,6 +97,10 @@ class Checkpointer(abc.ABC):
 
     def close(self) -> None:
         """Release open files or connections (they reopen when needed)."""
+
+    def _release(self, job: str) -> None:
+        """Release what is held open for ``job`` (its run ended)."""
+        self.close()
 
     def lock(self, job: str) -> JobLock:
         """The job's run lock (a context manager): one run of a job at a time.

@@ -244,12 +244,27 @@ def _settle(waiting: list[asyncio.Future[AttemptResult]], result: AttemptResult)
         future.set_result(result)
 
 
+def _copy_shared(values: Any) -> dict[str, Any]:
+    """A private copy of ``shared_dict`` for one attempt, key by key.
+
+    A task mutating its copy must not change the runner's values under it (the runner reads
+    them to save checkpoints). Only values that cannot be copied (locks, clients) are shared.
+    """
+    try:
+        return copy.deepcopy(dict(values))
+    except Exception:
+        out = {}
+        for key, value in values.items():
+            try:
+                out[key] = copy.deepcopy(value)
+            except Exception:
+                out[key] = value
+        return out
+
+
 def _run(attempt: Attempt, post: Any) -> AttemptResult:
     before = shared_fingerprints(attempt.shared_dict)
-    try:
-        shared = copy.deepcopy(dict(attempt.shared_dict))
-    except Exception:  # values that cannot be copied (locks, clients) are shared as they are
-        shared = dict(attempt.shared_dict)
+    shared = _copy_shared(attempt.shared_dict)
     logger = TaskLogger(lambda level, text, when: post(level, "logger")(text, when))
     metadata = TaskMetadata(
         attempt.task, attempt.task_class.__name__, list(attempt.depends_on), attempt.number
