@@ -13,9 +13,7 @@ import collections
 import contextlib
 import math
 import random
-import signal
 import sys
-import threading
 import time
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -25,6 +23,7 @@ from flowmancer_dag import Run, TaskState
 from ._interface import Attempt, AttemptResult
 from ._job import TaskSpec
 from ._records import LogRecord, RunResult, RunSnapshot, RunStart, StateChange
+from ._signals import install_signals, restore_signals
 
 if TYPE_CHECKING:
     from ._runner import Runner
@@ -351,7 +350,7 @@ class RunState:
     # -- the loop -----------------------------------------------------------------------------
 
     async def main(self) -> RunResult:
-        saved = self.install_signals()
+        saved = install_signals(self.loop, self.request_abort) if self.runner.handle_signals else {}
         executor = self.runner.executor
         try:
             await executor.start()
@@ -376,7 +375,7 @@ class RunState:
                 self.request_abort()  # no retries, no dependents started from here on
                 await asyncio.gather(*self.running.values(), return_exceptions=True)
             self.flush()
-            self.restore_signals(saved)
+            restore_signals(self.loop, saved)
             with contextlib.suppress(Exception):
                 await executor.close()
         result = RunResult(
@@ -394,27 +393,3 @@ class RunState:
         self.save(finished=True)
         self.notify("on_run_end", result)
         return result
-
-    def install_signals(self) -> dict[int, Any]:
-        saved: dict[int, Any] = {}
-        if (
-            not self.runner.handle_signals
-            or threading.current_thread() is not threading.main_thread()
-        ):
-            return saved
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            current = signal.getsignal(sig)
-            if getattr(current, "__name__", "") == "_sighandler_noop":
-                # The application's event loop handles this signal (loop.add_signal_handler);
-                # taking it over would lose that handler for good. It can call Runner.abort().
-                continue
-            with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
-                self.loop.add_signal_handler(sig, self.request_abort)
-                saved[sig] = current
-        return saved
-
-    def restore_signals(self, saved: dict[int, Any]) -> None:
-        for sig, handler in saved.items():
-            with contextlib.suppress(ValueError, RuntimeError):
-                self.loop.remove_signal_handler(sig)
-                signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
