@@ -8,8 +8,6 @@ from collections.abc import Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
-from structlog.processors import JSONRenderer
-
 from ._base import Logger
 from ._flush import IdleFlush, forget, track
 from ._format import TimeFormat, safe_name, state_level
@@ -80,7 +78,12 @@ class JSONLinesLogger(Logger):
                 f"(write {{{{ and }}}} for literal braces); {type(error).__name__}: {error}"
             ) from None
         self.path: Path | None = None
-        self._render = renderer or JSONRenderer(serializer=_encode)
+        if renderer is None:
+            # Imported here: a run that writes no JSON lines does not pay for structlog.
+            from structlog.processors import JSONRenderer
+
+            renderer = JSONRenderer(serializer=_encode)
+        self._render = renderer
         self._fd: int | None = None
         self._pending: list[bytes] = []
         self._pending_size = 0

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import shutil
 import sys
 import time
 from collections.abc import Collection
@@ -129,6 +128,8 @@ def _rmtree(folder: Path) -> bool:
 
     ``rmtree`` never follows a link inside the folder: it removes the link itself.
     """
+    import shutil  # only when something expired
+
     failed: list[object] = []
 
     def note(*args: object) -> None:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
-from typing import Any, TextIO
-
-import structlog
-from structlog.typing import Processor
+from typing import TYPE_CHECKING, Any, TextIO
 
 from ._base import Logger
 from ._console import wants_colour
 from ._format import TimeFormat, state_level
 from .typing import LogRecordLike, RunResultLike, RunStartLike, StateChangeLike
+
+if TYPE_CHECKING:
+    from structlog.typing import Processor
 
 __all__ = ["StructlogLogger", "configure_structlog"]
 
@@ -44,6 +44,8 @@ def configure_structlog(
     Raises:
         ValueError: for an unknown ``level``.
     """
+    import structlog  # here, not at import: most runs never use it
+
     try:
         min_level = _LEVELS[level.upper()]
     except KeyError:
@@ -78,7 +80,11 @@ class StructlogLogger(Logger):
 
     def __init__(self, logger: Any = None, *, name: str = "flowmancer") -> None:
         super().__init__()
-        self.logger: Any = logger if logger is not None else structlog.get_logger(name)
+        if logger is None:
+            import structlog
+
+            logger = structlog.get_logger(name)
+        self.logger: Any = logger
         self._time = TimeFormat(6)
 
     def _method(self, level: str) -> Any:
