@@ -245,3 +245,35 @@ def test_the_command_reports_bad_jobs_and_bad_commands(tmp_path: Path) -> None:
     assert cli("frobnicate", cwd=tmp_path).returncode == 2
     assert cli(cwd=tmp_path).returncode == 2
     assert "usage" in cli("run", "--help", cwd=tmp_path).stdout
+
+
+def test_every_problem_in_a_job_is_reported_at_once_in_file_order(tmp_path: Path) -> None:
+    job = """
+    tasks:
+      first:
+        task: Step
+        parameters: {marker: ./runs.txt, colour: red}
+        max_attempts: many
+      second:
+        task: Stpe
+        dependencies: [first]
+      third:
+        task: Step
+        dependencies: [fourth]
+        parameters: {marker: ./runs.txt}
+        timeout: -1
+    """
+    root = project(tmp_path, job)
+    done = drive(root, "-j", "job.yaml")
+    assert done.returncode == 99
+    lines = done.stderr.splitlines()
+    assert lines[0] == "flowmancer: error: 5 problems:"
+    places = [line.split(": ")[1] for line in lines[1:]]
+    assert places == [
+        "tasks.first.parameters.colour",
+        "tasks.first.max_attempts",
+        "tasks.second.task",
+        "tasks.third.dependencies",
+        "tasks.third.timeout",
+    ], done.stderr
+    assert runs(root) == []

@@ -165,17 +165,38 @@ class Flowmancer:
     def _start(
         self, args: argparse.Namespace, caller: Path, default_path: str | None, kind: str
     ) -> int:
-        from ._run import run_job
+        from ._jobfile._load import read_job
+        from ._run import build, run_job
 
         self._vars.update(dict(args.var))
         path = args.jobdef or default_path
+        found: list[Problem] = []  # problems in the file, reported with those found later
         if path:
+            if (args.type or kind) != "yaml":
+                raise Stop([f"unknown job file type {args.type or kind!r} (only 'yaml')"])
             job_file = Path(path) if os.path.isabs(path) else caller / path
-            self.load_job_definition(job_file, str(self._root), args.type or kind)
+            self._job, self._marks = read_job(
+                job_file, app_root=self._root, variables=self._vars, found=found
+            )
         job = self.get_job_definition()
-        if not job.tasks:
+        if not job.tasks and not found:
             raise Stop(["no tasks to run: give a job file with -j JOB, or add tasks in Python"])
-        return run_job(job, self._marks, self._root, args, self._added_classes)
+        try:
+            if not found:
+                return run_job(job, self._marks, self._root, args, self._added_classes)
+            build(job, self._marks, self._root, args, self._added_classes)
+        except Stop as stop:
+            raise Stop(_in_file_order([*found, *stop.problems])) from None
+        raise Stop(found)
+
+
+def _in_file_order(problems: Sequence[Problem | str]) -> list[Problem | str]:
+    def key(problem: Problem | str) -> tuple[str, int, int]:
+        mark = problem.mark if isinstance(problem, Problem) else None
+        return (mark.file, mark.line, mark.column) if mark else ("~", 0, 0)
+
+    unique = list(dict.fromkeys(problems))
+    return sorted(unique, key=key)
 
 
 def _text(value: object, what: str) -> str:

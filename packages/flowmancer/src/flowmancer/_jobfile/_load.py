@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ._problems import Mark, Problems
+from ._problems import Mark, Problem, Problems
 from ._schema import JobDefinition, TaskDefinition, check_job
 from ._yaml import Variables, load_yaml
 
@@ -23,6 +23,7 @@ def read_job(
     app_root: str | os.PathLike[str],
     variables: Mapping[str, str] | None = None,
     environ: Mapping[str, str] | None = None,
+    found: list[Problem] | None = None,
 ) -> tuple[JobDefinition, dict[str, Mark]]:
     """Read and check a job file.
 
@@ -32,6 +33,10 @@ def read_job(
             ``$SYS{APP_ROOT_DIR}``.
         variables: values for ``$VAR{name}`` (``--var name=value``).
         environ: values for ``$ENV{name}`` (the process environment when not given).
+        found: when given, problems with the job's content are added here instead of raised,
+            and the job holds what could be read (a task without a valid class is left out,
+            and so are dependencies on it), so later checks can report alongside them. A file
+            that cannot be read at all is still raised.
 
     Returns:
         The job and the mark (file, line, column) of each key's place, for later messages.
@@ -56,7 +61,14 @@ def read_job(
     problems.marks = marks
     job = check_job(merged, problems)
     expanded = expand_matrix(job, problems)
-    problems.raise_if_any()
+    if found is None:
+        problems.raise_if_any()
+    else:
+        found.extend(problems.items)
+        raw = merged.get("tasks") if isinstance(merged, dict) else None
+        dropped = set(raw) - set(job.tasks) if isinstance(raw, dict) else set()
+        for task in expanded.values():
+            task.dependencies = [d for d in task.dependencies if d not in dropped]
     job.tasks = expanded
     return job, marks
 
