@@ -277,3 +277,55 @@ def test_every_problem_in_a_job_is_reported_at_once_in_file_order(tmp_path: Path
         "tasks.third.timeout",
     ], done.stderr
     assert runs(root) == []
+
+
+SHAPES = """
+include: [common.yaml]
+config:
+  name: shapes
+  pools: {slots: 1}
+tasks:
+  fan:
+    task: Step
+    parameters: {marker: ./runs.txt}
+    matrix: {fail_if: [./never-a, ./never-b]}
+    pool: slots
+  cleanup:
+    task: Step
+    dependencies: [fan, doomed]
+    trigger_rule: all_done
+    parameters: {marker: ./runs.txt}
+"""
+
+COMMON = """
+tasks:
+  doomed:
+    task: Step
+    parameters: {marker: ./runs.txt, fail_if: ./main.py}
+    max_attempts: 2
+"""
+
+
+@pytest.mark.parametrize("executor", ["process", "thread"])
+def test_matrix_pools_includes_retries_and_trigger_rules_from_a_job_file(
+    tmp_path: Path, executor: str
+) -> None:
+    root = project(tmp_path, SHAPES)
+    (root / "common.yaml").write_text(textwrap.dedent(COMMON))
+    done = drive(root, "-j", "job.yaml", "--executor", executor, "--log-format", "text")
+    assert done.returncode == 1, done.stderr  # doomed fails both attempts
+    ran = runs(root)
+    assert sorted(ran) == ["cleanup", "fan[./never-a]", "fan[./never-b]"]
+    assert ran[-1] == "cleanup"  # all_done: after everything, failures included
+    assert "doomed" in done.stderr and "FAILED" in done.stderr  # the console view
+
+
+def test_log_format_json_and_max_concurrency(tmp_path: Path) -> None:
+    import json
+
+    root = project(tmp_path)
+    done = drive(root, "-j", "job.yaml", "--log-format", "json", "--max-concurrency", "1")
+    assert done.returncode == 0, done.stderr
+    objects = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+    assert {o["kind"] for o in objects} >= {"run_start", "log", "state", "run_end"}
+    assert any(o.get("event") == "first ran" for o in objects)
