@@ -21,8 +21,6 @@ __all__ = ["build_checkpointer", "build_extensions", "build_loggers", "register"
 _LOGGERS: dict[str, Callable[..., Any]] = {}
 _EXTENSIONS: dict[str, Callable[..., Any]] = {}
 _CHECKPOINTERS: dict[str, Callable[..., Any]] = {}
-# Built in, arriving with the extensions issue: named in a job file, the run goes on without it.
-_NOT_YET = {"RichProgressBar"}
 _PATH_PARAMETERS = ("base_log_dir", "path", "checkpoint_dir", "checkpoint_database")
 
 
@@ -77,13 +75,13 @@ def build_extensions(
 ) -> list[Any]:
     """One observer per ``extensions`` entry (0.12 extensions through an adapter)."""
     from ._compat import LegacyExtension, PluginAdapter
+    from .extensions.progressbar import RichProgressBar
 
+    known: dict[str, Callable[..., Any]] = {"RichProgressBar": RichProgressBar, **_EXTENSIONS}
     out = []
     for name, definition in definitions.items():
-        if definition.variant in _NOT_YET and definition.variant not in _EXTENSIONS:
-            continue
         place = f"extensions.{name}"
-        built = _build(_EXTENSIONS, definition, place, "extension", root, problems)
+        built = _build(known, definition, place, "extension", root, problems)
         if isinstance(built, LegacyExtension):
             built = PluginAdapter(built, name)
         if built is not None:

@@ -79,6 +79,10 @@ def build(
         )
     loggers = build_loggers(job.loggers, root, problems)
     extensions = build_extensions(job.extensions, root, problems)
+    if args.log_format:  # the console view replaces the progress display
+        from .extensions.progressbar import RichProgressBar
+
+        extensions = [e for e in extensions if not isinstance(e, RichProgressBar)]
     store = build_checkpointer(job.checkpointer, root, problems)
     concurrency = (
         args.max_concurrency if args.max_concurrency is not None else (job.config.max_concurrency)
