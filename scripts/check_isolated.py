@@ -25,7 +25,7 @@ PACKAGES = [
     "flowmancer-exec",
     "flowmancer",
 ]
-TEST_TOOLS = ["pytest>=8", "hypothesis>=6.100", "pytest-timeout>=2.3"]
+TEST_TOOLS = ["pytest>=8", "hypothesis>=6.100", "pytest-timeout>=2.3", "aiosmtpd>=1.4"]
 
 
 def run(*command: str | Path, cwd: Path | None = None) -> None:

@@ -25,6 +25,8 @@ OLD_PATHS = [
     "flowmancer.loggers.file",
     "flowmancer.extensions",
     "flowmancer.extensions.extension",
+    "flowmancer.extensions.progressbar",
+    "flowmancer.extensions.notifications",
     "flowmancer.checkpointer",
     "flowmancer.checkpointer.checkpointer",
     "flowmancer.checkpointer.file",

@@ -21,6 +21,13 @@ __all__ = ["build_checkpointer", "build_extensions", "build_loggers", "register"
 _LOGGERS: dict[str, Callable[..., Any]] = {}
 _EXTENSIONS: dict[str, Callable[..., Any]] = {}
 _CHECKPOINTERS: dict[str, Callable[..., Any]] = {}
+_NOTIFIERS = (
+    "SlackNotification",
+    "SlackWebhookNotification",
+    "WebhookNotification",
+    "EmailNotification",
+    "PushoverNotification",
+)
 _PATH_PARAMETERS = ("base_log_dir", "path", "checkpoint_dir", "checkpoint_database")
 
 
@@ -75,9 +82,14 @@ def build_extensions(
 ) -> list[Any]:
     """One observer per ``extensions`` entry (0.12 extensions through an adapter)."""
     from ._compat import LegacyExtension, PluginAdapter
+    from .extensions import notifications
     from .extensions.progressbar import RichProgressBar
 
-    known: dict[str, Callable[..., Any]] = {"RichProgressBar": RichProgressBar, **_EXTENSIONS}
+    known: dict[str, Callable[..., Any]] = {
+        "RichProgressBar": RichProgressBar,
+        **{name: getattr(notifications, name) for name in _NOTIFIERS},
+        **_EXTENSIONS,
+    }
     out = []
     for name, definition in definitions.items():
         place = f"extensions.{name}"
@@ -145,14 +157,29 @@ def _build(
 
 
 def _parameters_of(factory: Callable[..., Any]) -> list[str] | None:
-    try:
-        signature = inspect.signature(factory)
-    except (TypeError, ValueError):
-        return None
-    names = []
-    for parameter in signature.parameters.values():
-        if parameter.kind is parameter.VAR_KEYWORD:
-            return None  # takes anything
-        if parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY):
-            names.append(parameter.name)
-    return names
+    """The keyword arguments ``factory`` takes (None: anything). A class whose ``__init__``
+    passes ``**kwargs`` on to its base takes the base's as well."""
+    chain: list[Any] = (
+        [vars(c)["__init__"] for c in factory.__mro__ if "__init__" in vars(c)]
+        if isinstance(factory, type)
+        else [factory]
+    )
+    names: list[str] = []
+    for function in chain:
+        try:
+            signature = inspect.signature(function)
+        except (TypeError, ValueError):
+            return None
+        passes_on = False
+        for parameter in signature.parameters.values():
+            if parameter.kind is parameter.VAR_KEYWORD:
+                passes_on = True
+            elif (
+                parameter.kind in (parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY)
+                and parameter.name != "self"
+                and parameter.name not in names
+            ):
+                names.append(parameter.name)
+        if not passes_on:
+            return names
+    return None  # **kwargs all the way up: takes anything
