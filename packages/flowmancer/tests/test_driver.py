@@ -138,7 +138,7 @@ def test_variables_from_the_command_line(tmp_path: Path) -> None:
             JOB + "  extra: {task: Step, parameters: {marker: x}, max_attempts: 0}\n",
             "tasks.extra.max_attempts: expected a whole number >= 1, got 0",
         ),
-        (JOB.replace("config:", "config:\n  executor: dask"), "dask executor is not built yet"),
+        (JOB.replace("config:", "config:\n  executor: dusk"), "(did you mean 'dask'?)"),
         (JOB + "loggers:\n  f: {logger: FileLoger}\n", "(did you mean 'FileLogger'?)"),
     ],
 )
@@ -329,3 +329,18 @@ def test_log_format_json_and_max_concurrency(tmp_path: Path) -> None:
     objects = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
     assert {o["kind"] for o in objects} >= {"run_start", "log", "state", "run_end"}
     assert any(o.get("event") == "first ran" for o in objects)
+
+
+def test_a_job_fails_on_dask_and_resumes_on_the_process_executor(tmp_path: Path) -> None:
+    pytest.importorskip("distributed")
+    root = project(tmp_path)
+    (root / "broken").touch()
+    first = drive(root, "-j", "job.yaml", "--executor", "dask")
+    assert first.returncode == 2, first.stderr
+    assert "second: FAILED: RuntimeError: failing as asked" in first.stderr
+    (run_folder,) = (root / "logs" / "demo").iterdir()
+    assert "first ran" in (run_folder / "first.log").read_text()  # output from the worker
+    (root / "broken").unlink()
+    second = drive(root, "-j", "job.yaml", "-r", "--executor", "process")
+    assert second.returncode == 0, second.stderr
+    assert runs(root) == ["first", "second", "third"]

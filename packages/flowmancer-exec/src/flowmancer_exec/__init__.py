@@ -7,6 +7,7 @@ progress displays and checkpoint stores plug in through the ``Observer`` and
 ``CheckpointStore`` protocols.
 """
 
+from ._dask import DaskExecutor
 from ._errors import (
     ExecutorUnavailableError,
     JobError,
@@ -31,6 +32,7 @@ __all__ = [
     "Attempt",
     "AttemptResult",
     "CheckpointStore",
+    "DaskExecutor",
     "Emit",
     "Executor",
     "ExecutorUnavailableError",

@@ -71,12 +71,6 @@ def build(
         for name, task in job.tasks.items()
     ]
     kind = args.executor or job.config.executor
-    if kind == "dask":
-        where = "--executor" if args.executor else "config.executor"
-        problems.add(
-            "" if args.executor else "config.executor",
-            f"{where}: the dask executor is not built yet; use process or thread",
-        )
     loggers = build_loggers(job.loggers, root, problems)
     extensions = build_extensions(job.extensions, root, problems)
     if args.log_format:  # the console view replaces the progress display
@@ -87,7 +81,16 @@ def build(
     concurrency = (
         args.max_concurrency if args.max_concurrency is not None else (job.config.max_concurrency)
     )
-    executor = ThreadExecutor() if kind == "thread" else ProcessExecutor()
+    executor: Any = ThreadExecutor() if kind == "thread" else ProcessExecutor()
+    if kind == "dask":
+        from flowmancer_exec import DaskExecutor, ExecutorUnavailableError
+
+        try:
+            executor = DaskExecutor(
+                job.config.dask.address, job.config.dask.n_workers, paths=[str(root)]
+            )
+        except ExecutorUnavailableError as error:
+            problems.add("" if args.executor else "config.executor", str(error))
     runner = None
     try:
         runner = Runner(
