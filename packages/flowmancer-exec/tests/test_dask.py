@@ -192,3 +192,40 @@ def test_without_dask_the_executor_says_how_to_install_it() -> None:
         "the dask executor is not installed: pip install 'flowmancer-exec[dask]' "
         "(or 'flowmancer[dask]')"
     )
+
+
+def test_a_lost_scheduler_fails_the_attempt_instead_of_hanging(
+    tmp_path: Path, cluster: tuple[str, list[subprocess.Popen[bytes]]]
+) -> None:
+    from exec_tasks import Sleep
+
+    address, _ = cluster
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    specs = [TaskSpec("long", Sleep, {"seconds": 20, "folder": str(marks)})]
+    import threading
+
+    scheduler_pid = _scheduler_pid(address)
+
+    def kill_the_scheduler() -> None:
+        deadline = time.monotonic() + 60
+        while not (marks / "long.start").exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.kill(scheduler_pid, signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_the_scheduler)
+    killer.start()
+    started = time.monotonic()
+    result = Runner(specs, executor=DaskExecutor(address)).run()
+    killer.join()
+    assert result.states["long"] is S.FAILED
+    assert "scheduler" in result.reasons["long"], result.reasons
+    assert time.monotonic() - started < 60
+
+
+def _scheduler_pid(address: str) -> int:
+    port = address.rsplit(":", 1)[1]
+    out = subprocess.run(
+        ["pgrep", "-f", f"dask_scheduler.*--port {port}"], capture_output=True, text=True
+    )
+    return int(out.stdout.split()[0])

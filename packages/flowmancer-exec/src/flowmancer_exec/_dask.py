@@ -136,7 +136,12 @@ class DaskExecutor:
                     await future.cancel()
                 return AttemptResult(False, "stopped", stopped=True)
         except distributed.client.FutureCancelledError:
-            return AttemptResult(False, "cancelled on the cluster", stopped=True)
+            # Not cancelled by us (that is the branch above): the scheduler dropped it, which
+            # it does when the connection to it is lost.
+            status = getattr(client, "status", "")
+            lost = status != "running"
+            why = "lost the dask scheduler" if lost else "the cluster cancelled the attempt"
+            return AttemptResult(False, f"{why} (client {status or 'unknown'})", ("Cancelled",))
         except Exception as error:  # a worker lost mid-attempt, a lost scheduler, ...
             return AttemptResult(False, _describe_loss(error), (type(error).__name__,))
         finally:
