@@ -50,6 +50,8 @@ class DaskExecutor:
             classes (the driver adds its own folder); the folders must exist on the workers.
             On one machine this is all it takes; across machines, install the task code as a
             package on every worker instead (or share the folder at the same path).
+        reconnect_timeout: seconds without the scheduler after which running attempts are
+            FAILED ("lost the dask scheduler"); the run then ends and ``-r`` resumes it.
 
     Raises:
         ExecutorUnavailableError: dask is not installed (with the command that installs it).
@@ -63,8 +65,10 @@ class DaskExecutor:
         n_workers: int | None = None,
         grace_period: float = 5.0,
         paths: Sequence[str] = (),
+        reconnect_timeout: float = 30.0,
     ) -> None:
         _distributed()
+        self.reconnect_timeout = reconnect_timeout
         self.address = address
         self.n_workers = n_workers
         self.grace_period = grace_period
@@ -104,12 +108,13 @@ class DaskExecutor:
         """Disconnect; close the local cluster if this executor started it."""
         client, self._client = self._client, None
         cluster, self._cluster = self._cluster, None
+        # Bounded: closing must not wait long on a scheduler that is gone.
         if client is not None:
             with contextlib.suppress(Exception):
-                await client.close()
+                await asyncio.wait_for(client.close(timeout=5), 10)
         if cluster is not None:
             with contextlib.suppress(Exception):
-                await cluster.close()
+                await asyncio.wait_for(cluster.close(), 30)
 
     async def run_attempt(self, attempt: Attempt, emit: Emit) -> AttemptResult:
         """Submit the attempt, wait for it, deliver its output, return how it ended."""
@@ -122,19 +127,26 @@ class DaskExecutor:
             _on_worker, attempt, stop_name, self.grace_period, pure=False, retries=0
         )
         try:
-            result, records = await future
+            result, records = await self._wait(future)
+        except _SchedulerLost as error:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(future.cancel(), 5)
+            return AttemptResult(False, str(error), ("SchedulerLost",))
         except asyncio.CancelledError:
             # Told to stop (timeout or abort): the worker delivers on_abort, then kills.
             stop = distributed.Event(stop_name, client=client)
-            await stop.set()
             try:
+                await asyncio.wait_for(stop.set(), 10)
                 result, records = await asyncio.wait_for(
                     asyncio.shield(future), self.grace_period + 10
                 )
             except (asyncio.CancelledError, asyncio.TimeoutError, Exception):
                 with contextlib.suppress(Exception):
-                    await future.cancel()
+                    await asyncio.wait_for(future.cancel(), 10)
                 return AttemptResult(False, "stopped", stopped=True)
+            finally:
+                with contextlib.suppress(Exception):  # an Event lives until cleared
+                    await asyncio.wait_for(stop.clear(), 10)
         except distributed.client.FutureCancelledError:
             # Not cancelled by us (that is the branch above): the scheduler dropped it, which
             # it does when the connection to it is lost.
@@ -144,14 +156,45 @@ class DaskExecutor:
             return AttemptResult(False, f"{why} (client {status or 'unknown'})", ("Cancelled",))
         except Exception as error:  # a worker lost mid-attempt, a lost scheduler, ...
             return AttemptResult(False, _describe_loss(error), (type(error).__name__,))
-        finally:
-            with contextlib.suppress(Exception):
-                await distributed.Event(stop_name, client=client).clear()
         for record in records:
             emit(record)
         if not isinstance(result, AttemptResult):
             return AttemptResult(False, f"the worker sent back {type(result).__name__}")
         return result
+
+    async def _wait(self, future: Any) -> Any:
+        """The future's result; ``_SchedulerLost`` once the scheduler has been gone too long."""
+
+        async def result() -> Any:
+            return await future
+
+        waiter = asyncio.ensure_future(result())
+        gone_since: float | None = None
+        try:
+            while True:
+                done, _ = await asyncio.wait({waiter}, timeout=0.25)
+                if done:
+                    return waiter.result()
+                status = getattr(self._client, "status", "running")
+                if status == "running":
+                    gone_since = None
+                    continue
+                now = asyncio.get_running_loop().time()
+                gone_since = gone_since if gone_since is not None else now
+                if now - gone_since >= self.reconnect_timeout:
+                    raise _SchedulerLost(
+                        f"lost the dask scheduler at {self.address or 'the local cluster'} "
+                        f"(no connection for {self.reconnect_timeout:g} s)"
+                    )
+        finally:
+            if not waiter.done():
+                waiter.cancel()
+                with contextlib.suppress(BaseException):
+                    await waiter
+
+
+class _SchedulerLost(Exception):
+    """The connection to the scheduler stayed down past ``reconnect_timeout``."""
 
 
 def _describe_loss(error: BaseException) -> str:
