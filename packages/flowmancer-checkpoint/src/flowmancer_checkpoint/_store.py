@@ -36,6 +36,9 @@ class Checkpointer(abc.ABC):
 
     def __init__(self, *, report: Callable[[str], None] | None = None) -> None:
         self.report = report or _report
+        # False while only part of a job runs (--skip, --run-from, --run-to): its success says
+        # nothing of the rest, so the checkpoint is kept.
+        self.clear_on_success = True
         self._journal = Journal()
         self._reported: set[tuple[str, str]] = set()
 
@@ -50,7 +53,11 @@ class Checkpointer(abc.ABC):
             CheckpointWriteError: it could not be written; what was saved before is still whole.
         """
         job = snapshot.job
-        if snapshot.finished and all(s.satisfies_dependents for s in snapshot.states.values()):
+        if (
+            snapshot.finished
+            and self.clear_on_success
+            and all(s.satisfies_dependents for s in snapshot.states.values())
+        ):
             self._journal.forget(job)
             self._remove(job)
             return

@@ -57,6 +57,8 @@ class JSONLinesLogger(Logger):
         renderer: turns an event dict into a line; structlog's ``JSONRenderer`` with a
             serializer that never fails (``json_default``) and keeps non-ASCII text as it is,
             when not given.
+        fd: write to this open file descriptor instead of ``path`` (standard error, say), as
+            it is (a duplicate is written to and closed; ``fd`` stays open).
 
     Raises:
         ValueError: ``path`` names a field other than ``{job}`` and ``{run_id}``.
@@ -67,8 +69,10 @@ class JSONLinesLogger(Logger):
         path: str | os.PathLike[str] = "./logs/{job}.jsonl",
         *,
         renderer: Callable[[Any, str, MutableMapping[str, Any]], str | bytes] | None = None,
+        fd: int | None = None,
     ) -> None:
         super().__init__()
+        self.target_fd = fd
         self.path_template = os.fspath(path)
         try:
             self.path_template.format(job="job", run_id="run")
@@ -95,15 +99,21 @@ class JSONLinesLogger(Logger):
         with self._lock:
             self.close_files()
             self._idle.reset()
-            path = Path(
-                self.path_template.format(job=safe_name(start.job), run_id=safe_name(start.run_id))
-            ).absolute()
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self.path = path
-            # O_APPEND and writes of whole lines only: several processes (or runs) appending
-            # to one file never split each other's lines.
-            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
-            self._fd = os.open(path, flags, 0o644)
+            if self.target_fd is not None:
+                self.path = None
+                self._fd = os.dup(self.target_fd)  # closed at the run's end; the caller's stays
+            else:
+                path = Path(
+                    self.path_template.format(
+                        job=safe_name(start.job), run_id=safe_name(start.run_id)
+                    )
+                ).absolute()
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self.path = path
+                # O_APPEND and writes of whole lines only: several processes (or runs)
+                # appending to one file never split each other's lines.
+                flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+                self._fd = os.open(path, flags, 0o644)
             track(self)
             self._emit(
                 {

@@ -67,14 +67,14 @@ def _run(rest: list[str]) -> int:
         return 2
     job = Path(rest[0]).absolute()
     args = driver_parser("flowmancer run JOB").parse_args(["-j", str(job), *rest[1:]])
-    return Flowmancer(test=True)._start_parsed(args, Path.cwd(), job.parent)
+    return Flowmancer()._start_parsed(args, Path.cwd(), job.parent)
 
 
 def _loaded(job_arg: str, variables: list[str]) -> tuple[Flowmancer, Path]:
     from ._args import _var
 
     job = Path(job_arg).absolute()
-    driver = Flowmancer(test=True)
+    driver = Flowmancer()
     for text in variables:
         try:
             key, value = _var(text)
@@ -111,7 +111,7 @@ def _plan(rest: list[str]) -> int:
         print("flowmancer plan: error: give the job file: flowmancer plan JOB", file=sys.stderr)
         return 2
     job = Path(args.jobdef).absolute()
-    return Flowmancer(test=True)._start_parsed(args, Path.cwd(), job.parent)
+    return Flowmancer()._start_parsed(args, Path.cwd(), job.parent)
 
 
 def _graph(rest: list[str]) -> int:

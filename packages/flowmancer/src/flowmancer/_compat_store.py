@@ -30,6 +30,7 @@ class CheckpointerAdapter(PluginAdapter):
     def __init__(self, plugin: LegacyCheckpointer, lock_folder: Path) -> None:
         self.store = plugin
         self.lock_folder = lock_folder
+        self.clear_on_success = True
         self._run_plugin = _Hooks(plugin)
         super().__init__(self._run_plugin, "checkpointer")  # type: ignore[arg-type]
         self.is_logger = False
@@ -38,7 +39,7 @@ class CheckpointerAdapter(PluginAdapter):
 
     def save(self, snapshot: Any) -> None:
         """Hand the snapshot to ``write_checkpoint`` (after a clean finish: clear it instead)."""
-        if snapshot.finished and snapshot.ok:
+        if snapshot.finished and snapshot.ok and self.clear_on_success:
             self._call(lambda: self.store.clear_checkpoint(snapshot.job))
             return
         states: dict[str, set[str]] = {}

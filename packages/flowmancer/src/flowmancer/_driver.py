@@ -13,18 +13,11 @@ from typing import Any
 
 from ._jobfile._problems import JobFileError, Mark, Problem, Problems
 from ._jobfile._schema import JobDefinition, TaskDefinition
+from .exceptions import CannotStartError as Stop
 
 __all__ = ["CANNOT_START", "Flowmancer", "Stop", "place_problems"]
 
 CANNOT_START = 99
-
-
-class Stop(Exception):
-    """The job cannot start; ``problems`` say why (already placed in files where possible)."""
-
-    def __init__(self, problems: Sequence[Problem | str]) -> None:
-        self.problems = list(problems)
-        super().__init__("\n".join(str(p) for p in problems))
 
 
 class Flowmancer:
@@ -120,10 +113,13 @@ class Flowmancer:
         from ._args import parse_args
 
         args = parse_args([] if self._test else None)
+        if self._test:  # as in 0.12: no loggers and no extensions under test
+            args.test_mode = True
+        root = Path.cwd() if self._test else _driver_folder()
         return self._start_parsed(
             args,
             Path.cwd(),
-            _driver_folder(),
+            root,
             default_jobdef_path,
             default_jobdef_type,
             raise_exception_on_failure,
@@ -169,12 +165,14 @@ class Flowmancer:
         from ._run import build, run_job
 
         self._vars.update(dict(args.var))
-        path = args.jobdef or default_path
         found: list[Problem] = []  # problems in the file, reported with those found later
+        # A job file from the command line is found from the caller's folder; the driver's own
+        # default (start("job.yaml")) from the driver's folder, as in 0.12.
+        path, base = (args.jobdef, caller) if args.jobdef else (default_path, self._root)
         if path:
             if (args.type or kind) != "yaml":
                 raise Stop([f"unknown job file type {args.type or kind!r} (only 'yaml')"])
-            job_file = Path(path) if os.path.isabs(path) else caller / path
+            job_file = Path(path) if os.path.isabs(path) else base / path
             self._job, self._marks = read_job(
                 job_file, app_root=self._root, variables=self._vars, found=found
             )
@@ -190,8 +188,8 @@ class Flowmancer:
         raise Stop(found)
 
 
-def _in_file_order(problems: Sequence[Problem | str]) -> list[Problem | str]:
-    def key(problem: Problem | str) -> tuple[str, int, int]:
+def _in_file_order(problems: Sequence[object]) -> list[object]:
+    def key(problem: object) -> tuple[str, int, int]:
         mark = problem.mark if isinstance(problem, Problem) else None
         return (mark.file, mark.line, mark.column) if mark else ("~", 0, 0)
 
@@ -206,10 +204,13 @@ def _text(value: object, what: str) -> str:
 
 
 def _driver_folder() -> Path:
-    """The folder of the script that was started (``main.py``), as 0.12 took it."""
+    """The folder of the script that was started (``main.py``), as 0.12 took it; the current
+    folder when Python was started with ``-m`` (pytest, a package's ``__main__``) or ``-c``."""
     main = sys.modules.get("__main__")
     file = getattr(main, "__file__", None)
-    return Path(file).absolute().parent if file else Path.cwd()
+    if not file or getattr(main, "__spec__", None) is not None:
+        return Path.cwd()
+    return Path(file).absolute().parent
 
 
 @contextlib.contextmanager
@@ -223,7 +224,7 @@ def _inside(folder: Path) -> Iterator[None]:
         os.chdir(before)
 
 
-def _say_problems(problems: Sequence[Problem | str]) -> None:
+def _say_problems(problems: Sequence[object]) -> None:
     if len(problems) == 1:
         print(f"flowmancer: error: {problems[0]}", file=sys.stderr)
         return

@@ -71,8 +71,9 @@ def build(
         for name, task in job.tasks.items()
     ]
     kind = args.executor or job.config.executor
-    loggers = build_loggers(job.loggers, root, problems)
-    extensions = build_extensions(job.extensions, root, problems)
+    test_mode = getattr(args, "test_mode", False)  # 0.12's test mode: no loggers, extensions
+    loggers = [] if test_mode else build_loggers(job.loggers, root, problems)
+    extensions = [] if test_mode else build_extensions(job.extensions, root, problems)
     if args.log_format:  # the console view replaces the progress display
         from .extensions.progressbar import RichProgressBar
 
@@ -118,23 +119,20 @@ def run_job(
 ) -> int:
     """Check everything, then run (or, with ``--dry-run``, say what would run)."""
     from flowmancer_checkpoint import CheckpointError, CheckpointLockedError, plan_resume
-    from flowmancer_dag import GraphError
 
     built = build(job, marks, root, args, classes)
     runner, store = built.runner, built.store
-    try:
-        selected = runner.prepared.graph.select(
-            run_from=args.run_from, run_to=args.run_to, skip=args.skip
-        )
-    except (GraphError, KeyError, ValueError) as error:
-        message = error.args[0] if isinstance(error, KeyError) and error.args else error
-        raise Stop([f"command line: {message}"]) from None
+    selected = _select(runner, args)
+    if args.skip or args.run_from or args.run_to:
+        # Part of the job runs: its success must not erase what the checkpoint knows of the
+        # rest (a later -r still needs it).
+        store.clear_on_success = False
 
     name = job.config.name
     try:
         with store.lock(name):
             plan = None
-            if args.restart and args.fresh:
+            if args.fresh:
                 store.clear(name)
                 print(
                     f"flowmancer: --fresh: the checkpoint of job {name!r} was cleared",
@@ -166,6 +164,46 @@ def run_job(
     return result.exit_code
 
 
+def _select(runner: Runner, args: argparse.Namespace) -> Any:
+    """What ``--skip``, ``--run-from`` and ``--run-to`` leave to run; a matrix task's own name
+    stands for all its members, as it does in dependencies."""
+    from flowmancer_dag import GraphError
+
+    names = runner.tasks
+    groups: dict[str, list[str]] = {}
+    for name in names:
+        base = name.split("[", 1)[0] if name.endswith("]") else name
+        groups.setdefault(base, []).append(name)
+
+    def expand(flag: str, name: str) -> list[str]:
+        if name in names:
+            return [name]
+        if name in groups:
+            return groups[name]
+        import difflib
+
+        close = difflib.get_close_matches(name, list(names), n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise Stop([f"{flag}: no task named {name!r} in this job{hint}"])
+
+    skip = [m for name in args.skip for m in expand("--skip", name)]
+    edges: dict[str, list[str]] = {}
+    for flag, value in (("--run-from", args.run_from), ("--run-to", args.run_to)):
+        if value is not None:
+            edges[flag] = expand(flag, value)
+    graph = runner.prepared.graph
+    try:
+        chosen: set[str] = set()
+        starts = edges.get("--run-from", [None])
+        ends = edges.get("--run-to", [None])
+        for start in starts:
+            for end in ends:
+                chosen |= set(graph.select(run_from=start, run_to=end, skip=skip))
+    except GraphError as error:
+        raise Stop([f"command line: {error}"]) from None
+    return [n for n in names if n in chosen]
+
+
 def _hooks_of(store: Any) -> list[Any]:
     # A 0.12 checkpointer also has lifecycle hooks: it watches the run like an extension.
     return [store] if hasattr(store, "drain") else []
@@ -190,7 +228,9 @@ def _console(args: argparse.Namespace) -> list[Any]:
     if args.log_format == "json":
         from flowmancer_log import JSONLinesLogger
 
-        return [JSONLinesLogger("/dev/stderr")]
+        # Standard error's own descriptor, as it is: reopening /dev/stderr would give a second
+        # file offset and overwrite what others wrote (2> file).
+        return [JSONLinesLogger(fd=2)]
     return []
 
 

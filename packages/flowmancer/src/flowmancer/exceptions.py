@@ -6,9 +6,12 @@ an exit status instead (``JobFileError`` and friends when ``raise_exception_on_f
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ._jobfile._problems import JobFileError
 
 __all__ = [
+    "CannotStartError",
     "CheckpointInvalidError",
     "ExtensionsDirectoryNotFoundError",
     "JobFileError",
@@ -19,6 +22,18 @@ __all__ = [
     "TaskValidationError",
     "VarFormatError",
 ]
+
+
+class CannotStartError(Exception):
+    """The job cannot start; ``problems`` says why, each at its file and place when known.
+
+    Raised by ``Flowmancer.start(raise_exception_on_failure=True)``; otherwise the problems are
+    printed and ``start`` returns 99.
+    """
+
+    def __init__(self, problems: Sequence[object]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
 
 
 class NoTasksLoadedError(Exception):
