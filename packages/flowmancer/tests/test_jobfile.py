@@ -300,3 +300,71 @@ def test_plugins_take_the_short_form_and_parameters(tmp_path: Path) -> None:
     }
     assert job.extensions == {}
     assert job.checkpointer == PluginDefinition("SQLiteCheckpointer")
+
+
+def test_substituted_values_become_numbers_booleans_or_null_but_never_dates(
+    tmp_path: Path,
+) -> None:
+    path = write(
+        tmp_path,
+        "job.yaml",
+        """
+        tasks:
+          t:
+            task: T
+            parameters:
+              day: $VAR{day}
+              code: $VAR{code}
+              answer: $VAR{answer}
+              n: $VAR{n}
+              x: $VAR{x}
+              on: $VAR{flag}
+              nothing: $VAR{none}
+        """,
+    )
+    values = {
+        "day": "2026-11-26",
+        "code": "0123",
+        "answer": "no",
+        "n": "42",
+        "x": "1.5",
+        "flag": "True",
+        "none": "null",
+    }
+    job, _ = read_job(path, app_root=tmp_path, variables=values)
+    assert job.tasks["t"].parameters == {
+        "day": "2026-11-26",
+        "code": "0123",
+        "answer": "no",
+        "n": 42,
+        "x": 1.5,
+        "on": True,
+        "nothing": None,
+    }
+
+
+def test_keys_keep_their_text(tmp_path: Path) -> None:
+    path = write(tmp_path, "job.yaml", "tasks:\n  yes: {task: A}\n  0x10: {task: B}\n")
+    job, _ = read_job(path, app_root=tmp_path)
+    assert list(job.tasks) == ["yes", "0x10"]
+
+
+def test_nested_aliases_cannot_blow_up(tmp_path: Path) -> None:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 9):
+        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]")
+    path = write(
+        tmp_path,
+        "job.yaml",
+        "aliases:\n" + "\n".join("  " + x for x in lines) + "\ntasks: {t: {task: T}}\n",
+    )
+    assert any("aliases expand to too much data" in p for p in problems_of(path))
+
+
+def test_a_variable_inside_a_default_is_named(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "job.yaml",
+        "tasks:\n  t:\n    task: T\n    parameters:\n      m: $VAR{m:$ENV{HOME}}\n",
+    )
+    assert any("a variable inside another's default" in p for p in problems_of(path))

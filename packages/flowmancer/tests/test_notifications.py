@@ -214,3 +214,27 @@ def test_a_misspelt_setting_is_named(tmp_path: Path) -> None:
     assert "extensions.hook.parameters.ur: WebhookNotification has no parameter 'ur'" in (
         done.stderr
     )
+
+
+def test_a_server_that_never_answers_does_not_hold_the_tasks_up(tmp_path: Path) -> None:
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # accepts connections, never answers
+    port = silent.getsockname()[1]
+    try:
+        extensions = (
+            f'  hook: {{extension: WebhookNotification, parameters: {{url: "http://127.0.0.1:'
+            f'{port}/x", timeout: 6, notify_on_success: false}}}}\n'
+        )
+        root = project(tmp_path, extensions, OK_TASKS)
+        started = time.monotonic()
+        done = drive(root)
+        took = time.monotonic() - started
+    finally:
+        silent.close()
+    assert done.returncode == 0, done.stderr
+    assert "could not send the 'create' notification" in done.stderr
+    ran_at = (root / "runs.txt").stat().st_mtime
+    # The task ran while the notification was still waiting (6 s), not after it.
+    assert ran_at - (started + time.time() - time.monotonic()) < 5
+    assert took < 20

@@ -141,10 +141,12 @@ def run_job(
             elif args.restart:
                 plan = plan_resume(name, store.load(name), runner.prepared.fingerprints)
                 print(f"flowmancer: {plan.summary()}", file=sys.stderr)
-            completed = set(plan.completed) if plan else set()
-            skipped = [n for n in runner.tasks if n not in selected and n not in completed]
+            completed = list(plan.completed) if plan else []  # in the job's order
+            done = set(completed)
+            skipped = [n for n in runner.tasks if n not in selected and n not in done]
             if args.dry_run:
-                _print_plan(runner.tasks, selected, completed, set(plan.changed) if plan else set())
+                changed = set(plan.changed) if plan else set()
+                _print_plan(runner.tasks, selected, set(completed), changed)
                 return 0
             result = asyncio.run(
                 _run_and_drain(
@@ -201,7 +203,7 @@ def _select(runner: Runner, args: argparse.Namespace) -> Any:
                 chosen |= set(graph.select(run_from=start, run_to=end, skip=skip))
     except GraphError as error:
         raise Stop([f"command line: {error}"]) from None
-    return [n for n in names if n in chosen]
+    return chosen
 
 
 def _hooks_of(store: Any) -> list[Any]:

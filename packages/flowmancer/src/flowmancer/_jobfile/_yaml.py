@@ -7,6 +7,7 @@ work as YAML defines them.
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -88,6 +89,23 @@ def load_yaml(path: Path, variables: Variables, problems: Problems) -> tuple[Any
     return data, builder.marks
 
 
+_INT = re.compile(r"[-+]?(0|[1-9][0-9_]*)")
+_FLOAT = re.compile(r"[-+]?([0-9][0-9_]*)?\.[0-9_]+([eE][-+]?[0-9]+)?|[-+]?[0-9]+[eE][-+]?[0-9]+")
+
+
+def _retype(text: str) -> Any:
+    if _INT.fullmatch(text):
+        return int(text)
+    if _FLOAT.fullmatch(text):
+        return float(text)
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered in ("null", "~"):
+        return None
+    return text
+
+
 class _Builder:
     def __init__(self, file: str, variables: Variables, problems: Problems) -> None:
         self.file = file
@@ -96,22 +114,38 @@ class _Builder:
         self.marks: dict[str, Mark] = {}
         self.constructor = yaml.SafeLoader("")  # only its constructor and resolver are used
         self.depth = 0
+        self.built: dict[int, Any] = {}
+        self.expanded = 0
 
     def mark(self, node: yaml.Node) -> Mark:
         return Mark(self.file, node.start_mark.line + 1, node.start_mark.column + 1)
 
     def build(self, node: yaml.Node, place: str) -> Any:
         self.marks.setdefault(place, self.mark(node))
+        if isinstance(node, yaml.CollectionNode):
+            # An alias is the same node again: build it once (a file of nested aliases would
+            # otherwise grow exponentially). Copies keep later merges from sharing.
+            seen = self.built.get(id(node))
+            if seen is not None:
+                self.expanded += _size(seen)
+                if self.expanded > 1_000_000:
+                    self.problems.add(place, "aliases expand to too much data", self.mark(node))
+                    return None
+                return copy.deepcopy(seen)
         self.depth += 1
         try:
             if self.depth > 200:  # an alias that refers back to itself
                 self.problems.add(place, "nested too deeply (a recursive alias?)", self.mark(node))
                 return None
+            built: Any
             if isinstance(node, yaml.MappingNode):
-                return self.mapping(node, place)
-            if isinstance(node, yaml.SequenceNode):
-                return [self.build(item, f"{place}.{i}") for i, item in enumerate(node.value)]
-            return self.scalar(node, place)
+                built = self.mapping(node, place)
+            elif isinstance(node, yaml.SequenceNode):
+                built = [self.build(item, f"{place}.{i}") for i, item in enumerate(node.value)]
+            else:
+                return self.scalar(node, place)
+            self.built[id(node)] = built
+            return built
         finally:
             self.depth -= 1
 
@@ -129,11 +163,11 @@ class _Builder:
                     else:
                         self.problems.add(place, "<< must merge a mapping", self.mark(value_node))
                 continue
-            key = self.scalar(key_node, place) if isinstance(key_node, yaml.ScalarNode) else None
-            if not isinstance(key, (str, int, float, bool)) or key is None:
+            if not isinstance(key_node, yaml.ScalarNode):
                 self.problems.add(place, "keys must be plain names", self.mark(key_node))
                 continue
-            key = str(key)
+            # A key is its text as written: a task called `yes` or `0x10` keeps that name.
+            key = str(key_node.value)
             child = f"{place}.{key}" if place else key
             if key in explicit:
                 self.problems.add(child, f"{key!r} is given twice", self.mark(key_node))
@@ -149,14 +183,19 @@ class _Builder:
         if "$" in value and node.tag == _STR:
             substituted = _REFERENCE.sub(lambda m: self.lookup(m, node, place), value)
             if substituted != value:
-                if not node.style:  # plain (None from PyYAML's parser, "" from libyaml's)
-                    # A plain scalar takes the type its new text reads as: `$VAR{n:3}` is 3.
-                    tag = self.constructor.resolve(  # type: ignore[no-untyped-call]
-                        yaml.ScalarNode, substituted, (True, False)
+                if _REFERENCE.search(substituted):
+                    self.problems.add(
+                        place,
+                        "a variable inside another's default is not substituted; "
+                        "give the default as plain text",
+                        self.mark(node),
                     )
-                else:
-                    tag = _STR
-                node = yaml.ScalarNode(tag, substituted, node.start_mark, node.end_mark)
+                if not node.style:  # plain (None from PyYAML's parser, "" from libyaml's)
+                    # A plain scalar whose new text is a number, true/false or null takes that
+                    # type (`$VAR{n:3}` is 3); anything else stays text, as 0.12 kept it —
+                    # not YAML 1.1's dates, octals or yes/no.
+                    return _retype(substituted)
+                return substituted
         try:
             return self.constructor.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError as error:
@@ -180,3 +219,11 @@ class _Builder:
         }[kind]
         self.problems.add(place, f"${kind}{{{name}}} is not set ({how})", self.mark(node))
         return match.group(0)
+
+
+def _size(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + sum(_size(v) for v in value.values())
+    if isinstance(value, list):
+        return 1 + sum(_size(v) for v in value)
+    return 1

@@ -41,13 +41,14 @@ class RichProgressBar:
         self._progress: Any = None
         self._bar: Any = None
         self._timer: asyncio.TimerHandle | None = None
-        self._out: TextIO = sys.stderr
+        self._out: Any = sys.stderr
+        self._escape: Any = str
 
     # -- observer methods -----------------------------------------------------------------------
 
     def on_run_start(self, start: Any) -> None:
         """Begin the display (live on a terminal)."""
-        self._out = self.stream if self.stream is not None else sys.stderr
+        self._out = self.stream if self.stream is not None else (sys.stderr or sys.__stderr__)
         self._job = start.job
         self._started = time.monotonic()
         self._states = dict.fromkeys(start.tasks, "INIT")
@@ -99,8 +100,14 @@ class RichProgressBar:
             console=console,
             auto_refresh=False,  # no refresh thread: we redraw ourselves
             transient=False,
+            # Leave sys.stdout/sys.stderr alone: tasks on the thread executor write there.
+            redirect_stdout=False,
+            redirect_stderr=False,
         )
-        self._bar = self._progress.add_task(self._job, total=len(self._states), status="")
+        from rich.markup import escape
+
+        self._escape = escape  # names like load[eu] are not markup
+        self._bar = self._progress.add_task(escape(self._job), total=len(self._states), status="")
         self._progress.start()
         self._redraw()
         self._tick()
@@ -127,7 +134,7 @@ class RichProgressBar:
             f"completed {counts['completed']} · failed {counts['failed']} · "
             f"{self._elapsed()}" + (f" · now: {shown}" if shown else "")
         )
-        self._progress.update(self._bar, completed=done, status=status)
+        self._progress.update(self._bar, completed=done, status=self._escape(status))
         self._progress.refresh()
 
     def _counts(self) -> dict[str, int]:
@@ -161,7 +168,7 @@ class RichProgressBar:
         try:
             self._out.write(f"[{stamp}] {text}\n")
             self._out.flush()
-        except (OSError, ValueError):
+        except (OSError, ValueError, AttributeError):
             pass  # a closed or broken stream must not stop the run
 
 

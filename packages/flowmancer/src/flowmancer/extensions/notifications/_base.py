@@ -5,6 +5,7 @@ from __future__ import annotations
 import abc
 import datetime
 import sys
+import threading
 from typing import Any
 
 __all__ = ["Notifier"]
@@ -36,6 +37,7 @@ class Notifier(abc.ABC):
         self.notify_on_abort = notify_on_abort
         self.timeout = timeout
         self._tasks = 0
+        self._starting: threading.Thread | None = None
 
     @abc.abstractmethod
     def send(self, event: str, title: str, text: str, details: dict[str, Any]) -> None:
@@ -48,16 +50,26 @@ class Notifier(abc.ABC):
         self._tasks = len(start.tasks)
         if self.notify_on_create:
             resumed = " (resuming an earlier run)" if start.resumed else ""
-            self._send(
+            message = (
                 "create",
                 f"Flowmancer job {start.job}: STARTING",
                 f"Job {start.job!r} started at {_when(start.started)} with {self._tasks} "
                 f"tasks{resumed}.",
                 {"job": start.job, "run_id": start.run_id, "tasks": list(start.tasks)},
             )
+            # Sent beside the run, not before it: a slow server must not hold the tasks up.
+            # (The thread only does socket I/O, so the forks that start tasks meanwhile are
+            # safe.) The end of the run waits for it, at most ``timeout`` more.
+            self._starting = threading.Thread(
+                target=self._send, args=message, name="flowmancer-notify", daemon=True
+            )
+            self._starting.start()
 
     def on_run_end(self, result: Any) -> None:
-        """The SUCCESS, FAILURE or ABORTED message."""
+        """The SUCCESS, FAILURE or ABORTED message (after the STARTING one is out)."""
+        starting, self._starting = self._starting, None
+        if starting is not None:
+            starting.join(self.timeout)
         states = {name: str(state) for name, state in result.states.items()}
         details = {
             "job": result.job,
