@@ -1,18 +1,26 @@
-"""Each example runs as a user would run it, and does what it says."""
+"""Each example runs as a user would run it, and does what it says.
+
+The project examples (a main.py, a tasks/ package, a job.yaml) are copied under ``tmp_path``
+first, so their runs leave no logs or checkpoints in the repository.
+"""
 
 from __future__ import annotations
 
+import datetime
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
 
 
 def run_example(name: str) -> str:
     """Run ``examples/<name>/main.py`` as a user would; its output, after checking it exited 0."""
     result = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / name / "main.py")],
+        [sys.executable, str(EXAMPLES / name / "main.py")],
         capture_output=True,
         text=True,
         timeout=60,
@@ -20,6 +28,59 @@ def run_example(name: str) -> str:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
+
+
+def copy_example(tmp_path: Path, name: str) -> Path:
+    """A copy of ``examples/<name>`` without anything an earlier run left there."""
+    ignore = shutil.ignore_patterns("logs", ".flowmancer", "__pycache__", "*.pyc")
+    return Path(shutil.copytree(EXAMPLES / name, tmp_path / name, ignore=ignore))
+
+
+def drive(root: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """``python main.py -j job.yaml ARGS`` in the project folder (or ``cwd``)."""
+    job = root / "job.yaml" if cwd else Path("job.yaml")
+    return subprocess.run(
+        [sys.executable, str(root / "main.py"), "-j", str(job), *args],
+        cwd=cwd or root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def run_folders(root: Path, job: str) -> list[Path]:
+    """The job's log folders, oldest first (their names are the runs' start times)."""
+    return sorted((root / "logs" / job).iterdir())
+
+
+def log_names(run: Path) -> list[str]:
+    return sorted(path.name for path in run.iterdir() if path.suffix == ".log")
+
+
+_ATTEMPT = re.compile(r"^----- attempt \d+ · (\S+) -----$", re.MULTILINE)
+_ENDED = re.compile(r"^\[(\S+)\] \w+ - RUNNING -> \w+", re.MULTILINE)
+
+
+def attempt_windows(log: str) -> list[tuple[datetime.datetime, datetime.datetime]]:
+    """When each attempt in a task's log file started and ended."""
+    starts = [datetime.datetime.fromisoformat(t) for t in _ATTEMPT.findall(log)]
+    ends = [datetime.datetime.fromisoformat(t) for t in _ENDED.findall(log)]
+    assert len(starts) == len(ends), log
+    return list(zip(starts, ends, strict=True))
+
+
+def most_at_once(windows: list[tuple[datetime.datetime, datetime.datetime]]) -> int:
+    """The largest number of windows open at the same instant."""
+    edges = sorted([(start, 1) for start, _ in windows] + [(end, -1) for _, end in windows])
+    running = most = 0
+    for _, step in edges:  # at equal times an end (-1) sorts before a start (+1)
+        running += step
+        most = max(most, running)
+    return most
+
+
+# -- the Python API and the graph on its own ---------------------------------------------------
 
 
 def test_the_graph_demo_runs_the_quickstart_shape_and_shows_the_failure() -> None:
@@ -50,3 +111,66 @@ def test_the_runner_demo_runs_the_quickstart_in_real_processes() -> None:
     assert "do-something-3 | FAILED  (RuntimeError: fails by design)" in out
     assert "cleanup > INFO    removing temporary files" in out
     assert "exit code 1: one task did not complete, by design." in out
+
+
+# -- quickstart ---------------------------------------------------------------------------------
+
+
+def test_the_quickstart_fails_by_design_then_r_resumes_without_redoing_finished_tasks(
+    tmp_path: Path,
+) -> None:
+    root = copy_example(tmp_path, "quickstart")
+    failed = drive(root)
+    assert failed.returncode == 1, failed.stderr  # one task did not complete
+    assert "do-something-3: FAILED: RuntimeError: failing by design" in failed.stderr
+    assert (root / ".flowmancer" / "quickstart.json").is_file()  # the checkpoint
+
+    (first,) = run_folders(root, "quickstart")
+    assert log_names(first) == ["do-something-1.log", "do-something-2.log", "do-something-3.log"]
+    waited = [attempt_windows((first / f"do-something-{n}.log").read_text()) for n in (1, 2)]
+    assert most_at_once([w for windows in waited for w in windows]) == 2  # side by side
+    failure = (first / "do-something-3.log").read_text()
+    assert "upstream wrote: {'do-something-1': 'HELLO', 'do-something-2': 'WORLD'}" in failure
+    assert "Traceback (most recent call last)" in failure
+    assert "RUNNING -> FAILED (RuntimeError: failing by design" in failure
+
+    resumed = drive(root, "-r", "--var", "fail=false")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "2 completed kept; running 1 failed (do-something-3)" in resumed.stderr
+    second = run_folders(root, "quickstart")[-1]
+    assert log_names(second) == ["do-something-3.log"]  # the finished ones did not run again
+    fixed = (second / "do-something-3.log").read_text()
+    assert "resumed after an earlier failure" in fixed  # on_restart
+    assert "upstream wrote: {'do-something-1': 'HELLO', 'do-something-2': 'WORLD'}" in fixed
+    assert not (root / ".flowmancer" / "quickstart.json").exists()  # cleared on success
+
+
+def test_the_quickstart_runs_from_another_folder(tmp_path: Path) -> None:
+    root = copy_example(tmp_path, "quickstart")
+    done = drive(root, "--var", "fail=false", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert len(run_folders(root, "quickstart")) == 1  # logs beside main.py, not in the cwd
+    assert not (tmp_path / "logs").exists()
+
+
+def test_hatch_run_demo_shows_the_failure_the_logs_and_the_resume(tmp_path: Path) -> None:
+    root = copy_example(tmp_path, "quickstart")
+    demo = subprocess.run(
+        [sys.executable, str(root / "demo.py")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    out = demo.stdout
+    assert "exit status 1: the number of tasks that did not complete" in out
+    assert re.search(r"logs/quickstart/[^/]+/do-something-3\.log", out)
+    assert "ERROR - RuntimeError: failing by design" in out  # the failed task's log, shown
+    assert "only the fixed task ran again: do-something-3.log" in out
+    assert "INFO - resumed after an earlier failure" in out
+    assert out.rstrip().endswith("=== the demo worked")
+    assert "do-something-3: FAILED" in demo.stderr  # the driver's own output
+    assert "2 completed kept; running 1 failed (do-something-3)" in demo.stderr
+    assert 'demo = "python examples/quickstart/demo.py {args}"' in (ROOT / "hatch.toml").read_text()
