@@ -7,6 +7,7 @@ first, so their runs leave no logs or checkpoints in the repository.
 from __future__ import annotations
 
 import datetime
+import json
 import re
 import shutil
 import subprocess
@@ -174,3 +175,54 @@ def test_hatch_run_demo_shows_the_failure_the_logs_and_the_resume(tmp_path: Path
     assert "do-something-3: FAILED" in demo.stderr  # the driver's own output
     assert "2 completed kept; running 1 failed (do-something-3)" in demo.stderr
     assert 'demo = "python examples/quickstart/demo.py {args}"' in (ROOT / "hatch.toml").read_text()
+
+
+# -- etl ----------------------------------------------------------------------------------------
+
+ETL_TOTALS = {
+    "by_product": {"gadget": 405.9, "gizmo": 145.09, "widget": 222.75},
+    "by_region": {"apac": 121.0, "eu": 242.75, "us": 409.99},
+}
+
+
+def test_the_etl_retries_the_busy_warehouse_cleans_up_and_skips_the_alert(tmp_path: Path) -> None:
+    root = copy_example(tmp_path, "etl")
+    done = drive(root)
+    assert done.returncode == 0, done.stderr
+    assert "job 'etl' succeeded" in done.stderr and "6 completed, 1 skipped" in done.stderr
+    # shared_dict: three extracts -> transform -> load wrote what they all shared
+    assert json.loads((root / "warehouse" / "report.json").read_text()) == ETL_TOTALS
+    assert not (root / "staging").exists()  # cleanup ran
+    assert not (root / "ALERT.txt").exists()  # one_failed: nothing failed, the alert is SKIPPED
+    assert "alert: INIT -> SKIPPED (nothing upstream failed)" in done.stderr
+
+    (run,) = run_folders(root, "etl")
+    load = (run / "load.log").read_text()
+    assert "attempt 1 of 3 failed (ConnectionError: warehouse busy); next in 0.1 s" in load
+    assert "report written to warehouse/report.json on attempt 2" in load
+    extracts = [
+        window
+        for region in ("eu", "us", "apac")
+        for window in attempt_windows((run / f"extract[{region}].log").read_text())
+    ]
+    assert len(extracts) == 3
+    assert most_at_once(extracts) == 2  # the `api` pool holds two
+
+
+def test_the_etl_alerts_when_the_load_fails_and_r_reruns_only_the_load(tmp_path: Path) -> None:
+    root = copy_example(tmp_path, "etl")
+    failed = drive(root, "--var", "busy=3")  # busy for all three attempts
+    assert failed.returncode == 1, failed.stderr
+    assert "load: FAILED: ConnectionError: warehouse busy" in failed.stderr
+    assert "next in 0.2 s" in failed.stderr  # backoff 0.1, doubled by backoff_factor: 2
+    alert = (root / "ALERT.txt").read_text()
+    assert alert == "the sales report was not loaded: ConnectionError: warehouse busy\n"
+    assert not (root / "staging").exists()  # all_done: cleanup ran after the failure
+    assert not (root / "warehouse").exists()
+
+    resumed = drive(root, "-r", "--var", "busy=0")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "6 completed kept; running 1 failed (load)" in resumed.stderr
+    assert log_names(run_folders(root, "etl")[-1]) == ["load.log"]
+    # the totals came from the checkpoint's shared_dict: transform did not run again
+    assert json.loads((root / "warehouse" / "report.json").read_text()) == ETL_TOTALS
