@@ -6,6 +6,7 @@ first, so their runs leave no logs or checkpoints in the repository.
 
 from __future__ import annotations
 
+import csv
 import datetime
 import json
 import re
@@ -226,3 +227,69 @@ def test_the_etl_alerts_when_the_load_fails_and_r_reruns_only_the_load(tmp_path:
     assert log_names(run_folders(root, "etl")[-1]) == ["load.log"]
     # the totals came from the checkpoint's shared_dict: transform did not run again
     assert json.loads((root / "warehouse" / "report.json").read_text()) == ETL_TOTALS
+
+
+# -- custom logger and custom extension ---------------------------------------------------------
+
+
+def test_the_custom_logger_writes_every_line_as_a_csv_row_beside_the_usual_files(
+    tmp_path: Path,
+) -> None:
+    root = copy_example(tmp_path, "custom-logger")
+    done = drive(root)
+    assert done.returncode == 0, done.stderr
+    with (root / "logs" / "lines.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    lines: dict[str, list[tuple[str, str]]] = {}
+    for row in rows:  # the two counts ran side by side: their rows interleave
+        lines.setdefault(row["task"], []).append((row["severity"], row["message"]))
+    assert lines == {
+        "count-poem": [
+            ("INFO", "9 words"),
+            ("ERROR", "longest: quick"),  # stderr lines are ERROR
+            ("WARNING", "counted 9 words, with, commas"),  # self.logger.warning; CSV-quoted
+        ],
+        "count-motto": [
+            ("INFO", "8 words"),
+            ("ERROR", "longest: order,"),
+            ("WARNING", "counted 8 words, with, commas"),
+        ],
+        "total": [("INFO", "total: 17 words")],
+    }
+    assert rows[-1]["task"] == "total" and rows[-1]["message"] == "total: 17 words"
+    assert all(datetime.datetime.fromisoformat(r["time"]).tzinfo for r in rows)
+    (run,) = run_folders(root, "words")  # the FileLogger named beside it still writes
+    assert log_names(run) == ["count-motto.log", "count-poem.log", "total.log"]
+    assert "total: 17 words" in (run / "total.log").read_text()
+
+
+def test_the_custom_extension_writes_a_json_summary_of_states_attempts_and_durations(
+    tmp_path: Path,
+) -> None:
+    root = copy_example(tmp_path, "custom-extension")
+    done = drive(root)
+    assert done.returncode == 0, done.stderr
+    assert "resize: RUNNING -> PENDING (attempt 1 of 2 failed" in done.stderr  # progress lines
+    summary = json.loads((root / "summary.json").read_text())
+    assert summary["outcome"] == "succeeded"
+    tasks = summary["tasks"]
+    assert list(tasks) == ["download", "resize", "publish"]
+    assert {name: (t["state"], t["attempts"]) for name, t in tasks.items()} == {
+        "download": ("completed", 1),
+        "resize": ("completed", 2),
+        "publish": ("completed", 1),
+    }
+    assert 0.2 <= tasks["download"]["seconds"] < 5
+    assert 0.2 <= tasks["resize"]["seconds"] < 5  # two attempts of 0.1 s
+    assert 0.05 <= tasks["publish"]["seconds"] < 5
+
+    failed = drive(root, "--var", "flaky=2")
+    assert failed.returncode == 2, failed.stderr  # resize FAILED, publish DEFAULTED
+    summary = json.loads((root / "summary.json").read_text())
+    assert summary["outcome"] == "failed"
+    assert {name: t["state"] for name, t in summary["tasks"].items()} == {
+        "download": "completed",
+        "resize": "failed",
+        "publish": "defaulted",
+    }
+    assert summary["tasks"]["publish"]["attempts"] == 0
