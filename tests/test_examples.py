@@ -229,6 +229,30 @@ def test_the_etl_alerts_when_the_load_fails_and_r_reruns_only_the_load(tmp_path:
     assert json.loads((root / "warehouse" / "report.json").read_text()) == ETL_TOTALS
 
 
+FLOWMANCER = "import sys; from flowmancer._cli import main; sys.exit(main())"
+
+
+def flowmancer_graph(job: Path, *args: str) -> str:
+    """``flowmancer graph JOB ARGS`` (what the console script runs), as a mermaid block."""
+    graph = subprocess.run(
+        [sys.executable, "-c", FLOWMANCER, "graph", str(job), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert graph.returncode == 0, graph.stderr
+    return f"```mermaid\n{graph.stdout.strip()}\n```"
+
+
+def test_the_etl_graphs_are_the_mermaid_charts_in_the_readme(tmp_path: Path) -> None:
+    root = copy_example(tmp_path, "etl")
+    readme = (ROOT / "README.md").read_text()
+    assert flowmancer_graph(root / "job.yaml") in readme
+    assert drive(root, "--var", "busy=3").returncode == 1
+    assert flowmancer_graph(root / "job.yaml", "--states") in readme
+
+
 # -- custom logger and custom extension ---------------------------------------------------------
 
 
