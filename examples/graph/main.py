@@ -4,7 +4,7 @@ Two tasks wait side by side, then one fails by design; a cleanup runs whatever h
 alert runs because something failed. flowmancer_dag decides *when* each task may run; this
 script decides *how* (here: a thread pool), exactly as the Flowmancer runner does.
 
-    hatch run demo              # or: python examples/graph/main.py
+    hatch run demo-graph        # or: python examples/graph/main.py
 """
 
 from __future__ import annotations

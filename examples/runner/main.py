@@ -2,10 +2,11 @@
 
 Two tasks wait side by side, then one fails by design and is retried once; a cleanup runs
 whatever happened and an alert runs because something failed. Everything the tasks print and
-log comes back through an observer, attributed and timed. (The YAML driver, `python main.py -j
-job.yaml`, comes with the flowmancer package; this goes through the Python API.)
+log comes back through an observer, attributed and timed. This goes through the Python API of
+flowmancer_exec, without a job file; examples/quickstart is the same job as a project run with
+`python main.py -j job.yaml`.
 
-    hatch run demo              # or: python examples/runner/main.py
+    hatch run python examples/runner/main.py
 """
 
 from __future__ import annotations

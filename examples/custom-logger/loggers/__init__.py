@@ -1,0 +1,1 @@
+"""Loggers of this project: every module here is imported, so each @logger class is known."""

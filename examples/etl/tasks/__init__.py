@@ -1,0 +1,1 @@
+"""The ETL example's tasks: extract each region, transform, load, clean up, alert."""
