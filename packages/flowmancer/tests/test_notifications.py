@@ -226,15 +226,12 @@ def test_a_server_that_never_answers_does_not_hold_the_tasks_up(tmp_path: Path) 
             f'  hook: {{extension: WebhookNotification, parameters: {{url: "http://127.0.0.1:'
             f'{port}/x", timeout: 6, notify_on_success: false}}}}\n'
         )
+        extensions += "  progress: {extension: RichProgressBar}\n"
         root = project(tmp_path, extensions, OK_TASKS)
-        started = time.monotonic()
         done = drive(root)
-        took = time.monotonic() - started
     finally:
         silent.close()
     assert done.returncode == 0, done.stderr
-    assert "could not send the 'create' notification" in done.stderr
-    ran_at = (root / "runs.txt").stat().st_mtime
-    # The task ran while the notification was still waiting (6 s), not after it.
-    assert ran_at - (started + time.time() - time.monotonic()) < 5
-    assert took < 20
+    err = done.stderr
+    # The task ran (and the progress display said so) while the notification still waited.
+    assert err.index("a: RUNNING -> COMPLETED") < err.index("could not send the 'create'")

@@ -59,7 +59,7 @@ class Notifier(abc.ABC):
             )
             # Sent beside the run, not before it: a slow server must not hold the tasks up.
             # (The thread only does socket I/O, so the forks that start tasks meanwhile are
-            # safe.) The end of the run waits for it, at most ``timeout`` more.
+            # safe.) The end of the run waits for it.
             self._starting = threading.Thread(
                 target=self._send, args=message, name="flowmancer-notify", daemon=True
             )
@@ -69,7 +69,8 @@ class Notifier(abc.ABC):
         """The SUCCESS, FAILURE or ABORTED message (after the STARTING one is out)."""
         starting, self._starting = self._starting, None
         if starting is not None:
-            starting.join(self.timeout)
+            # Its socket calls are bounded by ``timeout`` each (connecting, then reading).
+            starting.join(2 * self.timeout + 1)
         states = {name: str(state) for name, state in result.states.items()}
         details = {
             "job": result.job,
