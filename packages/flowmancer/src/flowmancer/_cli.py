@@ -79,7 +79,8 @@ def _loaded(job_arg: str, variables: list[str]) -> tuple[Flowmancer, Path]:
         try:
             key, value = _var(text)
         except argparse.ArgumentTypeError as error:
-            raise Stop([f"--var: {error}"]) from None
+            print(f"flowmancer: error: --var: {error}", file=sys.stderr)
+            raise SystemExit(2) from None
         driver.set_jobdef_var(key, value)
     driver._root = job.parent
     driver.load_job_definition(job, str(job.parent))

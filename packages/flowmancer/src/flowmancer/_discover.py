@@ -82,9 +82,11 @@ def _describe(module: str, error: BaseException) -> str:
     """Where in the user's code an import failed: their file and line, then the error."""
     if isinstance(error, SyntaxError) and error.filename:
         return f"{error.filename}:{error.lineno}: cannot import {module}: SyntaxError: {error.msg}"
+    if isinstance(error, ModuleNotFoundError) and error.name == module:
+        return f"cannot import {module}: no such module"
     frames = traceback.extract_tb(error.__traceback__)
     # The innermost frame outside importlib's machinery and ours is the user's line.
-    ours = (str(Path(__file__).parent), "<frozen importlib")
+    ours = (str(Path(__file__).parent), "<frozen importlib", str(Path(importlib.__file__).parent))
     user = [f for f in frames if not f.filename.startswith(ours)]
     where = f"{user[-1].filename}:{user[-1].lineno}: " if user else ""
     return f"{where}cannot import {module}: {type(error).__name__}: {error}"

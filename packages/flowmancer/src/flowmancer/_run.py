@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -144,6 +145,8 @@ def run_job(
             completed = list(plan.completed) if plan else []  # in the job's order
             done = set(completed)
             skipped = [n for n in runner.tasks if n not in selected and n not in done]
+            if not args.dry_run:
+                _preflight(runner, store)
             if args.dry_run:
                 changed = set(plan.changed) if plan else set()
                 _print_plan(runner.tasks, selected, set(completed), changed)
@@ -184,7 +187,7 @@ def _select(runner: Runner, args: argparse.Namespace) -> Any:
             return groups[name]
         import difflib
 
-        close = difflib.get_close_matches(name, list(names), n=1, cutoff=0.6)
+        close = difflib.get_close_matches(name, [*names, *groups], n=1, cutoff=0.6)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise Stop([f"{flag}: no task named {name!r} in this job{hint}"])
 
@@ -204,6 +207,29 @@ def _select(runner: Runner, args: argparse.Namespace) -> Any:
     except GraphError as error:
         raise Stop([f"command line: {error}"]) from None
     return chosen
+
+
+def _preflight(runner: Runner, store: Any) -> None:
+    """Folders the loggers and the checkpoint store will write to must be usable before any
+    task runs: a run whose logs or checkpoint are silently lost is worse than one not started."""
+    from flowmancer_log import FileLogger
+
+    problems: list[str] = []
+    folders = [o.base_log_dir for o in runner.observers if isinstance(o, FileLogger)]
+    database = getattr(store, "checkpoint_database", None)
+    if database is not None:
+        if Path(database).is_dir():
+            problems.append(f"checkpointer: {database} is a folder, not a database file")
+        folders.append(Path(database).parent)
+    for folder in folders:
+        try:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            if not os.access(folder, os.W_OK):
+                raise PermissionError(13, "Permission denied")
+        except OSError as error:
+            problems.append(f"cannot write to {folder}: {error.strerror or error}")
+    if problems:
+        raise Stop(problems)
 
 
 def _hooks_of(store: Any) -> list[Any]:

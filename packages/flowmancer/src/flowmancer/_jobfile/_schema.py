@@ -46,6 +46,16 @@ class TaskDefinition:
     pool: str | None = None
     matrix: dict[str, list[Any]] = dataclasses.field(default_factory=dict)
 
+    @property
+    def variant(self) -> str:
+        """The class name, under 0.12's attribute name."""
+        return self.task
+
+    @property
+    def depends_on(self) -> list[str]:
+        """The dependencies, under 0.12's attribute name."""
+        return self.dependencies
+
 
 @dataclasses.dataclass
 class PluginDefinition:

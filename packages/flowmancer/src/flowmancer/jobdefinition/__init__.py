@@ -6,6 +6,7 @@ The names 0.12 had map onto this version's dataclasses: ``ConfigurationDefinitio
 
 from .._jobfile._schema import Config as ConfigurationDefinition
 from .._jobfile._schema import JobDefinition, PluginDefinition, TaskDefinition
+from .file import LoadParams
 
 LoggerDefinition = ExtensionDefinition = CheckpointerDefinition = PluginDefinition
 
@@ -14,6 +15,7 @@ __all__ = [
     "ConfigurationDefinition",
     "ExtensionDefinition",
     "JobDefinition",
+    "LoadParams",
     "LoggerDefinition",
     "PluginDefinition",
     "TaskDefinition",
