@@ -80,12 +80,11 @@ def free_port() -> int:
 def cluster() -> Iterator[tuple[str, list[subprocess.Popen[bytes]]]]:
     port = free_port()
     address = f"tcp://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(HERE), *sys.path]),
-        # As the README says to run a scheduler for flowmancer: retries are the runner's.
-        "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0",
-    }
+    # The workers are not told where the tests' task classes are (no PYTHONPATH): the
+    # executor's worker plugin must put the folder on their sys.path.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    # As the README says to run a scheduler for flowmancer: retries are the runner's.
+    env["DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES"] = "0"
     scheduler = subprocess.Popen(
         [
             sys.executable,
@@ -163,7 +162,8 @@ def test_a_worker_killed_mid_attempt_fails_it_and_the_retry_runs_elsewhere(
     killer = threading.Thread(target=kill_the_worker_running_it)
     killer.start()
     recorder = Recorder()
-    result = Runner(specs, executor=DaskExecutor(address), observers=[recorder]).run()
+    executor = DaskExecutor(address, paths=[str(HERE)])
+    result = Runner(specs, executor=executor, observers=[recorder]).run()
     killer.join()
     assert result.ok, result.reasons
     assert result.attempts["long"] == 2
@@ -216,7 +216,8 @@ def test_a_lost_scheduler_fails_the_attempt_instead_of_hanging(
     killer = threading.Thread(target=kill_the_scheduler)
     killer.start()
     started = time.monotonic()
-    result = Runner(specs, executor=DaskExecutor(address, reconnect_timeout=2)).run()
+    executor = DaskExecutor(address, paths=[str(HERE)], reconnect_timeout=2)
+    result = Runner(specs, executor=executor).run()
     killer.join()
     assert result.states["long"] is S.FAILED
     assert "scheduler" in result.reasons["long"], result.reasons

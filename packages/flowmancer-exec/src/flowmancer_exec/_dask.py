@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import pickle
 import sys
 import uuid
 from collections.abc import Sequence
@@ -122,12 +123,17 @@ class DaskExecutor:
         client = self._client
         if client is None:
             raise RuntimeError("DaskExecutor.start() was not called")
+        import cloudpickle
+
         stop_name = f"flowmancer-stop-{uuid.uuid4().hex}"
+        # Sent as opaque bytes: the scheduler must never need the task's classes (it cannot
+        # import them); the worker unpickles them once its sys.path holds the task code.
+        payload = cloudpickle.dumps(attempt)
         future = client.submit(
-            _on_worker, attempt, stop_name, self.grace_period, pure=False, retries=0
+            _on_worker, payload, stop_name, self.grace_period, pure=False, retries=0
         )
         try:
-            result, records = await self._wait(future)
+            result, records = pickle.loads(await self._wait(future))
         except _SchedulerLost as error:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(future.cancel(), 5)
@@ -137,8 +143,8 @@ class DaskExecutor:
             stop = distributed.Event(stop_name, client=client)
             try:
                 await asyncio.wait_for(stop.set(), 10)
-                result, records = await asyncio.wait_for(
-                    asyncio.shield(future), self.grace_period + 10
+                result, records = pickle.loads(
+                    await asyncio.wait_for(asyncio.shield(future), self.grace_period + 10)
                 )
             except (asyncio.CancelledError, asyncio.TimeoutError, Exception):
                 with contextlib.suppress(Exception):
@@ -226,10 +232,14 @@ def _paths_plugin(paths: Sequence[str]) -> Any:
     return _Paths(paths)
 
 
-def _on_worker(attempt: Attempt, stop_name: str, grace: float) -> tuple[AttemptResult, list[Any]]:
+def _on_worker(payload: bytes, stop_name: str, grace: float) -> bytes:
     """On the worker: run the attempt in a forked child with the process executor's machinery
-    (on a private event loop in this worker thread); stop it when the client asks."""
+    (on a private event loop in this worker thread); stop it when the client asks. The result
+    goes back as bytes, unpickled only by the client."""
+    import cloudpickle
     from distributed import Event, get_client
+
+    attempt: Attempt = pickle.loads(payload)
 
     from ._process import ProcessExecutor
 
@@ -248,7 +258,8 @@ def _on_worker(attempt: Attempt, stop_name: str, grace: float) -> tuple[AttemptR
         return outcome
 
     result: AttemptResult = asyncio.run(main())
-    return result, records
+    data: bytes = cloudpickle.dumps((result, records))
+    return data
 
 
 def _is_set(event: Any) -> bool:
