@@ -205,3 +205,26 @@ def test_max_concurrency_from_the_command_line_limits_side_by_side_tasks(
     ]
     most = max(sum(1 for s, e in spans if s <= t < e) for t, _ in spans)
     assert most <= 2
+
+
+def test_an_extension_folder_named_like_tasks_is_read_too(tmp_path: Path) -> None:
+    job = (
+        "config: {extension_directories: [./more/tasks]}\n"
+        "tasks:\n  t: {task: More, parameters: {marker: ./runs.txt}}\n"
+    )
+    root = project(tmp_path, job)
+    more = root / "more" / "tasks"
+    more.mkdir(parents=True)
+    (more / "__init__.py").write_text("")
+    (more / "extra.py").write_text(TASKS.replace("class Step", "class More"))
+    done = run([sys.executable, "main.py", "-j", "job.yaml"], root)
+    assert done.returncode == 0, done.stderr
+    assert (root / "runs.txt").read_text() == "t\n"
+
+
+def test_a_tasks_folder_without_init_is_pointed_out(tmp_path: Path) -> None:
+    root = project(tmp_path, "tasks:\n  t: {task: Step, parameters: {marker: ./runs.txt}}\n")
+    (root / "tasks" / "__init__.py").unlink()
+    done = run([sys.executable, "main.py", "-j", "job.yaml"], root)
+    assert done.returncode == 99
+    assert "has no __init__.py, so its modules are not imported" in done.stderr

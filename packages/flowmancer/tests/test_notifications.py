@@ -235,3 +235,15 @@ def test_a_server_that_never_answers_does_not_hold_the_tasks_up(tmp_path: Path) 
     err = done.stderr
     # The task ran (and the progress display said so) while the notification still waited.
     assert err.index("a: RUNNING -> COMPLETED") < err.index("could not send the 'create'")
+
+
+def test_a_setting_of_the_wrong_type_is_named_before_anything_runs(tmp_path: Path) -> None:
+    extensions = (
+        '  hook: {extension: WebhookNotification, parameters: {url: "http://x", timeout: abc}}\n'
+        "  bar: {extension: RichProgressBar, parameters: {force_terminal: maybe}}\n"
+    )
+    done = drive(project(tmp_path, extensions, OK_TASKS))
+    assert done.returncode == 99
+    assert "extensions.hook.parameters.timeout: expected float" in done.stderr
+    assert "extensions.bar.parameters.force_terminal: expected" in done.stderr
+    assert not (tmp_path / "project" / "runs.txt").exists()

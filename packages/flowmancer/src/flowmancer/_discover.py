@@ -59,11 +59,27 @@ def _import_folder(
     if not (folder / "__init__.py").is_file():
         if required:
             problems.append(Problem(f"{folder} is not a package (it has no __init__.py)", place))
-        return  # 0.12 only imported packages; a plain folder of scripts is left alone
+        elif any(folder.glob("*.py")):  # as 0.12 did: say why its classes are not found
+            print(
+                f"flowmancer: {folder} has no __init__.py, so its modules are not imported "
+                "(add an empty one)",
+                file=sys.stderr,
+            )
+        return
+    name = folder.name
+    loaded = sys.modules.get(name)
+    where = str(folder.absolute())
+    if loaded is not None and hasattr(loaded, "__path__") and where not in loaded.__path__:
+        # Another folder of this name was imported first (./tasks and more/tasks): its
+        # package takes this folder's modules too, instead of this folder going unread.
+        loaded.__path__.append(where)
+        for info in pkgutil.iter_modules([where], prefix=name + "."):
+            _import(info.name, problems, place, walk=info.ispkg)
+        return
     parent = str(folder.parent.absolute())
     if parent not in sys.path:
         sys.path.insert(0, parent)
-    _import(folder.name, problems, place, walk=True)
+    _import(name, problems, place, walk=True)
 
 
 def _import(name: str, problems: list[Problem], place: str, *, walk: bool) -> None:

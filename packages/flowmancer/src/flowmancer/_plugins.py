@@ -145,6 +145,10 @@ def _build(
                 )
         if any(key not in accepted for key in parameters):
             return None
+        checked = _check_types(factory, parameters, f"{place}.parameters", problems)
+        if checked is None:
+            return None
+        parameters = checked
     for key in _PATH_PARAMETERS:  # relative to the driver's folder, as in 0.12
         value = parameters.get(key)
         if isinstance(value, str) and not os.path.isabs(value):
@@ -154,6 +158,42 @@ def _build(
     except (TypeError, ValueError) as error:
         problems.add(f"{place}.parameters", f"{definition.variant}: {error}")
         return None
+
+
+def _check_types(
+    factory: Callable[..., Any], values: dict[str, Any], place: str, problems: Problems
+) -> dict[str, Any] | None:
+    """``values`` checked (and converted, as task parameters are) against the annotations of
+    the factory's ``__init__``s; None after a problem, which goes to ``problems``."""
+    import typing
+
+    from flowmancer_exec import ParameterError, validate_parameters
+
+    hints: dict[str, Any] = {}
+    inits = (
+        [vars(c)["__init__"] for c in factory.__mro__ if "__init__" in vars(c)]
+        if isinstance(factory, type)
+        else [factory]
+    )
+    for init in inits:
+        try:
+            found = typing.get_type_hints(init)
+        except Exception:  # an annotation we cannot resolve: leave that one unchecked
+            continue
+        for name, hint in found.items():
+            if name in values and name not in hints and hint is not typing.Any:
+                hints[name] = hint
+    if not hints:
+        return values
+    # A stand-in class: its annotations are what validate_parameters reads.
+    shape = type("Settings", (), {"__annotations__": hints})
+    try:
+        converted = validate_parameters(shape, {k: values[k] for k in hints}, place)
+    except ParameterError as error:
+        for problem in error.problems:
+            problems.add(problem.place, problem.message)
+        return None
+    return {**values, **converted}
 
 
 def _parameters_of(factory: Callable[..., Any]) -> list[str] | None:
