@@ -224,7 +224,7 @@ def test_a_server_that_never_answers_does_not_hold_the_tasks_up(tmp_path: Path) 
     try:
         extensions = (
             f'  hook: {{extension: WebhookNotification, parameters: {{url: "http://127.0.0.1:'
-            f'{port}/x", timeout: 6, notify_on_success: false}}}}\n'
+            f'{port}/x", timeout: 3, notify_on_success: false}}}}\n'
         )
         extensions += "  progress: {extension: RichProgressBar}\n"
         root = project(tmp_path, extensions, OK_TASKS)
@@ -233,7 +233,7 @@ def test_a_server_that_never_answers_does_not_hold_the_tasks_up(tmp_path: Path) 
         silent.close()
     assert done.returncode == 0, done.stderr
     err = done.stderr
-    # The task ran (and the progress display said so) while the notification still waited.
+    # The task ran (and the progress display said so) while the notification still waited (3 s).
     assert err.index("a: RUNNING -> COMPLETED") < err.index("could not send the 'create'")
 
 
