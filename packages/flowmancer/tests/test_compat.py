@@ -177,3 +177,18 @@ def test_0_12_plugins_hear_what_they_heard_before_and_resume_works(tmp_path: Pat
     assert (root / "runs.txt").read_text().split() == ["first", "second"]
     assert not (root / "ckpt.json").exists()  # cleared after the clean finish
     assert (root / "ext.txt").read_text().splitlines()[-1] == "success"
+
+
+def test_the_0_12_decorators_refuse_classes_of_the_wrong_base() -> None:
+    from flowmancer.checkpointer import checkpointer
+    from flowmancer.extensions import extension
+    from flowmancer.loggers import logger
+
+    for decorate, base in (
+        (logger, "Logger"),
+        (extension, "Extension"),
+        (checkpointer, "Checkpointer"),
+    ):
+        with pytest.raises(TypeError, match=f"Must extend `{base}` type: NotAPlugin"):
+            decorate(type("NotAPlugin", (), {}))
+        assert decorate.__doc__

@@ -11,12 +11,18 @@ import inspect
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ._jobfile._problems import Problems
 from ._jobfile._schema import PluginDefinition
 
-__all__ = ["build_checkpointer", "build_extensions", "build_loggers", "register"]
+__all__ = [
+    "build_checkpointer",
+    "build_extensions",
+    "build_loggers",
+    "register",
+    "registrar",
+]
 
 _LOGGERS: dict[str, Callable[..., Any]] = {}
 _EXTENSIONS: dict[str, Callable[..., Any]] = {}
@@ -51,6 +57,23 @@ def _builtin_checkpointers() -> dict[str, Callable[..., Any]]:
         "SQLiteCheckpointer": SQLiteCheckpointer,
         **_CHECKPOINTERS,
     }
+
+
+T = TypeVar("T", bound=type)
+
+
+def registrar(kind: str, base: type, base_name: str) -> Callable[[T], T]:
+    """0.12's class decorators (``@logger``, ``@extension``, ``@checkpointer``): check the
+    base class, then register the class under its name for job files."""
+
+    def decorate(cls: T) -> T:
+        if not issubclass(cls, base):
+            raise TypeError(f"Must extend `{base_name}` type: {getattr(cls, '__name__', cls)}")
+        register(kind, cls.__name__, cls)
+        return cls
+
+    decorate.__doc__ = f"Register a ``{base_name}`` subclass under its class name."
+    return decorate
 
 
 def register(kind: str, name: str, factory: Callable[..., Any]) -> None:

@@ -7,20 +7,10 @@ Subclass ``Checkpointer``, implement ``async write_checkpoint(name, content)``,
 
 from __future__ import annotations
 
-from typing import TypeVar
-
 from .._compat import CheckpointContents, NoCheckpointAvailableError
 from .._compat import LegacyCheckpointer as Checkpointer
-from .._plugins import register
+from .._plugins import registrar
 
 __all__ = ["CheckpointContents", "Checkpointer", "NoCheckpointAvailableError", "checkpointer"]
 
-T = TypeVar("T", bound=type)
-
-
-def checkpointer(t: T) -> T:
-    """Register a ``Checkpointer`` subclass under its class name."""
-    if not issubclass(t, Checkpointer):
-        raise TypeError(f"Must extend `Checkpointer` type: {getattr(t, '__name__', t)}")
-    register("checkpointer", t.__name__, t)
-    return t
+checkpointer = registrar("checkpointer", Checkpointer, "Checkpointer")

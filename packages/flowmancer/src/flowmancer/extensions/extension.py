@@ -7,19 +7,9 @@ lifecycle hooks, and decorate with ``@extension``; a job file names it under ``e
 
 from __future__ import annotations
 
-from typing import TypeVar
-
 from .._compat import LegacyExtension as Extension
-from .._plugins import register
+from .._plugins import registrar
 
 __all__ = ["Extension", "extension"]
 
-T = TypeVar("T", bound=type)
-
-
-def extension(t: T) -> T:
-    """Register an ``Extension`` subclass under its class name."""
-    if not issubclass(t, Extension):
-        raise TypeError(f"Must extend `Extension` type: {getattr(t, '__name__', t)}")
-    register("extension", t.__name__, t)
-    return t
+extension = registrar("extension", Extension, "Extension")

@@ -7,19 +7,9 @@ decorate with ``@logger``; a job file names it under ``loggers:``.
 
 from __future__ import annotations
 
-from typing import TypeVar
-
 from .._compat import LegacyLogger as Logger
-from .._plugins import register
+from .._plugins import registrar
 
 __all__ = ["Logger", "logger"]
 
-T = TypeVar("T", bound=type)
-
-
-def logger(t: T) -> T:
-    """Register a ``Logger`` subclass under its class name."""
-    if not issubclass(t, Logger):
-        raise TypeError(f"Must extend `Logger` type: {getattr(t, '__name__', t)}")
-    register("logger", t.__name__, t)
-    return t
+logger = registrar("logger", Logger, "Logger")
