@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import os
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ._channel import FrameReader, LineReader, read_available
@@ -25,6 +26,22 @@ from ._interface import Attempt, AttemptResult, Emit
 __all__ = ["ProcessExecutor"]
 
 _STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+# signal.pthread_sigmask wraps the C call and turns every number it returns into a Signals
+# enum member, which costs more than the call itself twice per attempt; the C function takes
+# and returns plain numbers, which is all we need.
+def _c_sigmask() -> Callable[[int, Iterable[int]], Any]:
+    try:
+        found: Callable[[int, Iterable[int]], Any] = importlib.import_module(
+            "_signal"
+        ).pthread_sigmask
+    except (ImportError, AttributeError):  # another Python implementation
+        return signal.pthread_sigmask
+    return found
+
+
+_sigmask = _c_sigmask()
 
 
 def _signal_name(number: int) -> str:
@@ -74,7 +91,7 @@ class ProcessExecutor:
             # Until the child has left the runner's signal handling behind, a SIGINT/SIGTERM
             # reaching it would be written to the runner's wakeup socket and read as the
             # runner's own: keep them pending in both until each side is ready.
-            blocked = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+            blocked = _sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
             die_with = _death_signal_setter()
             runner_pid = os.getpid()
             try:
@@ -92,7 +109,7 @@ class ProcessExecutor:
                 with contextlib.suppress(OSError):
                     os.setpgid(pid, pid)  # the child does it too; whoever is first wins the race
             finally:
-                signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+                _sigmask(signal.SIG_SETMASK, blocked)
             # Let the child have the CPU now: on a busy machine it would otherwise wait for
             # the runner's bookkeeping below, which is not on anyone's critical path.
             os.sched_yield()
