@@ -12,6 +12,8 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).parent))
 from driver_support import MAIN, TASKS
 
@@ -34,13 +36,14 @@ def project(tmp_path: Path) -> Path:
     return root
 
 
-def test_on_a_terminal_the_display_is_redrawn_in_place(tmp_path: Path) -> None:
+@pytest.mark.parametrize("executor", ["process", "thread"])
+def test_on_a_terminal_the_display_is_redrawn_in_place(tmp_path: Path, executor: str) -> None:
     root = project(tmp_path)
     primary, secondary = pty.openpty()
     env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "160"}
     env.pop("NO_COLOR", None)
     driver = subprocess.Popen(
-        [sys.executable, "main.py", "-j", "job.yaml"],
+        [sys.executable, "main.py", "-j", "job.yaml", "--executor", executor],
         cwd=root,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
@@ -70,6 +73,11 @@ def test_on_a_terminal_the_display_is_redrawn_in_place(tmp_path: Path) -> None:
     assert "completed 2 · failed 1" in screen  # the final counts
     assert "3/3" in screen
     assert not re.search(r"\[\d\d:\d\d:\d\d\] a: ", screen)  # no plain state lines
+    # What tasks print reaches their logs as they printed it: no frames of the display in
+    # them, and not turned into errors (the display leaves stdout and stderr alone).
+    (run,) = (root / "logs" / "bar").iterdir()
+    log = (run / "a.log").read_text()
+    assert "INFO - a ran" in log and "\x1b" not in log
 
 
 def test_on_a_pipe_each_change_is_one_plain_line(tmp_path: Path) -> None:
