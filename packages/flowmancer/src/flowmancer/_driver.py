@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ._jobfile._problems import JobFileError, Mark, Problem, Problems
+from ._jobfile._problems import JobFileError, Mark, Problem, Problems, file_order
 from ._jobfile._schema import JobDefinition, TaskDefinition
 from .exceptions import CannotStartError as Stop
 
@@ -189,12 +189,9 @@ class Flowmancer:
 
 
 def _in_file_order(problems: Sequence[object]) -> list[object]:
-    def key(problem: object) -> tuple[str, int, int]:
-        mark = problem.mark if isinstance(problem, Problem) else None
-        return (mark.file, mark.line, mark.column) if mark else ("~", 0, 0)
-
+    # Problems from the file and from later checks, once each; those without a place last.
     unique = list(dict.fromkeys(problems))
-    return sorted(unique, key=key)
+    return sorted(unique, key=lambda p: file_order(p, unmarked=("~", 0, 0)))
 
 
 def _text(value: object, what: str) -> str:

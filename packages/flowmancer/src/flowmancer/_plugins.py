@@ -183,6 +183,14 @@ def _build(
         return None
 
 
+def _initializers(factory: Callable[..., Any]) -> list[Any]:
+    """The ``__init__`` of a class and of each base that defines one, nearest first (a plain
+    callable: itself)."""
+    if isinstance(factory, type):
+        return [vars(c)["__init__"] for c in factory.__mro__ if "__init__" in vars(c)]
+    return [factory]
+
+
 def _check_types(
     factory: Callable[..., Any], values: dict[str, Any], place: str, problems: Problems
 ) -> dict[str, Any] | None:
@@ -193,12 +201,7 @@ def _check_types(
     from flowmancer_exec import ParameterError, validate_parameters
 
     hints: dict[str, Any] = {}
-    inits = (
-        [vars(c)["__init__"] for c in factory.__mro__ if "__init__" in vars(c)]
-        if isinstance(factory, type)
-        else [factory]
-    )
-    for init in inits:
+    for init in _initializers(factory):
         try:
             found = typing.get_type_hints(init)
         except Exception:  # an annotation we cannot resolve: leave that one unchecked
@@ -222,13 +225,8 @@ def _check_types(
 def _parameters_of(factory: Callable[..., Any]) -> list[str] | None:
     """The keyword arguments ``factory`` takes (None: anything). A class whose ``__init__``
     passes ``**kwargs`` on to its base takes the base's as well."""
-    chain: list[Any] = (
-        [vars(c)["__init__"] for c in factory.__mro__ if "__init__" in vars(c)]
-        if isinstance(factory, type)
-        else [factory]
-    )
     names: list[str] = []
-    for function in chain:
+    for function in _initializers(factory):
         try:
             signature = inspect.signature(function)
         except (TypeError, ValueError):

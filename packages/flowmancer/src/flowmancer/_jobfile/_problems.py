@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 
-__all__ = ["JobFileError", "Mark", "Problem", "Problems"]
+__all__ = ["JobFileError", "Mark", "Problem", "Problems", "file_order"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,6 +50,15 @@ class JobFileError(ValueError):
         return (type(self), (self.problems,))
 
 
+def file_order(
+    problem: object, unmarked: tuple[str, int, int] = ("", 0, 0)
+) -> tuple[str, int, int]:
+    """A sort key putting problems in the order of their files and lines (``unmarked`` for
+    those without a place in a file)."""
+    mark = problem.mark if isinstance(problem, Problem) else None
+    return (mark.file, mark.line, mark.column) if mark else unmarked
+
+
 class Problems:
     """Collects problems while reading, placing each at the mark of its key when known."""
 
@@ -74,8 +83,4 @@ class Problems:
     def raise_if_any(self) -> None:
         """Raise ``JobFileError`` listing everything collected, in file order."""
         if self.items:
-            ordered = sorted(
-                self.items,
-                key=lambda p: (p.mark.file, p.mark.line, p.mark.column) if p.mark else ("", 0, 0),
-            )
-            raise JobFileError(ordered)
+            raise JobFileError(sorted(self.items, key=file_order))
