@@ -235,7 +235,8 @@ def render(
 _STATES = ", ".join(s.value for s in TaskState)
 
 
-def _expect(value: Any, kind: type | tuple[type, ...], place: str, path: str, what: str) -> Any:
+def expect(value: Any, kind: type | tuple[type, ...], place: str, path: str, what: str) -> Any:
+    """``value`` when it is of ``kind``; otherwise a ``CorruptCheckpointError`` at ``place``."""
     # bool is an int in Python but not a number in a checkpoint
     if isinstance(value, kind) and not (isinstance(value, bool) and bool not in _as_tuple(kind)):
         return value
@@ -247,24 +248,24 @@ def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
 
 
 def _parse(data: Any, path: str) -> Checkpoint:
-    _expect(data, dict, "(top level)", path, "an object")
+    expect(data, dict, "(top level)", path, "an object")
     if data.get("format") != FORMAT:
         raise CorruptCheckpointError(path, f'not a Flowmancer checkpoint (no "format": "{FORMAT}")')
-    version = _expect(data.get("version"), int, "version", path, "an integer")
+    version = expect(data.get("version"), int, "version", path, "an integer")
     if version > FORMAT_VERSION:
         raise NewerCheckpointError(path, version, FORMAT_VERSION)
     if version < 1:
         raise CorruptCheckpointError(path, f"unknown format version {version}", "version")
-    job = _expect(data.get("job"), str, "job", path, "a string")
-    run_id = _expect(data.get("run_id"), str, "run_id", path, "a string")
-    started = float(_expect(data.get("started"), (int, float), "started", path, "a number"))
-    updated = float(_expect(data.get("updated"), (int, float), "updated", path, "a number"))
-    finished = _expect(data.get("finished", False), bool, "finished", path, "true or false")
-    aborted = _expect(data.get("aborted", False), bool, "aborted", path, "true or false")
+    job = expect(data.get("job"), str, "job", path, "a string")
+    run_id = expect(data.get("run_id"), str, "run_id", path, "a string")
+    started = float(expect(data.get("started"), (int, float), "started", path, "a number"))
+    updated = float(expect(data.get("updated"), (int, float), "updated", path, "a number"))
+    finished = expect(data.get("finished", False), bool, "finished", path, "true or false")
+    aborted = expect(data.get("aborted", False), bool, "aborted", path, "true or false")
     tasks = parse_tasks(data.get("tasks"), "tasks", path)
     shared = parse_shared(data.get("shared_dict", {}), "shared_dict", path)
     lost = parse_lost(data.get("lost", {}), "lost", path)
-    generation = _expect(data.get("generation", ""), str, "generation", path, "a string")
+    generation = expect(data.get("generation", ""), str, "generation", path, "a string")
     return Checkpoint(
         job, run_id, started, updated, tasks, shared, lost, finished, aborted, version, generation
     )
@@ -272,28 +273,28 @@ def _parse(data: Any, path: str) -> Checkpoint:
 
 def parse_tasks(raw_tasks: Any, where: str, path: str) -> dict[str, TaskEntry]:
     """Task entries as written by ``task_line``, each checked."""
-    _expect(raw_tasks, dict, where, path, "an object")
+    expect(raw_tasks, dict, where, path, "an object")
     tasks: dict[str, TaskEntry] = {}
     for name, raw in raw_tasks.items():
         place = f"{where}.{name}"
-        _expect(raw, dict, place, path, "an object")
+        expect(raw, dict, place, path, "an object")
         state = raw.get("state")
         if state not in TaskState.__members__:
             raise CorruptCheckpointError(
                 path, f"expected one of {_STATES}, got {json.dumps(state)[:60]}", place + ".state"
             )
-        attempts = _expect(raw.get("attempts", 0), int, place + ".attempts", path, "an integer")
-        fp = _expect(
+        attempts = expect(raw.get("attempts", 0), int, place + ".attempts", path, "an integer")
+        fp = expect(
             raw.get("fingerprint"), (str, type(None)), place + ".fingerprint", path, "a string"
         )
-        reason = _expect(raw.get("reason"), (str, type(None)), place + ".reason", path, "a string")
+        reason = expect(raw.get("reason"), (str, type(None)), place + ".reason", path, "a string")
         tasks[name] = TaskEntry(TaskState(state), attempts, fp, reason)
     return tasks
 
 
 def parse_shared(raw_shared: Any, where: str, path: str) -> dict[str, Any]:
     """``shared_dict`` values from tagged JSON, each checked."""
-    _expect(raw_shared, dict, where, path, "an object")
+    expect(raw_shared, dict, where, path, "an object")
     shared: dict[str, Any] = {}
     for key, value in raw_shared.items():
         try:
@@ -305,12 +306,7 @@ def parse_shared(raw_shared: Any, where: str, path: str) -> dict[str, Any]:
 
 def parse_lost(lost: Any, where: str, path: str) -> dict[str, str]:
     """The ``lost`` map: key -> why it was not saved."""
-    _expect(lost, dict, where, path, "an object")
+    expect(lost, dict, where, path, "an object")
     for key, why in lost.items():
-        _expect(why, str, f"{where}.{key}", path, "a string")
+        expect(why, str, f"{where}.{key}", path, "a string")
     return dict(lost)
-
-
-def expect(value: Any, kind: type | tuple[type, ...], place: str, path: str, what: str) -> Any:
-    """``value`` when it is of ``kind``; otherwise a ``CorruptCheckpointError`` at ``place``."""
-    return _expect(value, kind, place, path, what)
