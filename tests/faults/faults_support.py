@@ -11,7 +11,7 @@ import textwrap
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 MAIN = """\
@@ -63,9 +63,7 @@ def run_driver(
     )
 
 
-def start_driver(
-    folder: Path, *args: str, tag: str, **env: str
-) -> subprocess.Popen[bytes]:
+def start_driver(folder: Path, *args: str, tag: str, **env: str) -> subprocess.Popen[bytes]:
     """`python main.py <args>` in `folder` as the leader of a new process group."""
     return subprocess.Popen(
         [sys.executable, "main.py", *args],
@@ -109,10 +107,8 @@ def assert_none_left(tag: str, wait: float = 5.0) -> None:
         time.sleep(0.05)
         left = tagged_processes(tag)
     for pid, _ in left:
-        try:
+        with suppress(OSError):
             os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
     assert not left, f"processes left behind: {left}"
 
 

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
+
+from flowmancer_dag import TaskState
 
 from ._errors import CheckpointWriteError, CorruptCheckpointError
-from ._store import Checkpointer, safe_name
+from ._journal import completion_line
+from ._record import RunSnapshotLike, TaskEntry
+from ._store import Checkpointer, CompletionRecorder, safe_name
 
 __all__ = ["FileCheckpointer"]
 
@@ -40,6 +45,44 @@ class FileCheckpointer(Checkpointer):
         self.checkpoint_dir = Path(checkpoint_dir).absolute()
         self.durable = durable
         self._journals: dict[str, int] = {}  # job -> open descriptor of its journal
+        # job -> the descriptor its running attempts record their completions through
+        self._recorders: dict[str, int] = {}
+
+    def save(self, snapshot: RunSnapshotLike) -> None:
+        if snapshot.finished:
+            # Every attempt has ended and the runner knows of each: the last base holds it all.
+            self._stop_recording(snapshot.job)
+        super().save(snapshot)
+
+    def completion_recorder(self, snapshot: RunSnapshotLike) -> CompletionRecorder:
+        """Where attempts record their completion, the moment it happens (a forked child or a
+        worker thread calls it): one line appended to the journal with a single ``write``, so a
+        driver killed before its own next save does not make that work be done again."""
+        job, run_id = snapshot.job, snapshot.run_id
+        fingerprints = dict(snapshot.fingerprints)
+        self._stop_recording(job)
+        path = self.journal_path(job)
+        with self._writing(path):
+            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+            fd = self._recorders[job] = os.open(path, flags, 0o644)
+        durable = self.durable
+
+        def record(
+            task: str, attempt: int, updates: Mapping[str, Any], deleted: tuple[str, ...]
+        ) -> None:
+            entry = TaskEntry(TaskState.COMPLETED, attempt, fingerprints.get(task))
+            data = completion_line(run_id, task, entry, updates, deleted).encode()
+            if os.write(fd, data) != len(data):
+                raise OSError(28, "No space left on device")
+            if durable:
+                os.fsync(fd)
+
+        return record
+
+    def _stop_recording(self, job: str) -> None:
+        fd = self._recorders.pop(job, None)
+        if fd is not None:
+            os.close(fd)
 
     def path(self, job: str) -> Path:
         """The checkpoint file of ``job``."""
@@ -56,6 +99,8 @@ class FileCheckpointer(Checkpointer):
         journals, self._journals = self._journals, {}
         for fd in journals.values():
             os.close(fd)
+        for job in list(self._recorders):
+            self._stop_recording(job)
 
     def _release(self, job: str) -> None:
         fd = self._journals.pop(job, None)
@@ -86,7 +131,10 @@ class FileCheckpointer(Checkpointer):
             if self.durable:
                 _sync_folder(self.checkpoint_dir)
             # Lines in the journal belong to the replaced base (their generation says so), so
-            # emptying it after the rename is safe at any instant.
+            # emptying it after the rename is safe at any instant; but not while attempts
+            # record completions the runner may not know of yet (they belong to the run).
+            if job in self._recorders:
+                return
             fd = self._journals.get(job)
             if fd is not None:
                 os.ftruncate(fd, 0)
@@ -109,6 +157,7 @@ class FileCheckpointer(Checkpointer):
                 os.fsync(fd)
 
     def _remove(self, job: str) -> None:
+        self._stop_recording(job)
         fd = self._journals.pop(job, None)
         if fd is not None:
             os.close(fd)

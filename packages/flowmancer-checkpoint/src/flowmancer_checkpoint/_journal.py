@@ -10,6 +10,12 @@ Each base carries a random ``generation``; journal lines carry the generation of
 follow, so lines left over from before a rewrite are ignored. A line is written with a single
 ``write`` and ends with a newline: a line without one was cut short by a crash and is dropped,
 which leaves the state of the save before it — never a torn state.
+
+*Completion lines* (``"c": <run id>``) are appended where an attempt ran, the moment it
+completed, before the runner hears of it (``completion_line``). They belong to a run, not to a
+base, and are kept through rewrites of the base within that run; on reading, a task that such a
+line says completed is COMPLETED whatever the lines of the runner said of it before or after
+(a runner killed before its own save must not make that work be done again).
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import dataclasses
 import json
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any
 
@@ -38,7 +44,7 @@ from ._record import (
     task_line,
 )
 
-__all__ = ["Journal", "Write", "replay"]
+__all__ = ["Journal", "Write", "completion_line", "replay"]
 
 # The journal is folded into a new base once it is larger than the base and at least this big.
 COMPACT_AT = 64 * 1024
@@ -173,6 +179,28 @@ def _encode_key(session: _Session, snapshot: RunSnapshotLike, key: Any) -> bool:
     return False
 
 
+def completion_line(
+    run_id: str,
+    task: str,
+    entry: TaskEntry,
+    updates: Mapping[str, Any],
+    deleted: Sequence[str],
+) -> str:
+    """One completion line: ``task`` completed with ``entry``, writing ``updates`` and deleting
+    ``deleted`` from ``shared_dict``. Values that cannot be saved are left out here (the runner's
+    own save reports them)."""
+    shared = []
+    for key, value in updates.items():
+        text, why = encode_entry(key, value)
+        if why is None:
+            shared.append(json.dumps(key) + ":" + text)
+    return (
+        f'{{"c":{json.dumps(run_id)},"updated":{time.time()!r},'
+        f'"tasks":{{{task_line(task, entry)}}},"shared":{{{",".join(shared)}}},'
+        f'"deleted":{json.dumps(list(deleted))}}}\n'
+    )
+
+
 def replay(base: Checkpoint, lines: Sequence[str | bytes], path: str) -> Checkpoint:
     """``base`` with the journal lines that follow it applied, in order.
 
@@ -186,6 +214,7 @@ def replay(base: Checkpoint, lines: Sequence[str | bytes], path: str) -> Checkpo
     shared = dict(base.shared_dict)
     lost = dict(base.lost)
     updated, finished, aborted = base.updated, base.finished, base.aborted
+    completions: list[tuple[dict[str, Any], str]] = []
     for number, raw in enumerate(lines, 1):
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
         if not text.endswith("\n"):
@@ -200,10 +229,21 @@ def replay(base: Checkpoint, lines: Sequence[str | bytes], path: str) -> Checkpo
         except (ValueError, RecursionError) as error:
             raise CorruptCheckpointError(path, f"not a journal entry ({error})", place) from None
         expect(data, dict, place, path, "an object")
+        if "c" in data:
+            if data["c"] == base.run_id:
+                completions.append((data, place))
+            continue
         if data.get("g") != base.generation:
             continue
         try:
             updated, finished, aborted, lost = _apply(data, place, path, tasks, shared, lost)
+        except (TypeError, ValueError, RecursionError) as error:
+            if isinstance(error, CorruptCheckpointError):
+                raise
+            raise CorruptCheckpointError(path, f"not a journal entry ({error})", place) from None
+    for data, place in completions:
+        try:
+            _complete(data, place, path, tasks, shared)
         except (TypeError, ValueError, RecursionError) as error:
             if isinstance(error, CorruptCheckpointError):
                 raise
@@ -217,6 +257,24 @@ def replay(base: Checkpoint, lines: Sequence[str | bytes], path: str) -> Checkpo
         finished=finished,
         aborted=aborted,
     )
+
+
+def _complete(
+    data: dict[str, Any],
+    place: str,
+    path: str,
+    tasks: dict[str, TaskEntry],
+    shared: dict[str, Any],
+) -> None:
+    """Apply one completion line, unless the runner's own lines already had its task done."""
+    done = parse_tasks(data.get("tasks", {}), place + ".tasks", path)
+    if all(name in tasks and tasks[name].state is TaskState.COMPLETED for name in done):
+        return
+    tasks.update(done)
+    shared.update(parse_shared(data.get("shared", {}), place + ".shared", path))
+    for key in expect(data.get("deleted", []), list, place + ".deleted", path, "a list"):
+        expect(key, str, place + ".deleted", path, "a list of keys")
+        shared.pop(key, None)
 
 
 def _apply(

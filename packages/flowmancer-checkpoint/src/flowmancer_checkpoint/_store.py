@@ -6,13 +6,18 @@ import abc
 import contextlib
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from ._journal import Journal, replay
 from ._lock import JobLock
 from ._record import Checkpoint, RunSnapshotLike
 
-__all__ = ["Checkpointer", "MemoryCheckpointer", "safe_name"]
+__all__ = ["Checkpointer", "CompletionRecorder", "MemoryCheckpointer", "safe_name"]
+
+#: (task, attempt number, ``shared_dict`` updates, deleted keys) of an attempt that completed;
+#: flowmancer-exec's ``CompletionRecorder``.
+CompletionRecorder = Callable[[str, int, Mapping[str, Any], tuple[str, ...]], None]
 
 
 def _report(message: str) -> None:

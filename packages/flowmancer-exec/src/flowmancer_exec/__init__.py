@@ -17,7 +17,15 @@ from ._errors import (
     TaskRegistrationError,
 )
 from ._fingerprint import fingerprint
-from ._interface import Attempt, AttemptResult, CheckpointStore, Emit, Executor, Observer
+from ._interface import (
+    Attempt,
+    AttemptResult,
+    CheckpointStore,
+    CompletionRecorder,
+    Emit,
+    Executor,
+    Observer,
+)
 from ._job import PreparedJob, TaskSpec, prepare
 from ._params import Parameter, validate_parameters
 from ._process import ProcessExecutor
@@ -32,6 +40,7 @@ __all__ = [
     "Attempt",
     "AttemptResult",
     "CheckpointStore",
+    "CompletionRecorder",
     "DaskExecutor",
     "Emit",
     "Executor",

@@ -22,6 +22,7 @@ from ._channel import ChannelWriter, LineWriter
 from ._interface import Attempt
 from ._lifecycle import (
     Outcome,
+    Shield,
     StopRequested,
     run_lifecycle,
     shared_changes,
@@ -66,9 +67,14 @@ def child_main(
         os._exit(code)
 
 
+# Raised once the task's run() has returned: a stop then lets the remaining hooks finish.
+_SHIELD = Shield()
+
+
 def _stop_on_sigterm(signum: int, frame: object) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)  # on_abort must not be cut short by another
-    raise StopRequested()
+    if not _SHIELD.up:
+        raise StopRequested()
 
 
 def _run_in_child(attempt: Attempt, channel: ChannelWriter) -> int:
@@ -97,11 +103,14 @@ def _run_in_child(attempt: Attempt, channel: ChannelWriter) -> int:
             instance,
             attempt.restart,
             lambda text: channel.send(("log", "ERROR", text, time.time(), "runner")),
+            _SHIELD,
         )
     out.close()
     err.close()
     _flush_c_stdio()
     updates, deleted = shared_changes(before, shared)
+    if outcome.ok and attempt.completed is not None:
+        _record_completion(attempt, updates, deleted, channel)
     head = ("result", outcome.ok, outcome.reason, outcome.error_types, outcome.stopped)
     try:
         channel.send((*head, updates, deleted))
@@ -115,6 +124,19 @@ def _run_in_child(attempt: Attempt, channel: ChannelWriter) -> int:
         kept = {k: v for k, v in updates.items() if k not in unsendable}
         channel.send((*head, kept, deleted))
     return 0
+
+
+def _record_completion(
+    attempt: Attempt, updates: dict[str, Any], deleted: tuple[str, ...], channel: ChannelWriter
+) -> None:
+    """Tell the checkpoint store from here that the attempt completed, before the result
+    travels to the runner: a runner killed in between must not lose the finished work."""
+    assert attempt.completed is not None
+    try:
+        attempt.completed(attempt.task, attempt.number, updates, deleted)
+    except Exception as error:  # the runner still records it; only the early copy is missing
+        text = f"could not record the completion in the checkpoint early: {error}"
+        channel.send(("log", "WARNING", text, time.time(), "runner"))
 
 
 def _picklable(value: object) -> bool:

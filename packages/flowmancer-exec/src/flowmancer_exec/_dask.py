@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import pickle
 import sys
@@ -128,7 +129,8 @@ class DaskExecutor:
         stop_name = f"flowmancer-stop-{uuid.uuid4().hex}"
         # Sent as opaque bytes: the scheduler must never need the task's classes (it cannot
         # import them); the worker unpickles them once its sys.path holds the task code.
-        payload = cloudpickle.dumps(attempt)
+        # The checkpoint store's early record writes to this machine's disk: not from a worker.
+        payload = cloudpickle.dumps(dataclasses.replace(attempt, completed=None))
         future = client.submit(
             _on_worker, payload, stop_name, self.grace_period, pure=False, retries=0
         )

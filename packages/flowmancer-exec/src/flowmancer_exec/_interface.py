@@ -15,9 +15,18 @@ from ._records import LogRecord, RunResult, RunSnapshot, RunStart, StateChange
 if TYPE_CHECKING:
     from ._task import Task
 
-__all__ = ["Attempt", "AttemptResult", "CheckpointStore", "Emit", "Executor", "Observer"]
+__all__ = [
+    "Attempt",
+    "AttemptResult",
+    "CheckpointStore",
+    "CompletionRecorder",
+    "Emit",
+    "Executor",
+    "Observer",
+]
 
 Emit = Callable[[LogRecord], None]
+CompletionRecorder = Callable[[str, int, Mapping[str, Any], tuple[str, ...]], None]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,6 +42,11 @@ class Attempt:
     number: int
     restart: bool
     shared_dict: Mapping[str, Any]
+    #: Called where the attempt ran, as soon as it has completed and before its result is
+    #: sent, with (task, attempt number, shared_dict updates, deleted keys): the checkpoint
+    #: store's early record (see ``CheckpointStore``). None when the store keeps none, and
+    #: for executors that run attempts on other machines.
+    completed: CompletionRecorder | None = None
 
     def record(self, level: str, message: str, time: float, stream: str) -> LogRecord:
         """A log record attributed to this attempt."""
@@ -110,6 +124,12 @@ class CheckpointStore(Protocol):
     ``save`` is called after task finishes (coalesced: when several finish together, once, with
     the latest state), never between a finish and the start of what it made ready, and once
     more with ``finished=True`` before the run returns, also after an abort.
+
+    A store may also offer ``completion_recorder(snapshot)``, called once after the run's first
+    save: it returns a ``CompletionRecorder`` (or None) that executors call where each attempt
+    ran, as soon as it has completed, so that a runner killed before its next save does not lose
+    that work (``Attempt.completed``). It must be safe to call from a forked child and from
+    worker threads, and must write each record whole or not at all.
     """
 
     def save(self, snapshot: RunSnapshot) -> None:

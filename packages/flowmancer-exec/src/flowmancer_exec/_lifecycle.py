@@ -17,6 +17,7 @@ from ._task import Task
 
 __all__ = [
     "Outcome",
+    "Shield",
     "StopRequested",
     "describe_error",
     "run_lifecycle",
@@ -30,6 +31,20 @@ class StopRequested(BaseException):
 
     A ``BaseException`` so that a task's ``except Exception`` does not swallow it.
     """
+
+
+class Shield:
+    """Set once ``run()`` has returned: from then on a stop request waits for the attempt's
+    remaining hooks instead of interrupting them.
+
+    The work is done by then; stopping would mark it ABORTED and a resume would do it again.
+    The executor's grace period (then SIGKILL) still bounds a hook that hangs.
+    """
+
+    __slots__ = ("up",)
+
+    def __init__(self) -> None:
+        self.up = False
 
 
 @dataclasses.dataclass
@@ -50,10 +65,16 @@ def describe_error(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
-def run_lifecycle(instance: Task, restart: bool, log_error: Callable[[str], None]) -> Outcome:
+def run_lifecycle(
+    instance: Task,
+    restart: bool,
+    log_error: Callable[[str], None],
+    shield: Shield | None = None,
+) -> Outcome:
     """Run every hook of one attempt in order and report how it went.
 
-    ``log_error`` receives each failure's message with its full traceback.
+    ``log_error`` receives each failure's message with its full traceback; ``shield`` is
+    raised as soon as ``run()`` has returned (see ``Shield``).
     """
     outcome = Outcome()
 
@@ -82,6 +103,10 @@ def run_lifecycle(instance: Task, restart: bool, log_error: Callable[[str], None
     for stage in stages:
         if not hook(stage):
             break
+        if stage == "run" and shield is not None:
+            # An attribute store: no signal handler or async exception can run between run()
+            # returning and this (they are checked on calls and backward jumps).
+            shield.up = True
     if not outcome.stopped:
         hook("on_success" if outcome.ok else "on_failure")
     if outcome.stopped:

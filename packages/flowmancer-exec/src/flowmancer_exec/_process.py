@@ -295,8 +295,11 @@ class _Watch:
     def _result(self, status: int, stopped: bool) -> AttemptResult:
         if self.result is not None:
             _, ok, reason, error_types, child_stopped, updates, deleted = self.result
+            # An attempt that reports success completed: a stop that came after its run()
+            # returned waited for it (see Shield) and changes nothing.
+            was_stopped = child_stopped or (stopped and not ok)
             return AttemptResult(
-                ok, reason, tuple(error_types), stopped or child_stopped, updates, tuple(deleted)
+                ok, reason, tuple(error_types), was_stopped, updates, tuple(deleted)
             )
         if os.WIFSIGNALED(status):
             number = os.WTERMSIG(status)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from flowmancer_dag import Run, TaskState
 
-from ._interface import Attempt, AttemptResult
+from ._interface import Attempt, AttemptResult, CompletionRecorder
 from ._job import TaskSpec
 from ._records import LogRecord, RunResult, RunSnapshot, RunStart, StateChange
 from ._signals import install_signals, restore_signals
@@ -73,6 +73,7 @@ class RunState:
         self.unsaved: set[str] = set()
         self.unsaved_keys: set[str] = set()
         self.saved_once = False
+        self.recorder: CompletionRecorder | None = None
         self.wake = asyncio.Event()
         self.failed_observers: set[int] = set()
         for name in completed:
@@ -155,6 +156,18 @@ class RunState:
             frozenset(self.unsaved_keys) if self.saved_once else None,
         )
 
+    def completion_recorder(self) -> CompletionRecorder | None:
+        store = self.runner.checkpoint
+        make = getattr(store, "completion_recorder", None)
+        if make is None:
+            return None
+        try:
+            recorder: CompletionRecorder | None = make(self.snapshot())
+        except Exception as error:
+            print(f"flowmancer: the checkpoint store failed: {error}", file=sys.__stderr__)
+            return None
+        return recorder
+
     def save(self, finished: bool = False) -> None:
         store = self.runner.checkpoint
         self.dirty = False
@@ -209,6 +222,7 @@ class RunState:
             number,
             number == 1 and name in self.restarted,
             dict(self.shared),
+            self.recorder,
         )
         task = self.loop.create_task(self.runner.executor.run_attempt(attempt, self.emit))
         self.running[name] = task
@@ -356,9 +370,12 @@ class RunState:
             await executor.start()
             start = RunStart(self.job, self.run_id, tuple(self.specs), self.started, self.resumed)
             self.notify("on_run_start", start)
+            # Saved before the first start: attempts record their completion early in what
+            # this first save began (see CheckpointStore.completion_recorder).
+            self.save()
+            self.recorder = self.completion_recorder()
             self.dispatch()
             self.flush()
-            self.save()
             while not self.run.is_finished:
                 if self.aborts and not self.running:
                     for name in self.run.abort_all():

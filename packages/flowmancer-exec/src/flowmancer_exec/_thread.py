@@ -23,6 +23,7 @@ from ._channel import LineWriter
 from ._interface import Attempt, AttemptResult, Emit
 from ._lifecycle import (
     Outcome,
+    Shield,
     StopRequested,
     run_lifecycle,
     shared_changes,
@@ -58,7 +59,7 @@ class _Router:
 class _Job:
     """One attempt handed to a worker thread; the lock orders "stop it" against "it ended"."""
 
-    __slots__ = ("body", "cancelled", "ended", "lock", "result", "stop_sent", "thread")
+    __slots__ = ("body", "cancelled", "ended", "lock", "result", "shield", "stop_sent", "thread")
 
     def __init__(self) -> None:
         self.body: Callable[[], None] = lambda: None
@@ -68,6 +69,7 @@ class _Job:
         self.stop_sent = False
         self.cancelled = False
         self.result: AttemptResult | None = None
+        self.shield = Shield()  # up once run() has returned: a stop then waits for the hooks
 
     def stop(self) -> str:
         """Stop the attempt: "cancelled" (it never started), "ended" (too late) or "signalled"."""
@@ -78,7 +80,8 @@ class _Job:
                 self.cancelled = True
                 return "cancelled"
             self.stop_sent = True
-            _raise_in(self.thread, StopRequested)
+            if not self.shield.up:
+                _raise_in(self.thread, StopRequested)
             return "signalled"
 
 
@@ -199,7 +202,7 @@ class ThreadExecutor:
             self._local.stdout, self._local.stderr = out, err
             result = AttemptResult(False, "stopped", (), True)
             try:
-                result = _run(attempt, post)
+                result = _run(attempt, post, job.shield)
             except StopRequested:  # landed after the lifecycle, before its result was kept
                 pass
             finally:
@@ -262,7 +265,7 @@ def _copy_shared(values: Any) -> dict[str, Any]:
         return out
 
 
-def _run(attempt: Attempt, post: Any) -> AttemptResult:
+def _run(attempt: Attempt, post: Any, shield: Shield) -> AttemptResult:
     before = shared_fingerprints(attempt.shared_dict)
     shared = _copy_shared(attempt.shared_dict)
     logger = TaskLogger(lambda level, text, when: post(level, "logger")(text, when))
@@ -276,9 +279,19 @@ def _run(attempt: Attempt, post: Any) -> AttemptResult:
         outcome = Outcome(False, f"could not create the task: {error}", (), False)
     else:
         outcome = run_lifecycle(
-            instance, attempt.restart, lambda text: post("ERROR", "runner")(text, time.time())
+            instance,
+            attempt.restart,
+            lambda text: post("ERROR", "runner")(text, time.time()),
+            shield,
         )
     updates, deleted = shared_changes(before, shared)
+    if outcome.ok and attempt.completed is not None:
+        # Here, before the result reaches the loop: a runner killed in between keeps it.
+        try:
+            attempt.completed(attempt.task, attempt.number, updates, deleted)
+        except Exception as error:  # the runner still records it; only the early copy is lost
+            text = f"could not record the completion in the checkpoint early: {error}"
+            post("WARNING", "runner")(text, time.time())
     return AttemptResult(
         outcome.ok, outcome.reason, outcome.error_types, outcome.stopped, updates, deleted
     )

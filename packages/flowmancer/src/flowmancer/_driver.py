@@ -18,6 +18,8 @@ from .exceptions import CannotStartError as Stop
 __all__ = ["CANNOT_START", "Flowmancer", "Stop", "place_problems"]
 
 CANNOT_START = 99
+# 128 + SIGINT, as shells report a program Ctrl-C ended.
+INTERRUPTED = 130
 
 
 class Flowmancer:
@@ -150,6 +152,13 @@ class Flowmancer:
                     raise
                 _say_problems(list(error.problems))
                 return CANNOT_START
+            except KeyboardInterrupt:
+                # Ctrl-C before the runner took over SIGINT (while reading the job or importing
+                # the tasks) or after it gave it back: what ran is in the checkpoint.
+                if raise_exception_on_failure:
+                    raise
+                print("flowmancer: interrupted (SIGINT)", file=sys.stderr)
+                return INTERRUPTED
             except Exception as error:  # ours: say it in one line unless debugging
                 if raise_exception_on_failure:
                     raise

@@ -124,10 +124,12 @@ def run_job(
     built = build(job, marks, root, args, classes)
     runner, store = built.runner, built.store
     selected = _select(runner, args)
-    if args.skip or args.run_from or args.run_to:
-        # Part of the job runs: its success must not erase what the checkpoint knows of the
-        # rest (a later -r still needs it).
-        store.clear_on_success = False
+    # Part of the job runs: its success must not erase what the checkpoint knows of the rest (a
+    # later -r still needs it). A whole run's success clears it, but only below, once the result
+    # has been printed: a driver killed in between leaves a checkpoint in which every task has
+    # completed (so -r runs nothing again), and one killed after it has told its user so.
+    partial = bool(args.skip or args.run_from or args.run_to)
+    store.clear_on_success = False
 
     name = job.config.name
     try:
@@ -160,12 +162,19 @@ def run_job(
                     shared_dict=plan.shared_dict if plan else None,
                 )
             )
+            _print_result(result)
+            if result.ok and not partial:
+                try:
+                    store.clear(name)
+                except CheckpointError as error:
+                    # Not worth failing a run that succeeded: a later -r finds every task
+                    # completed there and runs nothing.
+                    print(f"flowmancer: warning: {error}", file=sys.stderr)
     except CheckpointLockedError as error:
         raise Stop([str(error)]) from None
     except CheckpointError as error:
         hint = " (nothing was changed: run with -r --fresh to start over, or delete it)"
         raise Stop([f"{error}{hint}"]) from None
-    _print_result(result)
     return result.exit_code
 
 

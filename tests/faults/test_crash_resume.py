@@ -1,0 +1,117 @@
+"""Crash and resume: the driver's whole process group is stopped at random moments (kill -9,
+SIGTERM or SIGINT) and resumed with ``-r`` until the job is done. Across all of it, every task's
+``run()`` completes exactly once and no task ever runs twice at the same time.
+
+The moments are random but seeded; the seed is printed so a failure can be replayed with
+``FLOWMANCER_CRASH_SEED=<seed>``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from crash_support import TASK_NAMES, TASKS, count_lines, job_yaml
+from faults_support import assert_none_left, new_tag, start_driver, write_project
+
+SIGNALS = {"kill": signal.SIGKILL, "term": signal.SIGTERM, "int": signal.SIGINT}
+
+
+def seed_for(name: str) -> int:
+    given = os.environ.get("FLOWMANCER_CRASH_SEED")
+    return int(given) if given else random.SystemRandom().randrange(10**6)
+
+
+def crash_and_resume(project: Path, how: str, moments: int, seed: int) -> tuple[int, list[str]]:
+    """Run the job from the start, stopping the driver at random moments and resuming with -r,
+    until it ends by itself; stop after `moments` stops at the most. Return how many stops
+    landed and the story (printed on failure, so it can be followed)."""
+    rng = random.Random(seed)
+    story: list[str] = []
+    landed = 0
+    args = ["-j", "job.yaml"]
+    while True:
+        tag = new_tag()
+        # A whole run takes about half a second here; anywhere in the first 0.6 s covers the
+        # start-up, the middle of tasks, the moments between them and the run's very end.
+        delay = rng.uniform(0.0, 0.6) if landed < moments else None
+        driver = start_driver(project, *args, tag=tag)
+        stopped = False
+        if delay is not None:
+            time.sleep(delay)
+            if driver.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(driver.pid, SIGNALS[how])
+                    stopped = True
+        try:
+            _, err = driver.communicate(timeout=120)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(driver.pid, signal.SIGKILL)
+        landed += stopped
+        text = err.decode(errors="replace")
+        what = f"{how} after {delay:.3f} s" if stopped else "ran to its end"
+        story.append(f"{' '.join(args)}: {what} -> exit {driver.returncode}")
+        if not _interrupted_while_importing(text):
+            assert "Traceback" not in text, "\n".join(story) + "\n" + text
+        assert_none_left(tag)
+        # The user was told the job succeeded (perhaps just before the stop): it is done.
+        if driver.returncode == 0 or "' succeeded in " in text:
+            return landed, story
+        assert stopped, "the run failed by itself:\n" + "\n".join(story) + "\n" + text
+        args = ["-j", "job.yaml", "-r"]
+
+
+def _interrupted_while_importing(text: str) -> bool:
+    """SIGINT before the driver has started, while Python still imports it: Python's own
+    KeyboardInterrupt, as for any program (nothing of the job had been looked at yet)."""
+    lines = text.strip().splitlines()
+    return (
+        bool(lines)
+        and lines[-1] == "KeyboardInterrupt"
+        # Had it come while the driver ran, main.py's last line would be in the traceback.
+        and "Flowmancer().start()" not in text
+        and not any(line.startswith("flowmancer:") for line in lines)
+    )
+
+
+CASES = [("process", "kill"), ("process", "term"), ("process", "int"), ("thread", "kill")]
+SOAK_ONLY = [("thread", "term"), ("thread", "int")]
+
+
+@pytest.mark.parametrize(
+    ("executor", "how"),
+    [*CASES, *(pytest.param(*c, marks=pytest.mark.soak_only) for c in SOAK_ONLY)],
+)
+def test_every_run_completes_exactly_once_across_crashes(
+    tmp_path: Path, executor: str, how: str, soak: bool
+) -> None:
+    seed = seed_for(how)
+    print(f"seed {seed} (replay with FLOWMANCER_CRASH_SEED={seed})")
+    wanted = 100 if soak else 20
+    landed = 0
+    rounds = 0
+    while landed < wanted:
+        # One round: the job from scratch, stopped and resumed until it is done.
+        folder = tmp_path / f"round{rounds}"
+        markers = folder / "markers"
+        markers.mkdir(parents=True)
+        project = folder / "project"
+        write_project(project, TASKS, job_yaml(markers, executor, seed + rounds))
+        stops, story = crash_and_resume(project, how, wanted - landed, seed + rounds)
+        report = f"seed {seed}, round {rounds}\n" + "\n".join(story)
+        counts = {t: count_lines(markers / f"{t}.done") for t in TASK_NAMES}
+        wrong = {t: n for t, n in counts.items() if n != 1}
+        assert not wrong, f"run() completed other than once: {wrong}\n{report}"
+        overlaps = [t for t in TASK_NAMES if (markers / f"{t}.overlap").exists()]
+        assert not overlaps, f"ran twice at the same time: {overlaps}\n{report}"
+        # A job that ended well leaves no checkpoint: the next -r would start over.
+        assert not list((project / ".flowmancer").glob("crash-resume.j*")), report
+        landed += stops
+        rounds += 1
+    print(f"{landed} stops in {rounds} rounds")
