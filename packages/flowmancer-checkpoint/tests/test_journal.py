@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import os
 from pathlib import Path
 
 import pytest
@@ -124,3 +126,57 @@ def test_a_journal_line_with_a_bad_deleted_list_is_a_clear_error(tmp_path: Path)
     journal.write_text(lines[0].replace('"deleted":[]', '"deleted":[[1]]') + lines[1])
     with pytest.raises(CorruptCheckpointError, match="line 1"):
         store.load("nightly")
+
+
+def test_a_completion_recorded_where_the_attempt_ran_survives_a_runner_that_never_saved_it(
+    tmp_path: Path,
+) -> None:
+    store = FileCheckpointer(tmp_path)
+    first = step(0)
+    store.save(first)
+    record = store.completion_recorder(first)
+    # In a forked child, as the process executor does: the runner is killed before its save.
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child's exit code is what is checked
+        try:
+            record(NAMES[0], 2, {"rows": 42, "when": dt.date(2026, 11, 26)}, ("done",))
+        finally:
+            os._exit(0)
+    assert os.waitpid(pid, 0)[1] == 0
+    # A save of the runner written after the child's line still says RUNNING for that task
+    # (its snapshot was taken before it heard of the finish): the completion wins.
+    store.save(dataclasses.replace(step(0), states={**first.states, NAMES[0]: S.RUNNING}))
+    loaded = store.load("nightly")
+    assert loaded is not None
+    assert loaded.tasks[NAMES[0]].state is S.COMPLETED
+    assert loaded.tasks[NAMES[0]].attempts == 2
+    assert loaded.tasks[NAMES[0]].fingerprint == f"fp-{NAMES[0]}"
+    assert loaded.shared_dict == {"rows": 42, "when": dt.date(2026, 11, 26)}
+    assert states(store)[1:] == ["INIT"] * (len(NAMES) - 1)
+
+
+def test_completion_lines_are_kept_when_the_base_is_rewritten_during_the_run(
+    tmp_path: Path,
+) -> None:
+    store = FileCheckpointer(tmp_path)
+    store.save(step(0))
+    record = store.completion_recorder(step(0))
+    record(NAMES[5], 1, {}, ())
+    store.save(step(1))
+    store.save(dataclasses.replace(step(2), changed=None))  # a whole base again
+    assert states(store)[:6] == ["COMPLETED", "COMPLETED", "INIT", "INIT", "INIT", "COMPLETED"]
+    # The run's last save writes everything the runner knows and empties the journal.
+    store.clear_on_success = False
+    store.save(dataclasses.replace(step(3), finished=True))
+    assert store.journal_path("nightly").read_bytes() == b""
+
+
+def test_completion_lines_of_another_run_are_ignored(tmp_path: Path) -> None:
+    store = FileCheckpointer(tmp_path)
+    store.save(step(0))
+    record = store.completion_recorder(dataclasses.replace(step(0), run_id="an-older-run"))
+    record(NAMES[3], 1, {"stale": True}, ())
+    loaded = store.load("nightly")
+    assert loaded is not None
+    assert loaded.tasks[NAMES[3]].state is S.INIT
+    assert "stale" not in loaded.shared_dict

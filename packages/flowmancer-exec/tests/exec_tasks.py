@@ -279,3 +279,31 @@ class Daemon(Task):
 
     def run(self) -> None:
         subprocess.Popen(["sleep", "0.2"], start_new_session=True)
+
+
+class SlowSuccess(Task):
+    """run() is quick; on_success is slow: a stop arriving there must not undo the run."""
+
+    folder: str
+    seconds: float
+
+    def run(self) -> None:
+        mark(self.folder, "ran")
+
+    def on_success(self) -> None:
+        time.sleep(self.seconds)
+        mark(self.folder, "on_success")
+
+    def on_abort(self) -> None:
+        mark(self.folder, "on_abort")
+
+
+class Recorded(Task):
+    """Writes to shared_dict and succeeds, or fails when asked."""
+
+    fail: bool = False
+
+    def run(self) -> None:
+        self.shared_dict[self.metadata.name] = self.metadata.attempt
+        if self.fail:
+            raise RuntimeError("failing as asked")

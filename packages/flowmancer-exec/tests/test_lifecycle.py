@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import run
-from exec_tasks import Hooks
+from exec_tasks import Hooks, Recorded, SlowSuccess
 
 from flowmancer_dag import TaskState
 from flowmancer_exec import TaskSpec
@@ -85,3 +85,46 @@ def test_metadata_names_the_task_its_class_dependencies_and_attempt(
     assert result.ok
     lines = (marks / "second.hooks").read_text().splitlines()
     assert all(line.split(":")[1] == "1" for line in lines)
+
+
+def test_a_timeout_after_run_returned_waits_for_the_hooks_and_the_task_completes(
+    marks: Path, executor: str
+) -> None:
+    spec = TaskSpec("t", SlowSuccess, {"folder": str(marks), "seconds": 0.6}, timeout=0.2)
+    result, _ = run([spec], executor)
+    assert result.states["t"] is TaskState.COMPLETED, result.reasons
+    assert result.attempts["t"] == 1
+    assert (marks / "on_success").exists()
+    assert not (marks / "on_abort").exists()
+
+
+class Completions:
+    """A checkpoint store that keeps what attempts record where they ran (in a file: a forked
+    child cannot hand anything back in memory)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def save(self, snapshot: object) -> None:
+        pass
+
+    def completion_recorder(self, snapshot: object) -> object:
+        path = self.path
+
+        def record(task: str, attempt: int, updates: object, deleted: object) -> None:
+            with open(path, "a") as f:
+                f.write(f"{task} {attempt} {updates} {deleted} {os.getpid()}\n")
+
+        return record
+
+
+def test_completed_attempts_are_recorded_where_they_ran_failed_ones_are_not(
+    marks: Path, executor: str
+) -> None:
+    store = Completions(marks / "completions")
+    specs = [TaskSpec("good", Recorded), TaskSpec("bad", Recorded, {"fail": True})]
+    result, _ = run(specs, executor, checkpoint=store)
+    assert result.states == {"good": TaskState.COMPLETED, "bad": TaskState.FAILED}
+    (line,) = (marks / "completions").read_text().splitlines()
+    assert line.rsplit(" ", 1)[0] == "good 1 {'good': 1} ()"
+    assert (int(line.rsplit(" ", 1)[1]) != os.getpid()) == (executor == "process")
