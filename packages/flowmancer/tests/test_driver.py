@@ -344,3 +344,16 @@ def test_a_job_fails_on_dask_and_resumes_on_the_process_executor(tmp_path: Path)
     second = drive(root, "-j", "job.yaml", "-r", "--executor", "process")
     assert second.returncode == 0, second.stderr
     assert runs(root) == ["first", "second", "third"]
+
+
+def test_ctrl_c_while_the_driver_reads_the_job_is_one_line_and_exit_130(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    # Ctrl-C arriving while the task modules are imported, before the runner handles SIGINT.
+    (root / "tasks" / "slow_import.py").write_text(
+        "import os, signal\nos.kill(os.getpid(), signal.SIGINT)\n"
+    )
+    done = drive(root, "-j", "job.yaml")
+    assert done.returncode == 130
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == "flowmancer: interrupted (SIGINT)"
+    assert runs(root) == []

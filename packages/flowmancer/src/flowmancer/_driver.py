@@ -114,7 +114,12 @@ class Flowmancer:
         """
         from ._args import parse_args
 
-        args = parse_args([] if self._test else None)
+        try:
+            args = parse_args([] if self._test else None)
+        except KeyboardInterrupt:
+            if raise_exception_on_failure:
+                raise
+            return _interrupted()
         if self._test:  # as in 0.12: no loggers and no extensions under test
             args.test_mode = True
         root = Path.cwd() if self._test else _driver_folder()
@@ -157,8 +162,7 @@ class Flowmancer:
                 # the tasks) or after it gave it back: what ran is in the checkpoint.
                 if raise_exception_on_failure:
                     raise
-                print("flowmancer: interrupted (SIGINT)", file=sys.stderr)
-                return INTERRUPTED
+                return _interrupted()
             except Exception as error:  # ours: say it in one line unless debugging
                 if raise_exception_on_failure:
                     raise
@@ -195,6 +199,11 @@ class Flowmancer:
         except Stop as stop:
             raise Stop(_in_file_order([*found, *stop.problems])) from None
         raise Stop(found)
+
+
+def _interrupted() -> int:
+    print("flowmancer: interrupted (SIGINT)", file=sys.stderr)
+    return INTERRUPTED
 
 
 def _in_file_order(problems: Sequence[object]) -> list[object]:
