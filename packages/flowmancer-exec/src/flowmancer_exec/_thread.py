@@ -24,6 +24,8 @@ from ._interface import Attempt, AttemptResult, Emit
 from ._lifecycle import (
     Outcome,
     StopRequested,
+    describe_error,
+    error_text,
     run_lifecycle,
     shared_changes,
     shared_fingerprints,
@@ -202,6 +204,9 @@ class ThreadExecutor:
                 result = _run(attempt, post)
             except StopRequested:  # landed after the lifecycle, before its result was kept
                 pass
+            except BaseException as error:  # our own failure: fail the attempt, keep the worker
+                reason = f"the attempt failed in the runner: {describe_error(error)}"
+                result = AttemptResult(False, reason, (), False)
             finally:
                 out.close()
                 err.close()
@@ -273,7 +278,7 @@ def _run(attempt: Attempt, post: Any) -> AttemptResult:
         instance = attempt.task_class._build(attempt.parameters, shared, logger, metadata)
     except BaseException as error:
         logger.exception("could not create the task")
-        outcome = Outcome(False, f"could not create the task: {error}", (), False)
+        outcome = Outcome(False, f"could not create the task: {error_text(error)}", (), False)
     else:
         outcome = run_lifecycle(
             instance, attempt.restart, lambda text: post("ERROR", "runner")(text, time.time())
