@@ -1,0 +1,136 @@
+"""Floods of output through the driver: one task writing hundreds of megabytes, and fifty tasks
+writing at once in every way a task can. Each task's log file must hold every line exactly once,
+whole, at its level and in no other task's file; the driver's peak memory must not grow with
+the amount of output.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from faults_support import no_leftovers, write_project
+from tasks_support import LOGGERS, PEAK_MAIN, Run, run_job
+
+TASKS = """\
+import os, sys
+from flowmancer import Task, task
+
+
+def line(task, number, width):
+    # Distinct and self-checking: the number is in the head and, in hex, all along the body.
+    head = f"{task} {number:08d} "
+    return head + (f"{number:x}." * width)[: max(0, width - len(head))]
+
+
+@task
+class Chatter(Task):
+    lines: int
+    width: int = 80
+
+    def run(self):
+        name = self.metadata.name
+        for number in range(self.lines):
+            text = line(name, number, self.width)
+            way = number % 6
+            if way == 0:
+                print(text)
+            elif way == 1:  # a line in two writes
+                half = len(text) // 2
+                sys.stdout.write(text[:half])
+                sys.stdout.write(text[half:] + "\\n")
+            elif way == 2:  # straight to the descriptor, also in two writes
+                data = (text + "\\n").encode()
+                os.write(1, data[: len(data) // 2])
+                os.write(1, data[len(data) // 2 :])
+            elif way == 3:
+                self.logger.info("%s", text)
+            elif way == 4:
+                print(text, file=sys.stderr)
+            else:
+                os.write(2, (text + "\\n").encode())
+"""
+
+# Ways 4 and 5 write to stderr, which is logged at ERROR.
+LEVELS = ["INFO"] * 4 + ["ERROR"] * 2
+STATE_CHANGE = (" -> PENDING", " -> RUNNING", " -> COMPLETED")
+
+
+def expected_line(task: str, number: int, width: int) -> str:
+    """The line a Chatter task writes as its ``number``th (the same function as in TASKS)."""
+    head = f"{task} {number:08d} "
+    return head + (f"{number:x}." * width)[: max(0, width - len(head))]
+
+
+def check_log_whole(run: Run, task: str, lines: int, width: int) -> None:
+    """Every line the task wrote is in its log exactly once, whole and at its level; nothing
+    else is there but the attempt header and the task's state changes."""
+    seen = bytearray(lines)
+    with (run.log_dir or Path()).joinpath(f"{task}.log").open() as log:
+        for entry in log:
+            entry = entry.rstrip("\n")
+            if entry.startswith("----- attempt 1 "):
+                continue
+            stamp_level, _, message = entry.partition(" - ")
+            if message.endswith(STATE_CHANGE) and " -> " in message:
+                continue
+            level = stamp_level.rsplit("] ", 1)[-1]
+            name, number_text, _ = message.split(" ", 2)
+            number = int(number_text)
+            assert name == task, f"{task}.log holds another task's line: {entry!r}"
+            assert message == expected_line(task, number, width), f"torn line: {entry!r}"
+            assert level == LEVELS[number % 6], f"wrong level: {entry!r}"
+            assert not seen[number], f"line {number} twice in {task}.log"
+            seen[number] = 1
+    missing = [n for n in range(lines) if not seen[n]]
+    assert not missing, f"{task}.log lacks {len(missing)} lines, first {missing[:5]}"
+
+
+# Only the per-task files: the JSON-lines logger would write the whole flood a second time.
+FILES_ONLY = "loggers:\n  file: {logger: FileLogger, parameters: {base_log_dir: ./logs}}\n"
+
+
+def chatter_job(tasks: dict[str, int], width: int, loggers: str = LOGGERS) -> str:
+    body = "".join(
+        f"  {name}: {{task: Chatter, parameters: {{lines: {lines}, width: {width}}}}}\n"
+        for name, lines in tasks.items()
+    )
+    return "config: {name: output}\ntasks:\n" + body + loggers
+
+
+def test_fifty_tasks_writing_at_once_each_get_every_line_whole_in_their_own_log(
+    tmp_path: Path, soak: bool
+) -> None:
+    count, lines = (50, 20_000) if soak else (50, 2_000)
+    tasks = {f"chatter-{i:02d}": lines for i in range(count)}
+    write_project(tmp_path, TASKS, chatter_job(tasks, 80))
+    with no_leftovers() as tag:
+        run = run_job(tmp_path, "-j", "job.yaml", tag=tag, timeout=300)
+    run.check_clean()
+    assert set(run.states.values()) == {"COMPLETED"}, run.reasons
+    for name in tasks:
+        check_log_whole(run, name, lines, 80)
+
+
+def test_one_task_writing_hundreds_of_megabytes_leaves_the_drivers_memory_flat(
+    tmp_path: Path, soak: bool
+) -> None:
+    width = 200
+    big_mb = 1000 if soak else 200
+    peaks = {}
+    for mb in (1, big_mb):
+        folder = tmp_path / f"mb{mb}"
+        lines = mb * 2**20 // (width + 1)
+        write_project(folder, TASKS, chatter_job({"flood": lines}, width, FILES_ONLY))
+        with no_leftovers() as tag:
+            run = run_job(folder, "-j", "job.yaml", tag=tag, timeout=600, main=PEAK_MAIN)
+        assert run.returncode == 0, run.stderr[-3000:]
+        assert "Traceback" not in run.stdout + run.stderr
+        with (run.log_dir or folder).joinpath("flood.log").open("rb") as log:
+            log.seek(-200, 2)
+            assert log.read().endswith(b"RUNNING -> COMPLETED\n")
+        check_log_whole(run, "flood", lines, width)
+        peaks[mb] = run.peak_rss_kib()
+        (run.log_dir or folder).joinpath("flood.log").unlink()  # a gigabyte in soak mode
+    # Output is streamed to the log as it comes: 200 (or 1000) times more of it may not cost
+    # more than a few MiB of the driver's memory.
+    assert peaks[big_mb] - peaks[1] < 6 * 1024, peaks
