@@ -63,9 +63,7 @@ def run_driver(
     )
 
 
-def start_driver(
-    folder: Path, *args: str, tag: str, **env: str
-) -> subprocess.Popen[bytes]:
+def start_driver(folder: Path, *args: str, tag: str, **env: str) -> subprocess.Popen[bytes]:
     """`python main.py <args>` in `folder` as the leader of a new process group."""
     return subprocess.Popen(
         [sys.executable, "main.py", *args],

@@ -6,11 +6,13 @@ forked to the runner itself, so unpickling them trusts nothing it did not create
 
 from __future__ import annotations
 
+import codecs
+import io
 import os
 import pickle
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 __all__ = ["ChannelWriter", "FrameReader", "LineReader", "LineWriter"]
@@ -40,17 +42,30 @@ class ChannelWriter:
         _write_all(self.fd, _HEADER.pack(len(payload)) + payload)
 
 
-class LineWriter:
+class LineWriter(io.TextIOBase):
     """A text stream (for ``sys.stdout``/``sys.stderr``) that sends each complete line as a
-    record the moment it is written, so its time is when it was produced."""
+    record the moment it is written, so its time is when it was produced.
+
+    A ``TextIOBase``, so that what tasks and libraries call on ``sys.stdout`` besides
+    ``write`` (``writelines``, ``buffer.write``, ``closed``, ``readable``) works as on a file.
+    """
 
     encoding = "utf-8"
     errors = "replace"
 
     def __init__(self, send: Callable[[str, float], None], fd: int | None = None) -> None:
+        super().__init__()
         self._send = send
         self._fd = fd
         self._partial = ""
+        self._bytes: _BytesWriter | None = None
+
+    @property
+    def buffer(self) -> _BytesWriter:
+        """The binary side: bytes written here are decoded as UTF-8 and sent as lines too."""
+        if self._bytes is None:
+            self._bytes = _BytesWriter(self)
+        return self._bytes
 
     def write(self, text: str) -> int:
         """Buffer ``text``; every complete line goes out now."""
@@ -74,7 +89,9 @@ class LineWriter:
         """Complete lines are never held back; a partial line waits for its end or ``close``."""
 
     def close(self) -> None:
-        """Send a final partial line, if any."""
+        """Send a final partial line, if any (the stream stays usable)."""
+        if self._bytes is not None:
+            self._bytes.finish()
         if self._partial:
             self._send(self._partial, time.time())
             self._partial = ""
@@ -93,6 +110,44 @@ class LineWriter:
         if self._fd is None:
             raise OSError("this stream has no file descriptor")
         return self._fd
+
+
+class _BytesWriter:
+    """``LineWriter.buffer``: bytes in, decoded incrementally (a character split across two
+    writes stays whole), then on to the text stream."""
+
+    def __init__(self, text: LineWriter) -> None:
+        self._text = text
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        """Send ``data`` on as text; returns the number of bytes taken."""
+        self._text.write(self._decoder.decode(bytes(data)))
+        return len(data)
+
+    def writelines(self, lines: Iterable[bytes]) -> None:
+        """Write each of ``lines``."""
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        """Complete lines are never held back."""
+
+    def writable(self) -> bool:
+        """Always writable."""
+        return True
+
+    def isatty(self) -> bool:
+        """Never a terminal."""
+        return False
+
+    def fileno(self) -> int:
+        """The descriptor of the text stream, if it has one."""
+        return self._text.fileno()
+
+    def finish(self) -> None:
+        """Pass on the end of an incomplete character, as a replacement."""
+        self._text.write(self._decoder.decode(b"", final=True))
 
 
 class FrameReader:

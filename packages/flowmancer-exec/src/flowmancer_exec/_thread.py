@@ -16,7 +16,7 @@ import queue
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
 from ._channel import LineWriter
@@ -49,6 +49,16 @@ class _Router:
 
     def write(self, text: str) -> int:
         return int(self._target().write(text))
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        target = self._target()
+        for line in lines:
+            target.write(line)
+
+    @property
+    def buffer(self) -> Any:
+        """The routed stream's binary side, so bytes reach the task's log too."""
+        return self._target().buffer
 
     def flush(self) -> None:
         self._target().flush()
