@@ -166,3 +166,64 @@ def test_one_task_writing_hundreds_of_megabytes_leaves_the_drivers_memory_flat(
     # Output is streamed to the log as it comes: 200 (or 1000) times more of it may not cost
     # more than a few MiB of the driver's memory.
     assert peaks[big_mb] - peaks[1] < 6 * 1024, peaks
+
+
+LONG_LINE_TASKS = """\
+import os, sys
+from flowmancer import Task, task
+
+
+@task
+class LongLine(Task):
+    mb: int
+    way: str
+
+    def run(self):
+        text = "".join(chr(ord("a") + i % 26) for i in range(26 * 41)) * (self.mb * 2**20 // 1066)
+        if self.way == "partial":  # the line's end comes in a later write
+            sys.stdout.write(text)
+            sys.stdout.write("\\n")
+        elif self.way == "complete":
+            sys.stdout.write(text + "\\n")
+        else:
+            os.write(1, (text + "\\n").encode())
+        print("after the long line")
+"""
+WAYS = ("partial", "complete", "raw")
+
+
+def test_a_line_of_many_megabytes_reaches_the_log_whole_in_pieces_and_memory_stays_flat(
+    tmp_path: Path, soak: bool
+) -> None:
+    big_mb = 512 if soak else 64
+    peaks = {}
+    for mb in (1, big_mb):
+        folder = tmp_path / f"mb{mb}"
+        # One after another: each task holds its line (and a copy) in memory.
+        tasks = "".join(
+            f"  {way}: {{task: LongLine, parameters: {{mb: {mb}, way: {way}}}"
+            + (f", dependencies: [{WAYS[i - 1]}]" if i else "")
+            + "}\n"
+            for i, way in enumerate(WAYS)
+        )
+        write_project(
+            folder, LONG_LINE_TASKS, "config: {name: long}\ntasks:\n" + tasks + FILES_ONLY
+        )
+        with no_leftovers() as tag:
+            # A hang guard: cutting the line once took time quadratic in its length (minutes).
+            run = run_job(folder, "-j", "job.yaml", tag=tag, timeout=120, main=PEAK_MAIN)
+        assert run.returncode == 0, run.stderr[-3000:]
+        assert "Traceback" not in run.stdout + run.stderr
+        unit = "".join(chr(ord("a") + i % 26) for i in range(26 * 41))
+        expected = unit * (mb * 2**20 // 1066)
+        for way in WAYS:
+            messages = [
+                entry.partition(" - ")[2]
+                for entry in run.log(way).splitlines()
+                if entry.startswith("[") and " -> " not in entry
+            ]
+            assert messages[-1] == "after the long line", (way, messages[-1][:100])
+            assert all(len(m) <= 64 * 1024 for m in messages), way
+            assert "".join(messages[:-1]) == expected, way
+        peaks[mb] = run.peak_rss_kib()
+    assert peaks[big_mb] - peaks[1] < 6 * 1024, peaks

@@ -12,8 +12,8 @@ import os
 import pickle
 import struct
 import time
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
 
 __all__ = ["ChannelWriter", "FrameReader", "LineReader", "LineWriter"]
 
@@ -40,6 +40,15 @@ class ChannelWriter:
         """Send ``message`` (a tuple of picklable values)."""
         payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
         _write_all(self.fd, _HEADER.pack(len(payload)) + payload)
+
+
+_Text = TypeVar("_Text", str, bytes)
+
+
+def _pieces(text: _Text, end: int) -> Iterator[_Text]:
+    """``text[:end]`` in pieces of MAX_LINE (the last one shorter if ``end`` is not a multiple)."""
+    for start in range(0, end, MAX_LINE):
+        yield text[start : min(start + MAX_LINE, end)]
 
 
 class LineWriter(io.TextIOBase):
@@ -76,13 +85,21 @@ class LineWriter(io.TextIOBase):
             self._partial = data
             return len(text)
         lines = data.split("\n")
-        self._partial = lines.pop()
+        partial = lines.pop()
         now = time.time()
+        send = self._send
         for line in lines:
-            self._send(line, now)
-        while len(self._partial) >= MAX_LINE:
-            self._send(self._partial[:MAX_LINE], now)
-            self._partial = self._partial[MAX_LINE:]
+            if len(line) <= MAX_LINE:
+                send(line, now)
+            else:
+                for piece in _pieces(line, len(line)):
+                    send(piece, now)
+        # Sliced by index: cutting the front off again and again would copy the rest each time,
+        # and a task writing one line of 100 MB would spend minutes on it.
+        end = len(partial) - len(partial) % MAX_LINE
+        for piece in _pieces(partial, end):
+            send(piece, now)
+        self._partial = partial[end:]
         return len(text)
 
     def flush(self) -> None:
@@ -193,12 +210,15 @@ class LineReader:
         now = time.time()
         data = self._partial + data
         lines = data.split(b"\n")
-        self._partial = lines.pop()
+        partial = lines.pop()
+        emit = self._emit
         for line in lines:
-            self._emit(line.decode("utf-8", "replace"), now)
-        while len(self._partial) >= MAX_LINE:
-            self._emit(self._partial[:MAX_LINE].decode("utf-8", "replace"), now)
-            self._partial = self._partial[MAX_LINE:]
+            for piece in _pieces(line, len(line)) if len(line) > MAX_LINE else (line,):
+                emit(piece.decode("utf-8", "replace"), now)
+        end = len(partial) - len(partial) % MAX_LINE
+        for piece in _pieces(partial, end):
+            emit(piece.decode("utf-8", "replace"), now)
+        self._partial = partial[end:]
 
     def close(self) -> None:
         """Emit what is left of a last line without a newline."""
