@@ -6,6 +6,8 @@ the amount of output.
 
 from __future__ import annotations
 
+import collections
+import re
 from pathlib import Path
 
 import pytest
@@ -227,3 +229,60 @@ def test_a_line_of_many_megabytes_reaches_the_log_whole_in_pieces_and_memory_sta
             assert "".join(messages[:-1]) == expected, way
         peaks[mb] = run.peak_rss_kib()
     assert peaks[big_mb] - peaks[1] < 6 * 1024, peaks
+
+
+THREADED_TASKS = """\
+import sys, threading
+from flowmancer import Task, task
+
+
+@task
+class ThreadedChatter(Task):
+    small: int
+    big: int
+
+    def run(self):
+        sys.setswitchinterval(1e-6)  # switch threads as often as possible
+
+        def work(k):
+            if k % 4 == 0:  # many small writes, a line end every tenth
+                for i in range(self.small):
+                    sys.stdout.write(f"<{k}:{i}>" + ("\\n" if i % 10 == 9 else ""))
+                sys.stdout.write("\\n")
+                return
+            for i in range(self.big):  # lines larger than a pipe's atomic write
+                text = f"<{k}:{i}>" + "z" * 10_000
+                if k % 4 == 1:
+                    self.logger.info(text)
+                elif k % 4 == 2:
+                    print(text)
+                else:
+                    print(text, file=sys.stderr)
+
+        threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+"""
+
+
+def test_threads_of_one_task_writing_at_once_lose_and_repeat_nothing(
+    tmp_path: Path, soak: bool
+) -> None:
+    # Once, two threads could take the same partial line (pieces were lost or sent twice), and
+    # frames written at once were interleaved (the channel was garbled and the task FAILED).
+    small, big = (200_000, 10_000) if soak else (20_000, 1_000)
+    job = (
+        "config: {name: threaded}\ntasks:\n"
+        f"  threads: {{task: ThreadedChatter, parameters: {{small: {small}, big: {big}}}}}\n"
+    )
+    write_project(tmp_path, THREADED_TASKS, job + FILES_ONLY)
+    with no_leftovers() as tag:
+        run = run_job(tmp_path, "-j", "job.yaml", tag=tag, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "Traceback" not in run.stdout + run.stderr
+    found = collections.Counter(re.findall(r"<\d:\d+>", run.log("threads")))
+    expected = {f"<{k}:{i}>" for k in range(8) for i in range(small if k % 4 == 0 else big)}
+    assert set(found) == expected, (len(expected - set(found)), len(set(found) - expected))
+    assert set(found.values()) == {1}, found.most_common(3)

@@ -11,6 +11,7 @@ import io
 import os
 import pickle
 import struct
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
@@ -35,11 +36,17 @@ class ChannelWriter:
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
+        # Threads of a task send too (self.logger, print): a frame larger than the pipe's
+        # atomic size written by two at once would be interleaved and garble the channel.
+        # Reentrant, for a signal handler that logs while a frame is being written.
+        self._lock = threading.RLock()
 
     def send(self, message: tuple[Any, ...]) -> None:
         """Send ``message`` (a tuple of picklable values)."""
         payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-        _write_all(self.fd, _HEADER.pack(len(payload)) + payload)
+        frame = _HEADER.pack(len(payload)) + payload
+        with self._lock:
+            _write_all(self.fd, frame)
 
 
 _Text = TypeVar("_Text", str, bytes)
@@ -68,6 +75,10 @@ class LineWriter(io.TextIOBase):
         self._fd = fd
         self._partial = ""
         self._bytes: _BytesWriter | None = None
+        # Threads a task starts share its sys.stdout: without the lock two of them would read
+        # the same partial line and one's text would be lost or sent twice. Reentrant, for a
+        # signal handler that prints while a write is under way.
+        self._lock = threading.RLock()
 
     @property
     def buffer(self) -> _BytesWriter:
@@ -80,6 +91,10 @@ class LineWriter(io.TextIOBase):
         """Buffer ``text``; every complete line goes out now."""
         if not isinstance(text, str):
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        with self._lock:
+            return self._write(text)
+
+    def _write(self, text: str) -> int:
         data = self._partial + text
         if "\n" not in data and len(data) < MAX_LINE:
             self._partial = data
@@ -107,11 +122,12 @@ class LineWriter(io.TextIOBase):
 
     def close(self) -> None:
         """Send a final partial line, if any (the stream stays usable)."""
-        if self._bytes is not None:
-            self._bytes.finish()
-        if self._partial:
-            self._send(self._partial, time.time())
-            self._partial = ""
+        with self._lock:
+            if self._bytes is not None:
+                self._bytes.finish()
+            if self._partial:
+                self._send(self._partial, time.time())
+                self._partial = ""
 
     def isatty(self) -> bool:
         """Never a terminal."""
@@ -139,7 +155,8 @@ class _BytesWriter:
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
         """Send ``data`` on as text; returns the number of bytes taken."""
-        self._text.write(self._decoder.decode(bytes(data)))
+        with self._text._lock:  # the decoder's state is shared too
+            self._text.write(self._decoder.decode(bytes(data)))
         return len(data)
 
     def writelines(self, lines: Iterable[bytes]) -> None:
