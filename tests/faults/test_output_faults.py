@@ -197,7 +197,7 @@ WAYS = ("partial", "complete", "raw")
 def test_a_line_of_many_megabytes_reaches_the_log_whole_in_pieces_and_memory_stays_flat(
     tmp_path: Path, soak: bool
 ) -> None:
-    big_mb = 512 if soak else 64
+    big_mb = 256 if soak else 64
     peaks = {}
     for mb in (1, big_mb):
         folder = tmp_path / f"mb{mb}"

@@ -219,7 +219,7 @@ FAULTS: dict[str, Fault] = {
         " timeout: 1}",
         "FAILED",
         "timed out after 1 s",
-        ("grandchild up",),
+        (),
     ),
     "hook-on_create": (
         "{task: RaiseIn, parameters: {hook: on_create}}",
@@ -305,19 +305,16 @@ def test_each_fault_ends_in_its_state_with_its_reason_and_spares_independent_bra
 ) -> None:
     faults = [f for f in FAULTS if executor == "process" or f not in PROCESS_ONLY]
     write_project(tmp_path, TASKS, fault_job(faults))
-    grandchildren: list[int] = []
 
-    def kill_and_watch(proc: subprocess.Popen[bytes]) -> None:
+    def kill(proc: subprocess.Popen[bytes]) -> None:
         if "killed" in faults:
             os.kill(int(wait_for_file(tmp_path / "killed.pid", proc)), signal.SIGKILL)
-        for name in ("grandchild", "grandchild-timeout"):
-            if name in faults:
-                grandchildren.append(int(wait_for_file(tmp_path / f"{name}.pid", proc)))
 
     with no_leftovers() as tag:
-        run = run_job(
-            tmp_path, "-j", "job.yaml", "--executor", executor, tag=tag, during=kill_and_watch
-        )
+        run = run_job(tmp_path, "-j", "job.yaml", "--executor", executor, tag=tag, during=kill)
+    # On a busy machine the timeout may strike before the second grandchild is up.
+    pid_files = [tmp_path / f"{name}.pid" for name in ("grandchild", "grandchild-timeout")]
+    grandchildren = [int(path.read_text()) for path in pid_files if path.exists()]
     run.check_clean()
     for name in ("fine-1", "fine-2", "steady", "after-steady"):
         assert run.states[name] == "COMPLETED", (name, run.states, run.stderr[-3000:])
