@@ -97,6 +97,15 @@ class SlowAbort(Task):
         time.sleep(600)
 
 
+@task
+class CloseStreams(Task):
+    def run(self):
+        print("before closing")
+        sys.stdout.close()
+        sys.stderr.close()
+        print("after closing")
+
+
 class Unprintable(Exception):
     def __str__(self):
         raise RuntimeError("no text for this one")
@@ -200,6 +209,13 @@ FAULTS: dict[str, Fault] = {
         (),
     ),
     "slow-abort": ("{task: SlowAbort, timeout: 1}", "FAILED", "timed out after 1 s", ()),
+    # Closing sys.stdout in a thread once closed the driver's own (its summary was lost).
+    "close-streams": (
+        "{task: CloseStreams}",
+        "COMPLETED",
+        "",
+        ("before closing", "after closing"),
+    ),
     # An exception whose __str__ raises once failed its attempt as "could not start" (process)
     # or killed a worker thread with a traceback on the driver's stderr (thread).
     "unprintable": (
@@ -316,6 +332,7 @@ def test_each_fault_ends_in_its_state_with_its_reason_and_spares_independent_bra
     pid_files = [tmp_path / f"{name}.pid" for name in ("grandchild", "grandchild-timeout")]
     grandchildren = [int(path.read_text()) for path in pid_files if path.exists()]
     run.check_clean()
+    assert "flowmancer: job 'faults' failed" in run.stderr, run.stderr[-3000:]
     for name in ("fine-1", "fine-2", "steady", "after-steady"):
         assert run.states[name] == "COMPLETED", (name, run.states, run.stderr[-3000:])
     for name in faults:

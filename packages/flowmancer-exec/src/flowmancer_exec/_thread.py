@@ -63,6 +63,12 @@ class _Router:
     def flush(self) -> None:
         self._target().flush()
 
+    def close(self) -> None:
+        """A task closing sys.stdout closes its own stream (which sends its last partial
+        line), never the runner's: that would silence the driver for the rest of the run."""
+        own = getattr(self._local, self._name, None)
+        (own or self._original).close()
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._original, name)
 
