@@ -24,6 +24,7 @@ from ._lifecycle import (
     Outcome,
     Shield,
     StopRequested,
+    error_text,
     run_lifecycle,
     shared_changes,
     shared_fingerprints,
@@ -96,7 +97,7 @@ def _run_in_child(attempt: Attempt, channel: ChannelWriter) -> int:
     try:
         instance = attempt.task_class._build(attempt.parameters, shared, logger, metadata)
     except BaseException as error:
-        outcome = Outcome(False, f"could not create the task: {error}", (), False)
+        outcome = Outcome(False, f"could not create the task: {error_text(error)}", (), False)
         logger.exception("could not create the task")
     else:
         outcome = run_lifecycle(

@@ -20,6 +20,7 @@ __all__ = [
     "Shield",
     "StopRequested",
     "describe_error",
+    "error_text",
     "run_lifecycle",
     "shared_changes",
     "shared_fingerprints",
@@ -57,11 +58,23 @@ class Outcome:
     stopped: bool = False
 
 
+def error_text(error: BaseException) -> str:
+    """``str(error)``, or a stand-in when the exception's own ``__str__`` fails: a task's
+    broken exception must still fail its attempt with a reason, not break the runner."""
+    try:
+        return str(error)
+    except Exception:
+        return "<exception str() failed>"
+
+
 def describe_error(error: BaseException) -> str:
     """``ValueError: bad input``; ``sys.exit(3)`` for a SystemExit."""
     if isinstance(error, SystemExit):
-        return f"sys.exit({error.code!r})"
-    text = str(error)
+        try:
+            return f"sys.exit({error.code!r})"
+        except Exception:
+            return "sys.exit(<code whose repr() failed>)"
+    text = error_text(error)
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 

@@ -16,7 +16,7 @@ import queue
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
 from ._channel import LineWriter
@@ -25,6 +25,8 @@ from ._lifecycle import (
     Outcome,
     Shield,
     StopRequested,
+    describe_error,
+    error_text,
     run_lifecycle,
     shared_changes,
     shared_fingerprints,
@@ -49,8 +51,24 @@ class _Router:
     def write(self, text: str) -> int:
         return int(self._target().write(text))
 
+    def writelines(self, lines: Iterable[str]) -> None:
+        target = self._target()
+        for line in lines:
+            target.write(line)
+
+    @property
+    def buffer(self) -> Any:
+        """The routed stream's binary side, so bytes reach the task's log too."""
+        return self._target().buffer
+
     def flush(self) -> None:
         self._target().flush()
+
+    def close(self) -> None:
+        """A task closing sys.stdout closes its own stream (which sends its last partial
+        line), never the runner's: that would silence the driver for the rest of the run."""
+        own = getattr(self._local, self._name, None)
+        (own or self._original).close()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._original, name)
@@ -205,6 +223,9 @@ class ThreadExecutor:
                 result = _run(attempt, post, job.shield)
             except StopRequested:  # landed after the lifecycle, before its result was kept
                 pass
+            except BaseException as error:  # our own failure: fail the attempt, keep the worker
+                reason = f"the attempt failed in the runner: {describe_error(error)}"
+                result = AttemptResult(False, reason, (), False)
             finally:
                 out.close()
                 err.close()
@@ -276,7 +297,7 @@ def _run(attempt: Attempt, post: Any, shield: Shield) -> AttemptResult:
         instance = attempt.task_class._build(attempt.parameters, shared, logger, metadata)
     except BaseException as error:
         logger.exception("could not create the task")
-        outcome = Outcome(False, f"could not create the task: {error}", (), False)
+        outcome = Outcome(False, f"could not create the task: {error_text(error)}", (), False)
     else:
         outcome = run_lifecycle(
             instance,
