@@ -7,7 +7,7 @@ import random
 from pathlib import Path
 
 TASKS = """\
-import fcntl, os, time
+import fcntl, os, signal, threading, time
 from flowmancer import Task, task
 
 
@@ -31,7 +31,27 @@ class Marked(Task):
         self.shared_dict[name] = os.getpid()
         time.sleep(self.seconds)
         # The last thing run() does: after this line, the run has completed.
-        _append(base + ".done", f"{os.getpid()}\\n")
+        _append(base + ".done", f"{os.getpid()} {time.monotonic_ns()}\\n")
+
+
+@task
+class KillsDriverAfterRun(Task):
+    # Its run() completes; then, before the runner can hear of it, the driver is killed.
+
+    folder: str
+
+    def run(self):
+        _append(os.path.join(self.folder, self.metadata.name + ".done"), f"{os.getpid()} 0\\n")
+
+    def on_destroy(self):
+        flag = os.path.join(self.folder, "killed")
+        if os.path.exists(flag):
+            return
+        open(flag, "w").close()
+        # On a worker thread the driver is this process; in a forked child, its parent.
+        on_thread = threading.current_thread() is not threading.main_thread()
+        os.kill(os.getpid() if on_thread else os.getppid(), signal.SIGKILL)
+        time.sleep(5)  # the process executor's child dies with its driver meanwhile
 
 
 def _append(path, text):
@@ -90,6 +110,13 @@ TASK_NAMES = [
     *(f"fan{i}" for i in range(5)),
     "end",
 ]
+
+
+def done_times(path: Path) -> list[int]:
+    """When (monotonic ns) each completed run() of a task wrote its last line."""
+    if not path.exists():
+        return []
+    return [int(line.split()[1]) for line in path.read_text().splitlines()]
 
 
 def count_lines(path: Path) -> int:

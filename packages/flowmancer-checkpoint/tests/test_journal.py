@@ -139,7 +139,7 @@ def test_a_completion_recorded_where_the_attempt_ran_survives_a_runner_that_neve
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child's exit code is what is checked
         try:
-            record(NAMES[0], 2, {"rows": 42, "when": dt.date(2026, 11, 26)}, ("done",))
+            record.completed(NAMES[0], 2, {"rows": 42, "when": dt.date(2026, 11, 26)}, ("done",))
         finally:
             os._exit(0)
     assert os.waitpid(pid, 0)[1] == 0
@@ -161,7 +161,7 @@ def test_completion_lines_are_kept_when_the_base_is_rewritten_during_the_run(
     store = FileCheckpointer(tmp_path)
     store.save(step(0))
     record = store.completion_recorder(step(0))
-    record(NAMES[5], 1, {}, ())
+    record.completed(NAMES[5], 1, {}, ())
     store.save(step(1))
     store.save(dataclasses.replace(step(2), changed=None))  # a whole base again
     assert states(store)[:6] == ["COMPLETED", "COMPLETED", "INIT", "INIT", "INIT", "COMPLETED"]
@@ -175,8 +175,27 @@ def test_completion_lines_of_another_run_are_ignored(tmp_path: Path) -> None:
     store = FileCheckpointer(tmp_path)
     store.save(step(0))
     record = store.completion_recorder(dataclasses.replace(step(0), run_id="an-older-run"))
-    record(NAMES[3], 1, {"stale": True}, ())
+    record.completed(NAMES[3], 1, {"stale": True}, ())
     loaded = store.load("nightly")
     assert loaded is not None
     assert loaded.tasks[NAMES[3]].state is S.INIT
     assert "stale" not in loaded.shared_dict
+
+
+def test_a_completion_taken_back_because_a_later_hook_failed_does_not_count(
+    tmp_path: Path,
+) -> None:
+    store = FileCheckpointer(tmp_path)
+    store.save(step(0))
+    record = store.completion_recorder(step(0))
+    record.completed(NAMES[1], 1, {"half": True}, ())
+    record.revoked(NAMES[1], 1)
+    record.completed(NAMES[1], 2, {}, ())  # the retry completed
+    record.completed(NAMES[2], 1, {"gone": True}, ())
+    record.revoked(NAMES[2], 1)
+    loaded = store.load("nightly")
+    assert loaded is not None
+    assert loaded.tasks[NAMES[1]].state is S.COMPLETED
+    assert loaded.tasks[NAMES[1]].attempts == 2
+    assert loaded.tasks[NAMES[2]].state is S.INIT
+    assert "gone" not in loaded.shared_dict

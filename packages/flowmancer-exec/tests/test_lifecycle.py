@@ -108,23 +108,38 @@ class Completions:
     def save(self, snapshot: object) -> None:
         pass
 
-    def completion_recorder(self, snapshot: object) -> object:
-        path = self.path
+    def completion_recorder(self, snapshot: object) -> Completions:
+        return self
 
-        def record(task: str, attempt: int, updates: object, deleted: object) -> None:
-            with open(path, "a") as f:
-                f.write(f"{task} {attempt} {updates} {deleted} {os.getpid()}\n")
+    def completed(self, task: str, attempt: int, updates: object, deleted: object) -> None:
+        with open(self.path, "a") as f:
+            f.write(f"{task} {attempt} {updates} {deleted} {os.getpid()}\n")
 
-        return record
+    def revoked(self, task: str, attempt: int) -> None:
+        with open(self.path, "a") as f:
+            f.write(f"revoked {task} {attempt} {os.getpid()}\n")
 
 
 def test_completed_attempts_are_recorded_where_they_ran_failed_ones_are_not(
     marks: Path, executor: str
 ) -> None:
     store = Completions(marks / "completions")
-    specs = [TaskSpec("good", Recorded), TaskSpec("bad", Recorded, {"fail": True})]
+    specs = [
+        TaskSpec("good", Recorded),
+        TaskSpec("bad", Recorded, {"fail": True}),
+        # run() returns, then on_success fails: recorded at once, then taken back.
+        TaskSpec("late", Hooks, {"folder": str(marks), "fail_in": "on_success"}),
+    ]
     result, _ = run(specs, executor, checkpoint=store)
-    assert result.states == {"good": TaskState.COMPLETED, "bad": TaskState.FAILED}
-    (line,) = (marks / "completions").read_text().splitlines()
-    assert line.rsplit(" ", 1)[0] == "good 1 {'good': 1} ()"
-    assert (int(line.rsplit(" ", 1)[1]) != os.getpid()) == (executor == "process")
+    assert result.states == {
+        "good": TaskState.COMPLETED,
+        "bad": TaskState.FAILED,
+        "late": TaskState.FAILED,
+    }
+    lines = sorted(line.rsplit(" ", 1) for line in (marks / "completions").read_text().splitlines())
+    assert [text for text, _ in lines] == [
+        "good 1 {'good': 1} ()",
+        "late 1 {} ()",
+        "revoked late 1",
+    ]
+    assert {int(pid) != os.getpid() for _, pid in lines} == {executor == "process"}

@@ -11,7 +11,7 @@ from typing import Any
 from flowmancer_dag import TaskState
 
 from ._errors import CheckpointWriteError, CorruptCheckpointError
-from ._journal import completion_line
+from ._journal import completion_line, revocation_line
 from ._record import RunSnapshotLike, TaskEntry
 from ._store import Checkpointer, CompletionRecorder, safe_name
 
@@ -65,19 +65,7 @@ class FileCheckpointer(Checkpointer):
         with self._writing(path):
             flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
             fd = self._recorders[job] = os.open(path, flags, 0o644)
-        durable = self.durable
-
-        def record(
-            task: str, attempt: int, updates: Mapping[str, Any], deleted: tuple[str, ...]
-        ) -> None:
-            entry = TaskEntry(TaskState.COMPLETED, attempt, fingerprints.get(task))
-            data = completion_line(run_id, task, entry, updates, deleted).encode()
-            if os.write(fd, data) != len(data):
-                raise OSError(28, "No space left on device")
-            if durable:
-                os.fsync(fd)
-
-        return record
+        return _Recorder(fd, run_id, fingerprints, self.durable)
 
     def _stop_recording(self, job: str) -> None:
         fd = self._recorders.pop(job, None)
@@ -176,6 +164,34 @@ class FileCheckpointer(Checkpointer):
             raise CheckpointWriteError(
                 path, f"cannot write the checkpoint: {error.strerror or error}"
             ) from None
+
+
+class _Recorder:
+    """Appends completion lines to a job's journal through a descriptor opened by the runner
+    (inherited by forked children)."""
+
+    def __init__(self, fd: int, run_id: str, fingerprints: dict[str, str], durable: bool) -> None:
+        self.fd = fd
+        self.run_id = run_id
+        self.fingerprints = fingerprints
+        self.durable = durable
+
+    def completed(
+        self, task: str, attempt: int, updates: Mapping[str, Any], deleted: tuple[str, ...]
+    ) -> None:
+        entry = TaskEntry(TaskState.COMPLETED, attempt, self.fingerprints.get(task))
+        self._write(completion_line(self.run_id, task, entry, updates, deleted))
+
+    def revoked(self, task: str, attempt: int) -> None:
+        self._write(revocation_line(self.run_id, task, attempt))
+
+    def _write(self, line: str) -> None:
+        data = line.encode()
+        # One write: a line is whole or, cut short by a full disk, the last and ignored.
+        if os.write(self.fd, data) != len(data):
+            raise OSError(28, "No space left on device")
+        if self.durable:
+            os.fsync(self.fd)
 
 
 def _read_bytes(path: Path) -> bytes | None:

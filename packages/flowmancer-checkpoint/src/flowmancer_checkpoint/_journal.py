@@ -44,7 +44,7 @@ from ._record import (
     task_line,
 )
 
-__all__ = ["Journal", "Write", "completion_line", "replay"]
+__all__ = ["Journal", "Write", "completion_line", "replay", "revocation_line"]
 
 # The journal is folded into a new base once it is larger than the base and at least this big.
 COMPACT_AT = 64 * 1024
@@ -201,6 +201,15 @@ def completion_line(
     )
 
 
+def revocation_line(run_id: str, task: str, attempt: int) -> str:
+    """Takes back the completion line of ``task``'s attempt ``attempt`` (a hook after ``run()``
+    failed)."""
+    return (
+        f'{{"c":{json.dumps(run_id)},"updated":{time.time()!r},'
+        f'"revoked":[{json.dumps(task)},{int(attempt)}]}}\n'
+    )
+
+
 def replay(base: Checkpoint, lines: Sequence[str | bytes], path: str) -> Checkpoint:
     """``base`` with the journal lines that follow it applied, in order.
 
@@ -241,9 +250,18 @@ def replay(base: Checkpoint, lines: Sequence[str | bytes], path: str) -> Checkpo
             if isinstance(error, CorruptCheckpointError):
                 raise
             raise CorruptCheckpointError(path, f"not a journal entry ({error})", place) from None
+    revoked = set()
     for data, place in completions:
+        if "revoked" in data:
+            pair = expect(data["revoked"], list, place + ".revoked", path, "[task, attempt]")
+            if len(pair) != 2 or not isinstance(pair[0], str) or type(pair[1]) is not int:
+                raise CorruptCheckpointError(path, "expected [task, attempt]", place + ".revoked")
+            revoked.add((pair[0], pair[1]))
+    for data, place in completions:
+        if "revoked" in data:
+            continue
         try:
-            _complete(data, place, path, tasks, shared)
+            _complete(data, place, path, tasks, shared, revoked)
         except (TypeError, ValueError, RecursionError) as error:
             if isinstance(error, CorruptCheckpointError):
                 raise
@@ -265,10 +283,16 @@ def _complete(
     path: str,
     tasks: dict[str, TaskEntry],
     shared: dict[str, Any],
+    revoked: AbstractSet[tuple[str, int]],
 ) -> None:
-    """Apply one completion line, unless the runner's own lines already had its task done."""
+    """Apply one completion line, unless the runner's own lines already had its task done or
+    the attempt was taken back."""
     done = parse_tasks(data.get("tasks", {}), place + ".tasks", path)
-    if all(name in tasks and tasks[name].state is TaskState.COMPLETED for name in done):
+    if all(
+        (name in tasks and tasks[name].state is TaskState.COMPLETED)
+        or (name, entry.attempts) in revoked
+        for name, entry in done.items()
+    ):
         return
     tasks.update(done)
     shared.update(parse_shared(data.get("shared", {}), place + ".shared", path))

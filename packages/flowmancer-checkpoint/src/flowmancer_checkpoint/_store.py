@@ -7,7 +7,7 @@ import contextlib
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from ._journal import Journal, replay
 from ._lock import JobLock
@@ -15,9 +15,16 @@ from ._record import Checkpoint, RunSnapshotLike
 
 __all__ = ["Checkpointer", "CompletionRecorder", "MemoryCheckpointer", "safe_name"]
 
-#: (task, attempt number, ``shared_dict`` updates, deleted keys) of an attempt that completed;
-#: flowmancer-exec's ``CompletionRecorder``.
-CompletionRecorder = Callable[[str, int, Mapping[str, Any], tuple[str, ...]], None]
+
+class CompletionRecorder(Protocol):
+    """flowmancer-exec's ``CompletionRecorder``: told where attempts run that one completed (or,
+    when a hook after ``run()`` failed, that it did not after all)."""
+
+    def completed(
+        self, task: str, attempt: int, updates: Mapping[str, Any], deleted: tuple[str, ...]
+    ) -> None: ...
+
+    def revoked(self, task: str, attempt: int) -> None: ...
 
 
 def _report(message: str) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 from ._channel import ChannelWriter, LineWriter
 from ._interface import Attempt
 from ._lifecycle import (
+    EarlyRecord,
     Outcome,
     Shield,
     StopRequested,
@@ -91,6 +92,13 @@ def _run_in_child(attempt: Attempt, channel: ChannelWriter) -> int:
     )
     shared = dict(attempt.shared_dict)
     before = shared_fingerprints(shared)
+    early = EarlyRecord(
+        attempt,
+        before,
+        shared,
+        lambda text: channel.send(("log", "WARNING", text, time.time(), "runner")),
+    )
+    _SHIELD.then = early.hook
     metadata = TaskMetadata(
         attempt.task, attempt.task_class.__name__, list(attempt.depends_on), attempt.number
     )
@@ -106,12 +114,11 @@ def _run_in_child(attempt: Attempt, channel: ChannelWriter) -> int:
             lambda text: channel.send(("log", "ERROR", text, time.time(), "runner")),
             _SHIELD,
         )
+    early.settle(outcome)
     out.close()
     err.close()
     _flush_c_stdio()
     updates, deleted = shared_changes(before, shared)
-    if outcome.ok and attempt.completed is not None:
-        _record_completion(attempt, updates, deleted, channel)
     head = ("result", outcome.ok, outcome.reason, outcome.error_types, outcome.stopped)
     try:
         channel.send((*head, updates, deleted))
@@ -125,19 +132,6 @@ def _run_in_child(attempt: Attempt, channel: ChannelWriter) -> int:
         kept = {k: v for k, v in updates.items() if k not in unsendable}
         channel.send((*head, kept, deleted))
     return 0
-
-
-def _record_completion(
-    attempt: Attempt, updates: dict[str, Any], deleted: tuple[str, ...], channel: ChannelWriter
-) -> None:
-    """Tell the checkpoint store from here that the attempt completed, before the result
-    travels to the runner: a runner killed in between must not lose the finished work."""
-    assert attempt.completed is not None
-    try:
-        attempt.completed(attempt.task, attempt.number, updates, deleted)
-    except Exception as error:  # the runner still records it; only the early copy is missing
-        text = f"could not record the completion in the checkpoint early: {error}"
-        channel.send(("log", "WARNING", text, time.time(), "runner"))
 
 
 def _picklable(value: object) -> bool:

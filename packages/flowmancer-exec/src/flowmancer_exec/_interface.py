@@ -26,7 +26,19 @@ __all__ = [
 ]
 
 Emit = Callable[[LogRecord], None]
-CompletionRecorder = Callable[[str, int, Mapping[str, Any], tuple[str, ...]], None]
+
+
+class CompletionRecorder(Protocol):
+    """A checkpoint store's early record of completions, called where attempts run."""
+
+    def completed(
+        self, task: str, attempt: int, updates: Mapping[str, Any], deleted: tuple[str, ...]
+    ) -> None:
+        """``run()`` of this attempt returned: keep it as done, with its ``shared_dict``
+        changes so far (``updates`` added or changed, ``deleted`` removed)."""
+
+    def revoked(self, task: str, attempt: int) -> None:
+        """A hook after ``run()`` failed: the attempt did not complete after all."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,10 +54,9 @@ class Attempt:
     number: int
     restart: bool
     shared_dict: Mapping[str, Any]
-    #: Called where the attempt ran, as soon as it has completed and before its result is
-    #: sent, with (task, attempt number, shared_dict updates, deleted keys): the checkpoint
-    #: store's early record (see ``CheckpointStore``). None when the store keeps none, and
-    #: for executors that run attempts on other machines.
+    #: Told where the attempt runs, the moment its ``run()`` returns (and told again if a hook
+    #: after it fails): the checkpoint store's early record (see ``CheckpointStore``). None
+    #: when the store keeps none, and for executors that run attempts on other machines.
     completed: CompletionRecorder | None = None
 
     def record(self, level: str, message: str, time: float, stream: str) -> LogRecord:
@@ -127,7 +138,7 @@ class CheckpointStore(Protocol):
 
     A store may also offer ``completion_recorder(snapshot)``, called once after the run's first
     save: it returns a ``CompletionRecorder`` (or None) that executors call where each attempt
-    ran, as soon as it has completed, so that a runner killed before its next save does not lose
+    ran, the moment ``run()`` returns, so that a runner killed before its next save does not lose
     that work (``Attempt.completed``). It must be safe to call from a forked child and from
     worker threads, and must write each record whole or not at all.
     """

@@ -16,6 +16,7 @@ from typing import Any
 from ._task import Task
 
 __all__ = [
+    "EarlyRecord",
     "Outcome",
     "Shield",
     "StopRequested",
@@ -42,10 +43,11 @@ class Shield:
     The executor's grace period (then SIGKILL) still bounds a hook that hangs.
     """
 
-    __slots__ = ("up",)
+    __slots__ = ("then", "up")
 
-    def __init__(self) -> None:
+    def __init__(self, then: Callable[[], None] | None = None) -> None:
         self.up = False
+        self.then = then  # called right after ``up`` is set (the early completion record)
 
 
 @dataclasses.dataclass
@@ -120,6 +122,8 @@ def run_lifecycle(
             # An attribute store: no signal handler or async exception can run between run()
             # returning and this (they are checked on calls and backward jumps).
             shield.up = True
+            if shield.then is not None:
+                shield.then()
     if not outcome.stopped:
         hook("on_success" if outcome.ok else "on_failure")
     if outcome.stopped:
@@ -131,6 +135,47 @@ def run_lifecycle(
         outcome.ok = False
         outcome.reason = outcome.reason or "stopped"
     return outcome
+
+
+class EarlyRecord:
+    """Tells the checkpoint store's recorder (``Attempt.completed``) of a completion the moment
+    ``run()`` returns, and takes it back if a later hook fails. Failures to record are reported
+    through ``warn`` and never fail the attempt: the runner still saves it in its own time."""
+
+    def __init__(
+        self,
+        attempt: Any,
+        before: Mapping[str, bytes | _Opaque],
+        shared: Mapping[str, Any],
+        warn: Callable[[str], None],
+    ) -> None:
+        self.attempt = attempt
+        self.before = before
+        self.shared = shared
+        self.warn = warn
+        self.recorded = False
+
+    @property
+    def hook(self) -> Callable[[], None] | None:
+        """What the attempt's ``Shield`` calls once ``run()`` returned (None: nothing to do)."""
+        return self.record if self.attempt.completed is not None else None
+
+    def record(self) -> None:
+        attempt = self.attempt
+        try:
+            updates, deleted = shared_changes(self.before, self.shared)
+            attempt.completed.completed(attempt.task, attempt.number, updates, deleted)
+            self.recorded = True
+        except Exception as error:
+            self.warn(f"could not record the completion in the checkpoint early: {error}")
+
+    def settle(self, outcome: Outcome) -> None:
+        """After the last hook: take the record back if the attempt failed after all."""
+        if self.recorded and not outcome.ok:
+            try:
+                self.attempt.completed.revoked(self.attempt.task, self.attempt.number)
+            except Exception as error:
+                self.warn(f"could not take back the early completion record: {error}")
 
 
 class _Opaque:

@@ -22,6 +22,7 @@ from typing import Any, TextIO
 from ._channel import LineWriter
 from ._interface import Attempt, AttemptResult, Emit
 from ._lifecycle import (
+    EarlyRecord,
     Outcome,
     Shield,
     StopRequested,
@@ -289,6 +290,12 @@ def _copy_shared(values: Any) -> dict[str, Any]:
 def _run(attempt: Attempt, post: Any, shield: Shield) -> AttemptResult:
     before = shared_fingerprints(attempt.shared_dict)
     shared = _copy_shared(attempt.shared_dict)
+    # Recorded here, on the worker thread, the moment run() returns: a runner killed before
+    # the result reaches its loop keeps the work.
+    early = EarlyRecord(
+        attempt, before, shared, lambda text: post("WARNING", "runner")(text, time.time())
+    )
+    shield.then = early.hook
     logger = TaskLogger(lambda level, text, when: post(level, "logger")(text, when))
     metadata = TaskMetadata(
         attempt.task, attempt.task_class.__name__, list(attempt.depends_on), attempt.number
@@ -305,14 +312,8 @@ def _run(attempt: Attempt, post: Any, shield: Shield) -> AttemptResult:
             lambda text: post("ERROR", "runner")(text, time.time()),
             shield,
         )
+    early.settle(outcome)
     updates, deleted = shared_changes(before, shared)
-    if outcome.ok and attempt.completed is not None:
-        # Here, before the result reaches the loop: a runner killed in between keeps it.
-        try:
-            attempt.completed(attempt.task, attempt.number, updates, deleted)
-        except Exception as error:  # the runner still records it; only the early copy is lost
-            text = f"could not record the completion in the checkpoint early: {error}"
-            post("WARNING", "runner")(text, time.time())
     return AttemptResult(
         outcome.ok, outcome.reason, outcome.error_types, outcome.stopped, updates, deleted
     )
