@@ -23,8 +23,8 @@ from faults_support import assert_none_left, new_tag, run_driver, start_driver, 
 # microseconds on a quiet machine, up to milliseconds on a loaded one (the task's process is
 # descheduled in between); generous here. That the record is made, and honoured, is proved
 # without any timing by test_a_driver_killed_after_run_returned_but_before_it_heard_keeps_the_work.
-# A task's process dies a little after the stop is sent (kill -9 reaches it through its parent's death; SIGTERM through the runner), so its last
-# line may also come up to SETTLE after the stop's moment.
+# A task's process dies a little after the stop is sent (kill -9 reaches it through its parent's
+# death; SIGTERM through the runner), so its last line may also come up to SETTLE after the stop.
 LAST_INSTANTS = 2_000_000  # ns
 SETTLE = 20_000_000  # ns
 
