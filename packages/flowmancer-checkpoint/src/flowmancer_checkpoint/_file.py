@@ -102,9 +102,10 @@ class FileCheckpointer(Checkpointer):
                 fd = self._journals[job] = os.open(self.journal_path(job), flags, 0o644)
                 if self.durable:  # the journal's own name must survive a power loss too
                     _sync_folder(self.checkpoint_dir)
-            data = line.encode()
-            if os.write(fd, data) != len(data):  # a short write: the disk is full
-                raise OSError(28, "No space left on device")
+            # One write, so that a crash leaves the line whole or cut short. A short write
+            # means the disk or a size limit ran out; writing the rest brings the reason (or
+            # completes the line, when the space was freed meanwhile).
+            _write_rest(fd, line.encode())
             if self.durable:
                 os.fsync(fd)
 
@@ -140,12 +141,16 @@ def _read_bytes(path: Path) -> bytes | None:
         raise CorruptCheckpointError(path, f"cannot be read: {error.strerror}") from None
 
 
+def _write_rest(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 def _write_all(path: Path, data: bytes, durable: bool) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
+        _write_rest(fd, data)
         if durable:
             os.fsync(fd)
     finally:

@@ -31,6 +31,8 @@ from ._record import (
     TaskEntry,
     encode_entry,
     expect,
+    expect_time,
+    json_problem,
     parse_lost,
     parse_shared,
     parse_tasks,
@@ -189,14 +191,18 @@ def replay(base: Checkpoint, lines: Sequence[str | bytes], path: str) -> Checkpo
     for number, raw in enumerate(lines, 1):
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
         if not text.endswith("\n"):
-            if number == len(lines):
+            if number == len(lines) and _cut_short(text):
                 break  # the save a crash interrupted
-            raise CorruptCheckpointError(path, "a journal line is cut short", f"line {number}")
+            raise CorruptCheckpointError(
+                path, "not a journal entry (damaged, or not written by Flowmancer)", f"line {number}"
+            )
         place = f"line {number}"
         try:
             data: Any = json.loads(text)
         except json.JSONDecodeError as error:
-            raise CorruptCheckpointError(path, f"not valid JSON ({error.msg})", place) from None
+            raise CorruptCheckpointError(
+                path, f"not valid JSON ({json_problem(error)} at column {error.colno})", place
+            ) from None
         except (ValueError, RecursionError) as error:
             raise CorruptCheckpointError(path, f"not a journal entry ({error})", place) from None
         expect(data, dict, place, path, "an object")
@@ -219,6 +225,16 @@ def replay(base: Checkpoint, lines: Sequence[str | bytes], path: str) -> Checkpo
     )
 
 
+# Every journal line starts with this; a line cut short by a crash still does (or is a part of
+# it). A power loss can also leave the unwritten tail as zeros.
+_LINE_START = '{"g":"'
+
+
+def _cut_short(text: str) -> bool:
+    """True when ``text`` can be the start of a journal line whose write was interrupted."""
+    return text.startswith(_LINE_START) or _LINE_START.startswith(text) or not text.strip("\0")
+
+
 def _apply(
     data: dict[str, Any],
     place: str,
@@ -234,7 +250,7 @@ def _apply(
         expect(key, str, place + ".deleted", path, "a list of keys")
         shared.pop(key, None)
     lost = parse_lost(data.get("lost", {}), place + ".lost", path)
-    updated = float(expect(data.get("updated"), (int, float), place, path, "a number"))
+    updated = expect_time(data.get("updated"), place + ".updated", path)
     finished = expect(data.get("finished", False), bool, place, path, "true or false")
     aborted = expect(data.get("aborted", False), bool, place, path, "true or false")
     return updated, finished, aborted, lost
