@@ -97,11 +97,11 @@ def ran(folder: Path) -> list[str]:
     return path.read_text().split() if path.exists() else []
 
 
-def driver(folder: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+def driver(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """`python main.py -j job.yaml <args>` in `folder`; nothing it started may outlive it."""
     tag = new_tag()
     try:
-        return run_driver(folder, "-j", "job.yaml", *args, tag=tag, **env)
+        return run_driver(folder, "-j", "job.yaml", *args, tag=tag)
     finally:
         assert_none_left(tag)
 

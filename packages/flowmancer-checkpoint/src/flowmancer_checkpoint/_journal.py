@@ -194,7 +194,9 @@ def replay(base: Checkpoint, lines: Sequence[str | bytes], path: str) -> Checkpo
             if number == len(lines) and _cut_short(text):
                 break  # the save a crash interrupted
             raise CorruptCheckpointError(
-                path, "not a journal entry (damaged, or not written by Flowmancer)", f"line {number}"
+                path,
+                "not a journal entry (damaged, or not written by Flowmancer)",
+                f"line {number}",
             )
         place = f"line {number}"
         try:

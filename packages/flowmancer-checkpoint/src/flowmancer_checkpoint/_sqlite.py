@@ -236,7 +236,9 @@ class SQLiteCheckpointer(Checkpointer):
     def _move_aside(self) -> Path:
         self._disconnect()
         stamp = time.strftime("%Y%m%dT%H%M%S")
-        moved = self.checkpoint_database.with_name(f"{self.checkpoint_database.name}.damaged-{stamp}")
+        moved = self.checkpoint_database.with_name(
+            f"{self.checkpoint_database.name}.damaged-{stamp}"
+        )
         for suffix in ("", "-wal", "-shm"):
             source = Path(f"{self.checkpoint_database}{suffix}")
             with self._writing(), contextlib.suppress(FileNotFoundError):
@@ -305,6 +307,12 @@ class SQLiteCheckpointer(Checkpointer):
                     self.checkpoint_database,
                     "the database is busy (another process holds a lock on it); try again",
                 ) from None
+            if "unable to open" in str(error):  # a reader of a WAL database writes beside it
+                raise CheckpointWriteError(
+                    self.checkpoint_database,
+                    f"cannot open the database ({error}): SQLite must be able to write in "
+                    "its folder, even to read",
+                ) from None
             raise CorruptCheckpointError(
                 self.checkpoint_database, f"not a readable checkpoint database ({error})"
             ) from None
@@ -330,8 +338,11 @@ class SQLiteCheckpointer(Checkpointer):
                 raise CorruptCheckpointError(
                     self.checkpoint_database, f"not a usable checkpoint database ({error})"
                 ) from None
+            # SQLite says "disk I/O error" for a write that failed for want of space or over
+            # a file-size limit; it has the reason only as an errno it does not show.
+            hint = " (is the disk full?)" if "disk I/O error" in str(error) else ""
             raise CheckpointWriteError(
-                self.checkpoint_database, f"cannot write the checkpoint: {error}"
+                self.checkpoint_database, f"cannot write the checkpoint: {error}{hint}"
             ) from None
 
 

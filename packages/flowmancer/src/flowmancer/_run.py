@@ -241,7 +241,10 @@ def _preflight(runner: Runner, store: Any) -> None:
             Path(folder).mkdir(parents=True, exist_ok=True)
             _try_writing(Path(folder))
         except OSError as error:
-            problems.append(f"cannot write to {folder}: {error.strerror or error}")
+            problems.append(
+                f"cannot write to {folder}: {error.strerror or error} (nothing was run: make it "
+                "writable, or choose another folder in the job file)"
+            )
     if problems:
         raise Stop(problems)
     prepare = getattr(store, "prepare", None)
