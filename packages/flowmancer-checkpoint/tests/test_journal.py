@@ -124,3 +124,17 @@ def test_a_journal_line_with_a_bad_deleted_list_is_a_clear_error(tmp_path: Path)
     journal.write_text(lines[0].replace('"deleted":[]', '"deleted":[[1]]') + lines[1])
     with pytest.raises(CorruptCheckpointError, match="line 1"):
         store.load("nightly")
+
+
+def test_a_last_line_that_no_crash_could_leave_is_refused(tmp_path: Path) -> None:
+    store = FileCheckpointer(tmp_path)
+    for i in range(3):
+        store.save(step(i))
+    journal = store.journal_path("nightly")
+    whole = journal.read_bytes()
+    saved = states(store)
+    journal.write_bytes(whole + b'{"g":"0123')  # a save cut short: ignored
+    assert states(store) == saved
+    journal.write_bytes(whole + b"\x8f\x01garbage")  # not the start of any journal line
+    with pytest.raises(CorruptCheckpointError, match="line 3: not a journal entry"):
+        store.load("nightly")
