@@ -202,8 +202,10 @@ def replay(base: Checkpoint, lines: Sequence[str | bytes], path: str) -> Checkpo
         try:
             data: Any = json.loads(text)
         except json.JSONDecodeError as error:
+            # The column is the position in the line: the reader's own counts its newline as
+            # the start of a second line.
             raise CorruptCheckpointError(
-                path, f"not valid JSON ({json_problem(error)} at column {error.colno})", place
+                path, f"not valid JSON ({json_problem(error)} at column {error.pos + 1})", place
             ) from None
         except (ValueError, RecursionError) as error:
             raise CorruptCheckpointError(path, f"not a journal entry ({error})", place) from None
