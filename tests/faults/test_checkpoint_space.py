@@ -95,19 +95,29 @@ def refused(folder: Path, *args: str) -> list[str]:
     return wrong
 
 
-@pytest.mark.skipif(ROOT, reason="root ignores permission bits (the read-only mount covers it)")
+# What root is stripped of so that permission bits stop it as they stop everyone else.
+AS_A_USER = ["setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner", "--"]
+
+
 @pytest.mark.parametrize("mode", [0o000, 0o555])
 def test_a_checkpoint_folder_without_permission_stops_the_run_before_any_task(
     tmp_path: Path, mode: int
 ) -> None:
+    prefix: list[str] = []
+    if ROOT:  # root ignores permission bits; without these capabilities it does not
+        if shutil.which("setpriv") is None:
+            pytest.skip("root ignores permission bits and setpriv is not here to drop that")
+        prefix = AS_A_USER
     build_failed(tmp_path)  # a checkpoint and the job's lock file are already there
     before = kept_files(tmp_path)
     checkpoint_dir(tmp_path).chmod(mode)
     try:
-        for args in (["-r"], []):  # 000: the lock cannot be taken; 555: no file can be made
-            result = driver(tmp_path, *args)
+        # 000: the lock cannot be taken; 555: the lock can, but no file can be made
+        for args in (["-r"], [], ["-r", "--fresh"]):
+            result = _run(tmp_path, *args, prefix=prefix)
             where = str(checkpoint_dir(tmp_path))
             assert problems_of_refusal(result, tmp_path, where, ["nothing was run"]) == []
+            assert "resuming" not in result.stderr  # it did not
     finally:
         checkpoint_dir(tmp_path).chmod(0o755)
     assert kept_files(tmp_path) == before
@@ -123,6 +133,7 @@ def test_a_checkpoint_folder_that_cannot_be_written_stops_the_run_before_any_tas
     with restrict(checkpoint_dir(tmp_path)):
         assert refused(tmp_path, "-r") == []
         assert refused(tmp_path) == []
+        assert refused(tmp_path, "-r", "--fresh") == []  # nothing cleared either
     result = driver(tmp_path, "-r")  # writable again: the checkpoint was kept whole
     assert problems_of_resume(result, tmp_path, TASKS[4:]) == []
 
@@ -151,11 +162,14 @@ def _file_size_limit(size: int) -> Callable[[], None]:
     return limit
 
 
-def _run_limited(folder: Path, size: int | None) -> subprocess.CompletedProcess[str]:
+def _run(
+    folder: Path, *args: str, size: int | None = None, prefix: list[str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The driver in `folder`, under a file-size limit of `size` bytes, started by `prefix`."""
     tag = new_tag()
     try:
         return subprocess.run(
-            [sys.executable, "main.py", "-j", "job.yaml"],
+            [*(prefix or []), sys.executable, "main.py", "-j", "job.yaml", *args],
             cwd=folder,
             env=driver_env(tag),
             capture_output=True,
@@ -174,7 +188,7 @@ def _fill_up(folder: Path, kind: str, size: int | None) -> set[str]:
     make_project(folder, kind)
     (folder / "big-t4").write_text(str(BIG))
     (folder / "fail-t6").touch()
-    result = _run_limited(folder, size)
+    result = _run(folder, size=size)
     output = result.stdout + result.stderr
     assert result.returncode == 3, output  # t6 failed, t7 and t8 defaulted
     assert "Traceback" not in output

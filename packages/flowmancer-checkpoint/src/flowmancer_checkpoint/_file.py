@@ -114,8 +114,14 @@ class FileCheckpointer(Checkpointer):
         if fd is not None:
             os.close(fd)
         for path in (self.path(job), self.journal_path(job)):
-            with contextlib.suppress(FileNotFoundError):
+            try:
                 path.unlink()
+            except FileNotFoundError:
+                pass
+            except OSError as error:
+                raise CheckpointWriteError(
+                    path, f"cannot remove the checkpoint: {error.strerror or error}"
+                ) from None
 
     def _lock_path(self, job: str) -> str:
         return str(self.checkpoint_dir / f"{safe_name(job)}.lock")

@@ -146,12 +146,13 @@ def run_job(
                 )
             elif args.restart:
                 plan = plan_resume(name, store.load(name), runner.prepared.fingerprints)
-                print(f"flowmancer: {plan.summary()}", file=sys.stderr)
             completed = list(plan.completed) if plan else []  # in the job's order
             done = set(completed)
             skipped = [n for n in runner.tasks if n not in selected and n not in done]
             if not args.dry_run:
                 _preflight(runner, store)
+            if plan is not None:  # after the checks: a run refused does not say it resumes
+                print(f"flowmancer: {plan.summary()}", file=sys.stderr)
             if args.dry_run:
                 changed = set(plan.changed) if plan else set()
                 _print_plan(runner.tasks, selected, set(completed), changed)
