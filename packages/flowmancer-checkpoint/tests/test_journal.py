@@ -199,3 +199,17 @@ def test_a_completion_taken_back_because_a_later_hook_failed_does_not_count(
     assert loaded.tasks[NAMES[1]].attempts == 2
     assert loaded.tasks[NAMES[2]].state is S.INIT
     assert "gone" not in loaded.shared_dict
+
+
+def test_a_last_line_that_no_crash_could_leave_is_refused(tmp_path: Path) -> None:
+    store = FileCheckpointer(tmp_path)
+    for i in range(3):
+        store.save(step(i))
+    journal = store.journal_path("nightly")
+    whole = journal.read_bytes()
+    saved = states(store)
+    journal.write_bytes(whole + b'{"g":"0123')  # a save cut short: ignored
+    assert states(store) == saved
+    journal.write_bytes(whole + b"\x8f\x01garbage")  # not the start of any journal line
+    with pytest.raises(CorruptCheckpointError, match="line 3: not a journal entry"):
+        store.load("nightly")

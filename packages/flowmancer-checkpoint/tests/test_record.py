@@ -100,6 +100,10 @@ def edited(change: Any) -> str:
         (lambda d: d.update(shared_dict=[1]), "shared_dict", "expected an object"),
         (lambda d: d["shared_dict"].update(x={"$pickle": "x"}), "shared_dict.x", "unknown tag"),
         (lambda d: d.update(lost={"k": 1}), "lost.k", "expected a string"),
+        (lambda d: d.update(started=float("nan")), "started", "expected a time in seconds"),
+        (lambda d: d.update(updated=1e300), "updated", "expected a time in seconds"),
+        (lambda d: d["tasks"]["load"].update(attempts=-1), "tasks.load.attempts", "0 or more"),
+        (lambda d: d.update(version=10**40), "version", "unknown format version"),
     ],
 )
 def test_a_field_of_the_wrong_type_is_named_by_its_place(

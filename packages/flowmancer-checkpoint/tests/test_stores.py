@@ -240,12 +240,10 @@ def test_a_damaged_database_is_a_clear_error(tmp_path: Path, content: bytes) -> 
     path = tmp_path / "checkpoint.db"
     path.write_bytes(content)
     store = SQLiteCheckpointer(path)
-    if not content:
-        assert store.load("nightly") is None  # an empty file is a new database
-        return
-    with pytest.raises(
-        CorruptCheckpointError, match=f"^{path}: not a readable checkpoint database"
-    ):
+    # An empty file is a database cut to nothing (we never leave one): not "no checkpoint",
+    # which would run again what had completed.
+    expected = "is empty" if not content else "not a readable checkpoint database"
+    with pytest.raises(CorruptCheckpointError, match=f"^{path}: {expected}"):
         store.load("nightly")
     assert path.read_bytes() == content  # nothing overwritten
 
@@ -357,3 +355,43 @@ def test_pathological_json_is_a_clear_error(tmp_path: Path, text: str) -> None:
 
     with pytest.raises(CorruptCheckpointError):
         Checkpoint.from_json(text, "x.json")
+
+
+def test_another_jobs_checkpoint_under_this_name_is_refused(store: Checkpointer) -> None:
+    store.save(snapshot("weekly", load="COMPLETED"))
+    if isinstance(store, FileCheckpointer):
+        store.path("weekly").rename(store.path("nightly"))
+    else:
+        assert isinstance(store, SQLiteCheckpointer)
+        with contextlib.closing(sqlite3.connect(store.checkpoint_database)) as db, db:
+            db.execute("UPDATE flowmancer_checkpoints SET job = 'nightly'")
+    with pytest.raises(CorruptCheckpointError, match="of job 'weekly', not of job 'nightly'"):
+        store.load("nightly")
+
+
+@pytest.mark.parametrize("table", ["flowmancer_checkpoints", "flowmancer_journal"])
+def test_a_database_missing_one_of_its_tables_is_refused_not_taken_as_new(
+    tmp_path: Path, table: str
+) -> None:
+    store = SQLiteCheckpointer(tmp_path / "c.db")
+    store.save(snapshot(load="FAILED", finished=True))
+    store.close()
+    with contextlib.closing(sqlite3.connect(tmp_path / "c.db")) as db, db:
+        db.execute(f"DROP TABLE {table}")
+    with pytest.raises(CorruptCheckpointError, match=f"table {table} is missing"):
+        SQLiteCheckpointer(tmp_path / "c.db").load("nightly")
+
+
+def test_clearing_a_damaged_database_moves_it_aside_and_starts_a_new_one(tmp_path: Path) -> None:
+    path = tmp_path / "c.db"
+    path.write_bytes(b"not a database at all" * 100)
+    notices: list[str] = []
+    store = SQLiteCheckpointer(path, report=notices.append)
+    with pytest.raises(CorruptCheckpointError, match="not a usable checkpoint database"):
+        store.prepare()
+    store.clear("nightly")
+    (moved,) = tmp_path.glob("c.db.damaged-*")
+    assert moved.read_bytes() == b"not a database at all" * 100
+    assert len(notices) == 1 and moved.name in notices[0]
+    store.save(snapshot(load="FAILED"))
+    assert store.load("nightly") is not None

@@ -138,9 +138,10 @@ class FileCheckpointer(Checkpointer):
                 fd = self._journals[job] = os.open(self.journal_path(job), flags, 0o644)
                 if self.durable:  # the journal's own name must survive a power loss too
                     _sync_folder(self.checkpoint_dir)
-            data = line.encode()
-            if os.write(fd, data) != len(data):  # a short write: the disk is full
-                raise OSError(28, "No space left on device")
+            # One write, so that a crash leaves the line whole or cut short. A short write
+            # means the disk or a size limit ran out; writing the rest brings the reason (or
+            # completes the line, when the space was freed meanwhile).
+            _write_rest(fd, line.encode())
             if self.durable:
                 os.fsync(fd)
 
@@ -150,8 +151,14 @@ class FileCheckpointer(Checkpointer):
         if fd is not None:
             os.close(fd)
         for path in (self.path(job), self.journal_path(job)):
-            with contextlib.suppress(FileNotFoundError):
+            try:
                 path.unlink()
+            except FileNotFoundError:
+                pass
+            except OSError as error:
+                raise CheckpointWriteError(
+                    path, f"cannot remove the checkpoint: {error.strerror or error}"
+                ) from None
 
     def _lock_path(self, job: str) -> str:
         return str(self.checkpoint_dir / f"{safe_name(job)}.lock")
@@ -186,10 +193,8 @@ class _Recorder:
         self._write(revocation_line(self.run_id, task, attempt))
 
     def _write(self, line: str) -> None:
-        data = line.encode()
-        # One write: a line is whole or, cut short by a full disk, the last and ignored.
-        if os.write(self.fd, data) != len(data):
-            raise OSError(28, "No space left on device")
+        # One write, as the runner's own lines (see FileCheckpointer._append).
+        _write_rest(self.fd, line.encode())
         if self.durable:
             os.fsync(self.fd)
 
@@ -205,12 +210,16 @@ def _read_bytes(path: Path) -> bytes | None:
         raise CorruptCheckpointError(path, f"cannot be read: {error.strerror}") from None
 
 
+def _write_rest(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 def _write_all(path: Path, data: bytes, durable: bool) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
+        _write_rest(fd, data)
         if durable:
             os.fsync(fd)
     finally:

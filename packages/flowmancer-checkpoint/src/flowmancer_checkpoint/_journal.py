@@ -37,6 +37,8 @@ from ._record import (
     TaskEntry,
     encode_entry,
     expect,
+    expect_time,
+    json_problem,
     parse_lost,
     parse_shared,
     parse_tasks,
@@ -227,14 +229,22 @@ def replay(base: Checkpoint, lines: Sequence[str | bytes], path: str) -> Checkpo
     for number, raw in enumerate(lines, 1):
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
         if not text.endswith("\n"):
-            if number == len(lines):
+            if number == len(lines) and _cut_short(text):
                 break  # the save a crash interrupted
-            raise CorruptCheckpointError(path, "a journal line is cut short", f"line {number}")
+            raise CorruptCheckpointError(
+                path,
+                "not a journal entry (damaged, or not written by Flowmancer)",
+                f"line {number}",
+            )
         place = f"line {number}"
         try:
             data: Any = json.loads(text)
         except json.JSONDecodeError as error:
-            raise CorruptCheckpointError(path, f"not valid JSON ({error.msg})", place) from None
+            # The column is the position in the line: the reader's own counts its newline as
+            # the start of a second line.
+            raise CorruptCheckpointError(
+                path, f"not valid JSON ({json_problem(error)} at column {error.pos + 1})", place
+            ) from None
         except (ValueError, RecursionError) as error:
             raise CorruptCheckpointError(path, f"not a journal entry ({error})", place) from None
         expect(data, dict, place, path, "an object")
@@ -301,6 +311,19 @@ def _complete(
         shared.pop(key, None)
 
 
+# Every journal line starts with one of these (the runner's lines, completion lines); a line cut
+# short by a crash still does (or is a part of it). A power loss can also leave the unwritten
+# tail as zeros.
+_LINE_STARTS = ('{"g":"', '{"c":')
+
+
+def _cut_short(text: str) -> bool:
+    """True when ``text`` can be the start of a journal line whose write was interrupted."""
+    return any(
+        text.startswith(start) or start.startswith(text) for start in _LINE_STARTS
+    ) or not text.strip("\0")
+
+
 def _apply(
     data: dict[str, Any],
     place: str,
@@ -316,7 +339,7 @@ def _apply(
         expect(key, str, place + ".deleted", path, "a list of keys")
         shared.pop(key, None)
     lost = parse_lost(data.get("lost", {}), place + ".lost", path)
-    updated = float(expect(data.get("updated"), (int, float), place, path, "a number"))
+    updated = expect_time(data.get("updated"), place + ".updated", path)
     finished = expect(data.get("finished", False), bool, place, path, "true or false")
     aborted = expect(data.get("aborted", False), bool, place, path, "true or false")
     return updated, finished, aborted, lost

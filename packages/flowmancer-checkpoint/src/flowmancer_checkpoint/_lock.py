@@ -43,12 +43,17 @@ class JobLock:
         """Take the lock or raise at once (never waits)."""
         if self._fd is not None:
             return
+        folder = self.path.parent
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         except OSError as error:
+            if folder.exists() and not folder.is_dir():
+                raise CheckpointWriteError(
+                    folder, "is a file, where the checkpoint folder should be"
+                ) from None
             raise CheckpointWriteError(
-                self.path, f"cannot create the lock file: {error.strerror}"
+                self.path, f"cannot create the lock file: {error.strerror or error}"
             ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -59,8 +64,14 @@ class JobLock:
                 raise CheckpointLockedError(self.path, self.job, holder, _alive(holder)) from None
             raise CheckpointWriteError(self.path, f"cannot lock: {error.strerror}") from None
         # Who holds it, for the message another run will show.
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps({"pid": os.getpid(), "since": time.time()}).encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps({"pid": os.getpid(), "since": time.time()}).encode(), 0)
+        except OSError as error:  # a full disk: nothing else of the run could be saved either
+            os.close(fd)
+            raise CheckpointWriteError(
+                self.path, f"cannot write the lock file: {error.strerror or error}"
+            ) from None
         self._fd = fd
 
     def release(self) -> None:

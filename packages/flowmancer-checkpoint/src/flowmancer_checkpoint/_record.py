@@ -8,6 +8,7 @@ checkpoint edited by hand or damaged on disk gives one clear message instead of 
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 import time
 from collections.abc import Iterator, Mapping
@@ -146,8 +147,8 @@ class Checkpoint:
             detail = (
                 "empty"
                 if not text.strip()
-                else f"not valid JSON ({error.msg} at line {error.lineno} column "
-                f"{error.colno}; truncated or damaged?)"
+                else f"not valid JSON at line {error.lineno} column {error.colno} "
+                f"({json_problem(error)}; truncated or damaged?)"
             )
             raise CorruptCheckpointError(path, detail) from None
         except ValueError as error:  # e.g. a number too long to read
@@ -233,6 +234,7 @@ def render(
 # -- reading ------------------------------------------------------------------------------------
 
 _STATES = ", ".join(s.value for s in TaskState)
+_NEWEST_PLAUSIBLE = 10_000
 
 
 def expect(value: Any, kind: type | tuple[type, ...], place: str, path: str, what: str) -> Any:
@@ -241,6 +243,23 @@ def expect(value: Any, kind: type | tuple[type, ...], place: str, path: str, wha
     if isinstance(value, kind) and not (isinstance(value, bool) and bool not in _as_tuple(kind)):
         return value
     raise CorruptCheckpointError(path, f"expected {what}, got {json.dumps(value)[:60]}", place)
+
+
+def json_problem(error: json.JSONDecodeError) -> str:
+    """What the JSON reader found wrong, without its dangling "... at" (we say where)."""
+    return error.msg.removesuffix(" at").removesuffix(" starting").lower()
+
+
+def expect_time(value: Any, place: str, path: str) -> float:
+    """A moment in seconds since the epoch that a date can be made of (not NaN, not 1e300)."""
+    seconds = float(expect(value, (int, float), place, path, "a number"))
+    try:
+        datetime.datetime.fromtimestamp(seconds)
+    except (ValueError, OverflowError, OSError):
+        raise CorruptCheckpointError(
+            path, f"expected a time in seconds, got {json.dumps(value)[:60]}", place
+        ) from None
+    return seconds
 
 
 def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
@@ -252,14 +271,16 @@ def _parse(data: Any, path: str) -> Checkpoint:
     if data.get("format") != FORMAT:
         raise CorruptCheckpointError(path, f'not a Flowmancer checkpoint (no "format": "{FORMAT}")')
     version = expect(data.get("version"), int, "version", path, "an integer")
+    if version > _NEWEST_PLAUSIBLE:  # damage, not a Flowmancer from the far future
+        raise CorruptCheckpointError(path, f"unknown format version {str(version)[:20]}", "version")
     if version > FORMAT_VERSION:
         raise NewerCheckpointError(path, version, FORMAT_VERSION)
     if version < 1:
         raise CorruptCheckpointError(path, f"unknown format version {version}", "version")
     job = expect(data.get("job"), str, "job", path, "a string")
     run_id = expect(data.get("run_id"), str, "run_id", path, "a string")
-    started = float(expect(data.get("started"), (int, float), "started", path, "a number"))
-    updated = float(expect(data.get("updated"), (int, float), "updated", path, "a number"))
+    started = expect_time(data.get("started"), "started", path)
+    updated = expect_time(data.get("updated"), "updated", path)
     finished = expect(data.get("finished", False), bool, "finished", path, "true or false")
     aborted = expect(data.get("aborted", False), bool, "aborted", path, "true or false")
     tasks = parse_tasks(data.get("tasks"), "tasks", path)
@@ -284,6 +305,10 @@ def parse_tasks(raw_tasks: Any, where: str, path: str) -> dict[str, TaskEntry]:
                 path, f"expected one of {_STATES}, got {json.dumps(state)[:60]}", place + ".state"
             )
         attempts = expect(raw.get("attempts", 0), int, place + ".attempts", path, "an integer")
+        if attempts < 0:
+            raise CorruptCheckpointError(
+                path, f"expected 0 or more attempts, got {attempts}", place + ".attempts"
+            )
         fp = expect(
             raw.get("fingerprint"), (str, type(None)), place + ".fingerprint", path, "a string"
         )

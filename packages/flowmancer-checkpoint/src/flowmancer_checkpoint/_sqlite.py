@@ -47,6 +47,23 @@ CREATE INDEX IF NOT EXISTS flowmancer_journal_by_job ON flowmancer_journal (job,
 """
 
 
+# Each table and its columns, as _SCHEMA makes them.
+_TABLES = {
+    "flowmancer_checkpoints": ("job", "run_id", "updated", "body"),
+    "flowmancer_runs": (
+        "run_id",
+        "job",
+        "started",
+        "ended",
+        "outcome",
+        "tasks",
+        "completed",
+        "failed",
+    ),
+    "flowmancer_journal": ("job", "seq", "line"),
+}
+
+
 @dataclasses.dataclass(frozen=True)
 class RunRecord:
     """One run in the history: when, how it ended, and how many tasks did what.
@@ -142,6 +159,27 @@ class SQLiteCheckpointer(Checkpointer):
             return None
         if self._db is not None:  # our own writes may be pending in an open transaction
             self._db.commit()
+        # SQLite takes an empty file for an empty database, but we never leave one: it is a
+        # database cut to nothing, and "no checkpoint" would run again what had completed.
+        if self.checkpoint_database.is_file() and self.checkpoint_database.stat().st_size == 0:
+            raise CorruptCheckpointError(
+                self.checkpoint_database, "is empty (0 bytes), not a checkpoint database"
+            )
+        tables = {
+            name
+            for (name,) in self._query(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'flowmancer%'",
+                (),
+            )
+        }
+        if not tables:
+            return None  # a new database, or one of Flowmancer 0.12: nothing of ours in it
+        missing = sorted(set(_TABLES) - tables)
+        if missing:  # our tables are made together: one gone means damage or a hand at work
+            raise CorruptCheckpointError(
+                self.checkpoint_database,
+                f"not a readable checkpoint database (table {', '.join(missing)} is missing)",
+            )
         rows = self._query("SELECT body FROM flowmancer_checkpoints WHERE job = ?", (job,))
         if not rows:
             return None
@@ -170,6 +208,42 @@ class SQLiteCheckpointer(Checkpointer):
         with self._writing(), self._connect() as db:
             db.execute("DELETE FROM flowmancer_checkpoints WHERE job = ?", (job,))
             db.execute("DELETE FROM flowmancer_journal WHERE job = ?", (job,))
+
+    def prepare(self) -> None:
+        """Open the database, make its tables and check them: what a run needs before its first
+        task, so that a database that cannot take a checkpoint stops the run before it starts.
+
+        Raises:
+            CheckpointWriteError: it cannot be written (folder, permissions, disk).
+            CorruptCheckpointError: it is damaged, or its tables are not ours.
+        """
+        with self._writing():
+            self._connect()
+        self._disconnect()  # not carried into the task processes forked next
+
+    def clear(self, job: str) -> None:
+        """Forget the job's checkpoint; a damaged database is moved aside (never deleted: it
+        may hold other jobs' checkpoints and history) and a new one is started."""
+        try:
+            self.prepare()
+        except CorruptCheckpointError as error:
+            moved = self._move_aside()
+            self._journal.forget(job)
+            self.report(f"{error}; moved it to {moved.name} beside it and started a new one")
+            return
+        super().clear(job)
+
+    def _move_aside(self) -> Path:
+        self._disconnect()
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        moved = self.checkpoint_database.with_name(
+            f"{self.checkpoint_database.name}.damaged-{stamp}"
+        )
+        for suffix in ("", "-wal", "-shm"):
+            source = Path(f"{self.checkpoint_database}{suffix}")
+            with self._writing(), contextlib.suppress(FileNotFoundError):
+                os.replace(source, f"{moved}{suffix}")
+        return moved
 
     def save(self, snapshot: RunSnapshotLike) -> None:
         """Keep ``snapshot`` (see ``Checkpointer.save``) and the run's line in the history."""
@@ -203,6 +277,7 @@ class SQLiteCheckpointer(Checkpointer):
                 db.execute("PRAGMA journal_mode = WAL")
                 db.execute(f"PRAGMA synchronous = {'FULL' if self.durable else 'NORMAL'}")
                 db.executescript(_SCHEMA)
+                self._check_columns(db)
             except BaseException:
                 db.close()
                 raise
@@ -211,6 +286,16 @@ class SQLiteCheckpointer(Checkpointer):
             # garbage collector (Python 3.13 warns about that).
             self._finalizer = weakref.finalize(self, db.close)
         return self._db
+
+    def _check_columns(self, db: sqlite3.Connection) -> None:
+        for table, columns in _TABLES.items():
+            found = tuple(row[1] for row in db.execute(f"PRAGMA table_info({table})"))
+            if found != columns:
+                raise CorruptCheckpointError(
+                    self.checkpoint_database,
+                    f"not a usable checkpoint database (table {table} has the columns "
+                    f"{', '.join(found)}; expected {', '.join(columns)})",
+                )
 
     @contextlib.contextmanager
     def _reading(self) -> Iterator[None]:
@@ -221,6 +306,12 @@ class SQLiteCheckpointer(Checkpointer):
                 raise CheckpointError(
                     self.checkpoint_database,
                     "the database is busy (another process holds a lock on it); try again",
+                ) from None
+            if "unable to open" in str(error):  # a reader of a WAL database writes beside it
+                raise CheckpointWriteError(
+                    self.checkpoint_database,
+                    f"cannot open the database ({error}): SQLite must be able to write in "
+                    "its folder, even to read",
                 ) from None
             raise CorruptCheckpointError(
                 self.checkpoint_database, f"not a readable checkpoint database ({error})"
@@ -238,10 +329,20 @@ class SQLiteCheckpointer(Checkpointer):
     def _writing(self) -> Iterator[None]:
         try:
             yield
+        except CorruptCheckpointError:
+            self._disconnect()
+            raise
         except (sqlite3.Error, OSError) as error:
             self._disconnect()
+            if type(error) is sqlite3.DatabaseError:  # not a database, or a damaged one
+                raise CorruptCheckpointError(
+                    self.checkpoint_database, f"not a usable checkpoint database ({error})"
+                ) from None
+            # SQLite says "disk I/O error" for a write that failed for want of space or over
+            # a file-size limit; it has the reason only as an errno it does not show.
+            hint = " (is the disk full?)" if "disk I/O error" in str(error) else ""
             raise CheckpointWriteError(
-                self.checkpoint_database, f"cannot write the checkpoint: {error}"
+                self.checkpoint_database, f"cannot write the checkpoint: {error}{hint}"
             ) from None
 
 

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
+from ._errors import CorruptCheckpointError
 from ._journal import Journal, replay
 from ._lock import JobLock
 from ._record import Checkpoint, RunSnapshotLike
@@ -107,6 +108,12 @@ class Checkpointer(abc.ABC):
             return None
         base, lines, where = found
         record = Checkpoint.from_json(base, self.location(job))
+        if record.job != job:  # copied or renamed by hand: its tasks are another job's
+            raise CorruptCheckpointError(
+                self.location(job),
+                f"is the checkpoint of job {record.job!r}, not of job {job!r}",
+                "job",
+            )
         return replay(record, lines, where) if lines else record
 
     def clear(self, job: str) -> None:

@@ -74,6 +74,7 @@ class RunState:
         self.unsaved_keys: set[str] = set()
         self.saved_once = False
         self.recorder: CompletionRecorder | None = None
+        self.save_failing = False  # the last save failed (and said so)
         self.wake = asyncio.Event()
         self.failed_observers: set[int] = set()
         for name in completed:
@@ -180,7 +181,20 @@ class RunState:
         try:
             store.save(snapshot)
         except Exception as error:
-            print(f"flowmancer: saving the checkpoint failed: {error}", file=sys.__stderr__)
+            # Once per run: a full disk fails every save after the first, and a line per
+            # finish would bury what the user needs to know.
+            if not self.save_failing:
+                print(
+                    f"flowmancer: the checkpoint could not be saved: {error}; it keeps the last "
+                    "state saved before, so a resume (-r) runs again what finished since "
+                    "(the run goes on; further failures to save are not reported)",
+                    file=sys.__stderr__,
+                )
+            self.save_failing = True
+        else:
+            if self.save_failing:
+                print("flowmancer: the checkpoint is saved again", file=sys.__stderr__)
+            self.save_failing = False
 
     # -- scheduling ---------------------------------------------------------------------------
 

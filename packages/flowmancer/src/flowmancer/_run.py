@@ -119,7 +119,12 @@ def run_job(
     classes: Mapping[str, Any],
 ) -> int:
     """Check everything, then run (or, with ``--dry-run``, say what would run)."""
-    from flowmancer_checkpoint import CheckpointError, CheckpointLockedError, plan_resume
+    from flowmancer_checkpoint import (
+        CheckpointError,
+        CheckpointLockedError,
+        CheckpointWriteError,
+        plan_resume,
+    )
 
     built = build(job, marks, root, args, classes)
     runner, store = built.runner, built.store
@@ -143,12 +148,13 @@ def run_job(
                 )
             elif args.restart:
                 plan = plan_resume(name, store.load(name), runner.prepared.fingerprints)
-                print(f"flowmancer: {plan.summary()}", file=sys.stderr)
             completed = list(plan.completed) if plan else []  # in the job's order
             done = set(completed)
             skipped = [n for n in runner.tasks if n not in selected and n not in done]
             if not args.dry_run:
                 _preflight(runner, store)
+            if plan is not None:  # after the checks: a run refused does not say it resumes
+                print(f"flowmancer: {plan.summary()}", file=sys.stderr)
             if args.dry_run:
                 changed = set(plan.changed) if plan else set()
                 _print_plan(runner.tasks, selected, set(completed), changed)
@@ -172,6 +178,13 @@ def run_job(
                     print(f"flowmancer: warning: {error}", file=sys.stderr)
     except CheckpointLockedError as error:
         raise Stop([str(error)]) from None
+    except CheckpointWriteError as error:
+        hint = (
+            " (nothing was run: a run must be able to save its checkpoint; make the folder"
+            " writable or free some space, or choose another place in the job file's"
+            " checkpointer parameters)"
+        )
+        raise Stop([f"{error}{hint}"]) from None
     except CheckpointError as error:
         hint = " (nothing was changed: run with -r --fresh to start over, or delete it)"
         raise Stop([f"{error}{hint}"]) from None
@@ -225,6 +238,9 @@ def _preflight(runner: Runner, store: Any) -> None:
 
     problems: list[str] = []
     folders = [o.base_log_dir for o in runner.observers if isinstance(o, FileLogger)]
+    checkpoint_dir = getattr(store, "checkpoint_dir", None)
+    if checkpoint_dir is not None:
+        folders.append(checkpoint_dir)
     database = getattr(store, "checkpoint_database", None)
     if database is not None:
         if Path(database).is_dir():
@@ -233,12 +249,25 @@ def _preflight(runner: Runner, store: Any) -> None:
     for folder in folders:
         try:
             Path(folder).mkdir(parents=True, exist_ok=True)
-            if not os.access(folder, os.W_OK):
-                raise PermissionError(13, "Permission denied")
+            _try_writing(Path(folder))
         except OSError as error:
-            problems.append(f"cannot write to {folder}: {error.strerror or error}")
+            problems.append(
+                f"cannot write to {folder}: {error.strerror or error} (nothing was run: make it "
+                "writable, or choose another folder in the job file)"
+            )
     if problems:
         raise Stop(problems)
+    prepare = getattr(store, "prepare", None)
+    if prepare is not None:  # e.g. a database that is damaged or not ours
+        prepare()
+
+
+def _try_writing(folder: Path) -> None:
+    """Create and remove a file in ``folder``: permission bits alone do not tell (root ignores
+    them; a read-only mount or an immutable folder stops root too)."""
+    probe = folder / f".flowmancer-probe-{os.getpid()}"
+    os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
+    os.unlink(probe)
 
 
 def _hooks_of(store: Any) -> list[Any]:
