@@ -143,10 +143,12 @@ class Checkpoint:
         except UnicodeDecodeError as error:
             raise CorruptCheckpointError(path, f"not UTF-8 text ({error.reason})") from None
         except json.JSONDecodeError as error:
+            # json's messages may end in " at" already ("Invalid control character at").
+            what = error.msg.removesuffix(" at")
             detail = (
                 "empty"
                 if not text.strip()
-                else f"not valid JSON ({error.msg} at line {error.lineno} column "
+                else f"not valid JSON ({what} at line {error.lineno} column "
                 f"{error.colno}; truncated or damaged?)"
             )
             raise CorruptCheckpointError(path, detail) from None
