@@ -196,6 +196,11 @@ class _Checker:
             return []
         if isinstance(value, list) and all(isinstance(v, str) and v for v in value):
             return list(value)
+        if isinstance(value, list):  # say which item is not a name
+            bad = next(v for v in value if not (isinstance(v, str) and v))
+            item = "empty" if bad is None or bad == "" else _show(bad)
+            self.problems.add(place, f"expected a list of names, but one item is {item}")
+            return None
         self.problems.add(place, f"expected a list of names, got {_show(value)}")
         return None
 
@@ -352,7 +357,11 @@ def _plugin(c: _Checker, value: Any, place: str, kind: str) -> PluginDefinition 
     data = c.mapping(value, place)
     if data is None:
         return None
-    c.keys(data, (kind, "parameters"), place)
-    variant = c.string(data.get(kind), f"{place}.{kind}")
+    suggested = c.keys(data, (kind, "parameters"), place)
+    if kind not in data:
+        if kind not in suggested:  # else the misspelt key's message says it already
+            c.problems.add(f"{place}.{kind}", f"missing: the name of the {kind} class")
+        return None
+    variant = c.string(data[kind], f"{place}.{kind}")
     params = c.mapping(data.get("parameters"), f"{place}.parameters") or {}
     return PluginDefinition(variant, {str(k): v for k, v in params.items()}) if variant else None

@@ -122,7 +122,7 @@ def _syntax_hint(error: yaml.MarkedYAMLError, line: str, mark: Mark) -> str:
     if 0 <= column < len(line) and line[column] == "\t":
         return " (a tab: YAML indents with spaces only)"
     context, problem = error.context or "", error.problem or ""
-    alias = re.match(r"\*([^\s,\[\]{}]+)", line[max(column, 0) :])
+    alias = re.match(r"\*([\w-]+)", line[max(column, 0) :])  # libyaml's anchor characters
     if "undefined alias" in problem and alias:
         return f" *{alias.group(1)} (no anchor &{alias.group(1)} comes before it)"
     if "mapping values are not allowed" in problem:
