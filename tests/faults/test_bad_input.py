@@ -9,7 +9,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from faults_support import run_driver, write_project
-from input_support import GOOD_JOB, NOT_AS_ROOT, TASKS, case_names, problems_with, run_case
+from input_support import (
+    GOOD_JOB,
+    NOT_AS_ROOT,
+    TASKS,
+    case_names,
+    problems_with,
+    run_case,
+    without_coverage,
+)
 
 
 def test_the_corpus_holds_every_kind_of_bad_input() -> None:
@@ -18,9 +26,12 @@ def test_the_corpus_holds_every_kind_of_bad_input() -> None:
 
 def test_every_corpus_case_is_refused_clearly_and_changes_nothing(tmp_path: Path) -> None:
     names = [n for n in case_names() if not (n in NOT_AS_ROOT and os.geteuid() == 0)]
+    pythonpath = without_coverage(tmp_path / "no-coverage")
     # Each case is its own driver process; two cores run them side by side well enough.
     with ThreadPoolExecutor(max_workers=4) as pool:
-        outcomes = list(pool.map(lambda name: run_case(name, tmp_path / name), names))
+        outcomes = list(
+            pool.map(lambda name: run_case(name, tmp_path / "cases" / name, pythonpath), names)
+        )
     failures = {o.name: problems_with(o) for o in outcomes}
     report = "\n".join(
         f"{name}:\n  " + "\n  ".join(wrong) for name, wrong in failures.items() if wrong
