@@ -5,7 +5,7 @@ exits 0 or with the number of tasks that did not complete.
 
 For speed the driver runs in this process, through the function ``main.py``'s
 ``Flowmancer().start()`` hands the parsed command line to (``_start_parsed``); tasks run in
-threads. Default: 150 examples, derandomized (the same ones on every run); ``--soak``: 3000.
+threads. Default: 200 examples, derandomized (the same ones on every run); ``--soak``: 3000.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from flowmancer._driver import CANNOT_START, Flowmancer
 
 settings.register_profile(
     "input-fuzz",
-    max_examples=150,
+    max_examples=200,
     derandomize=True,
     deadline=None,
     database=None,
@@ -165,13 +165,27 @@ def job_files(draw: st.DrawFn) -> str:
     return text
 
 
-def run_in_process(project: Path, text: str) -> tuple[int, str, str | None]:
-    """The driver on ``text`` as ``python main.py -j job.yaml --executor thread`` would run it:
-    (exit status, what it wrote, the traceback of an exception that escaped it)."""
+NAMES = st.sampled_from(["a", "b", "c", "c[p]", "zz", "b[x]"])
+FLAGS = st.lists(
+    st.one_of(
+        st.tuples(st.sampled_from(["--skip", "--run-from", "--run-to"]), NAMES),
+        st.tuples(st.just("--var"), st.sampled_from(["x=1", "x=", "x=$VAR{y}", "count=7"])),
+        st.tuples(st.just("--max-concurrency"), st.sampled_from(["0", "1", "3"])),
+        st.sampled_from([("--dry-run",), ("-r",), ("-r", "--fresh"), ("-r", "--dry-run")]),
+    ),
+    max_size=3,
+).map(lambda groups: [arg for group in groups for arg in group])
+
+
+def run_in_process(
+    project: Path, text: str, flags: list[str] | tuple[()] = ()
+) -> tuple[int, str, str | None]:
+    """The driver on ``text`` as ``python main.py -j job.yaml --executor thread [flags]`` would
+    run it: (exit status, what it wrote, the traceback of an exception that escaped it)."""
     project.mkdir()
     job = project / "job.yaml"
     job.write_text(text, encoding="utf-8", errors="surrogateescape")
-    args = parse_args(["-j", str(job), "--executor", "thread"])
+    args = parse_args(["-j", str(job), "--executor", "thread", *flags])
     output = io.StringIO()
     status: Any = None
     escaped = None
@@ -189,22 +203,27 @@ def test_job_files_made_by_hypothesis_never_crash_the_driver(tmp_path: Path, soa
     count = iter(range(10**9))
 
     @settings(settings.get_profile("input-fuzz-soak" if soak else "input-fuzz"))
-    @given(job_files())
-    def check(text: str) -> None:
+    @given(job_files(), FLAGS)
+    def check(text: str, flags: list[str]) -> None:
         project = tmp_path / str(next(count))
         try:
-            status, said, escaped = run_in_process(project, text)
+            status, said, escaped = run_in_process(project, text, flags)
         finally:
             shutil.rmtree(project, ignore_errors=True)
         assert escaped is None, f"an exception escaped the driver:\n{escaped}"
         assert "Traceback" not in said, said
         assert isinstance(status, int), f"exit status {status!r}"
         if status == CANNOT_START:
-            assert f"{project}/job.yaml" in said, f"the message does not name the file:\n{said}"
+            # Each problem is at its place: in the file, or at the flag that named a task.
+            named = [f"{project}/job.yaml", *(f for f in flags if f.startswith("--"))]
+            assert any(n in said for n in named), f"the message names no place:\n{said}"
         else:
             assert status != 2, said  # the command line is ours and fine
             assert 0 <= status <= 255, said
-            assert (status == 0) == ("succeeded" in said), said
+            if "--dry-run" in flags:
+                assert status == 0 and "dry run: nothing is run" in said, said
+            else:
+                assert (status == 0) == ("succeeded" in said), said
 
     check()
 
