@@ -74,14 +74,16 @@ def without_consequences(
     not be read is also "missing" or "of the wrong type" to every later check; its cause is
     said once."""
     reported = {p.place for p in first if p.place}
-    held = {p.place.rpartition(".")[0] for p in first if p.place} if parents else set()
+    # A whole section ("tasks") is not one value: a problem there hides nothing inside it.
+    values = {r for r in reported if "." in r}
+    held = {r.rpartition(".")[0] for r in values} if parents else set()
 
     def follows(problem: object) -> bool:
         place = problem.place if isinstance(problem, Problem) else ""
         if not place:
             return False
-        inside = any(place == r or place.startswith(r + ".") for r in reported)
-        return inside or place in held
+        inside = any(place.startswith(r + ".") for r in values)
+        return place in reported or inside or place in held
 
     return [p for p in later if not follows(p)]
 

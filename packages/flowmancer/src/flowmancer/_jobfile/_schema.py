@@ -243,6 +243,10 @@ def check_job(data: Any, problems: Problems) -> JobDefinition:
     if tasks == {}:
         problems.add("tasks", "a job needs at least one task")
     for name, entry in (tasks or {}).items():
+        if not str(name).strip():  # it names the task's log file, its checkpoint entry, ...
+            mark = problems.mark_of(f"tasks.{name}")
+            problems.add("tasks", "a task's name is empty (each task needs one)", mark)
+            continue
         task = _task(c, entry, f"tasks.{name}")
         if task is not None:
             job.tasks[str(name)] = task
