@@ -240,7 +240,7 @@ def test_every_wrong_value_is_reported_together_in_file_order(tmp_path: Path) ->
         ("- just\n- a list\n", "expected a mapping of keys to values, got a list"),
         ("config: {name: x}\n", "tasks: a job needs at least one task"),
         ("", "the file is empty: a job file needs at least a tasks: section"),
-        ("tasks:\n  a: {task: A, parameters: {x: $VAR{x}}}\n", "inside { } must be quoted"),
+        ("tasks:\n  a: {task: A, parameters: {x: $VAR{x}}}\n", "inside [ ] or { } must be quoted"),
         ("tasks: {}\n", "tasks: a job needs at least one task"),
         ("tasks:\n  a: {task: A}\n  a: {task: B}\n", "tasks.a: 'a' is given twice"),
         ("tasks:\n  a: {parameters: {}}\n", "tasks.a.task: missing: the name of the @task class"),
@@ -369,3 +369,12 @@ def test_a_variable_inside_a_default_is_named(tmp_path: Path) -> None:
         "tasks:\n  t:\n    task: T\n    parameters:\n      m: $VAR{m:$ENV{HOME}}\n",
     )
     assert any("a variable inside another's default" in p for p in problems_of(path))
+
+
+def test_a_value_given_for_a_variable_is_taken_as_it_is(tmp_path: Path) -> None:
+    # A --var value (or an environment variable) holding "$VAR{y}" is text, not a reference.
+    path = write(
+        tmp_path, "job.yaml", "tasks:\n  t:\n    task: T\n    parameters:\n      m: $VAR{x}\n"
+    )
+    job, _ = read_job(path, app_root=tmp_path, variables={"x": "$VAR{y}"})
+    assert job.tasks["t"].parameters == {"m": "$VAR{y}"}

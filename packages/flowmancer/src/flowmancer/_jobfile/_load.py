@@ -102,7 +102,8 @@ def _read_with_includes(
             problems.add("include", f"loops back to a file being read: {loop}", mark)
             continue
         if not target.is_file():
-            problems.add("include", f"included file not found: {target}", mark)
+            what = "is a folder, not a job file" if target.is_dir() else "not found"
+            problems.add("include", f"included file {what}: {target}", mark)
             continue
         included, included_marks = _read_with_includes(
             target, root, values, problems, (*chain, path)

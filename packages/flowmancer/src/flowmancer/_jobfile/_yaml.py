@@ -87,9 +87,13 @@ def load_yaml(path: Path, variables: Variables, problems: Problems) -> tuple[Any
         what = " ".join(p for p in (error.context, error.problem) if p)
         lines = text.splitlines()
         line = lines[mark.line - 1] if 0 < mark.line <= len(lines) else ""
-        # A flow mapping ("{" not part of "$VAR{") holding a variable: YAML reads its braces.
-        if _REFERENCE.search(line) and re.search(r"(?<!\$VAR)(?<!\$ENV)(?<!\$SYS)\{", line):
-            what += ' (a $VAR{...}, $ENV{...} or $SYS{...} inside { } must be quoted: "$VAR{x}")'
+        # A flow mapping ("{" not part of "$VAR{") or list holding a variable: YAML reads the
+        # variable's braces as its own.
+        flow = "[" in line or re.search(r"(?<!\$VAR)(?<!\$ENV)(?<!\$SYS)\{", line)
+        if _REFERENCE.search(line) and flow:
+            what += (
+                ' (a $VAR{...}, $ENV{...} or $SYS{...} inside [ ] or { } must be quoted: "$VAR{x}")'
+            )
         else:
             what += _syntax_hint(error, line, mark)
         problems.add("", f"YAML syntax error: {what}", mark)
@@ -257,15 +261,18 @@ class _Builder:
             if loose is not None:
                 self.problems.add(place, _malformed(loose.group(0)), self.mark(node))
                 return value
+            # A reference left once the innermost are gone sat in another's default. (A value
+            # given by --var or the environment is taken as it is, references and all.)
+            if _REFERENCE.search(_REFERENCE.sub("", value)):
+                self.problems.add(
+                    place,
+                    "a variable inside another's default is not substituted; "
+                    "give the default as plain text",
+                    self.mark(node),
+                )
+                return value
             substituted = _REFERENCE.sub(lambda m: self.lookup(m, node, place), value)
             if substituted != value:
-                if _REFERENCE.search(substituted):
-                    self.problems.add(
-                        place,
-                        "a variable inside another's default is not substituted; "
-                        "give the default as plain text",
-                        self.mark(node),
-                    )
                 if not node.style:  # plain (None from PyYAML's parser, "" from libyaml's)
                     # A plain scalar whose new text is a number, true/false or null takes that
                     # type (`$VAR{n:3}` is 3); anything else stays text, as 0.12 kept it —
