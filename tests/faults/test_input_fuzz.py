@@ -14,6 +14,7 @@ import contextlib
 import copy
 import io
 import shutil
+import sys
 import traceback
 from pathlib import Path
 from typing import Any, Literal
@@ -189,6 +190,7 @@ def run_in_process(
     output = io.StringIO()
     status: Any = None
     escaped = None
+    path = list(sys.path)  # discovery puts each project's folder on it; 3000 would slow imports
     with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
         try:
             status = Flowmancer()._start_parsed(args, project, project)
@@ -196,6 +198,8 @@ def run_in_process(
             status = exit.code
         except BaseException:  # anything at all escaping the driver is the bug we look for
             escaped = traceback.format_exc()
+        finally:
+            sys.path[:] = path
     return status, output.getvalue(), escaped
 
 
