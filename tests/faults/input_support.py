@@ -22,10 +22,12 @@ import os
 import random
 import shutil
 import stat
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from faults_support import run_driver, write_project
+from faults_support import driver_env, new_tag, run_driver, write_project
 
 CORPUS = Path(__file__).parent / "corpus"
 PLACEHOLDER = "<project>"
@@ -217,3 +219,26 @@ def problems_with(outcome: Outcome) -> list[str]:
             f"--- got\n{outcome.golden()}"
         )
     return wrong
+
+
+def validate_says(name: str, project: Path, pythonpath: str) -> tuple[int, str]:
+    """``flowmancer validate job.yaml`` on case ``name``: its exit status and stderr (the
+    project shown as ``<project>``). Its checks are the driver's: so must its words be."""
+    prepare(name, project)
+    command = [
+        sys.executable,
+        "-c",
+        "import sys; from flowmancer._cli import main; sys.exit(main(sys.argv[1:]))",
+        "validate",
+        "job.yaml",
+    ]
+    done = subprocess.run(
+        command,
+        cwd=project,
+        env=driver_env(new_tag(), PYTHONPATH=pythonpath),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return done.returncode, done.stderr.replace(str(project), PLACEHOLDER)

@@ -8,14 +8,17 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
 from faults_support import run_driver, write_project
 from input_support import (
+    CORPUS,
     GOOD_JOB,
     NOT_AS_ROOT,
     TASKS,
     case_names,
     problems_with,
     run_case,
+    validate_says,
     without_coverage,
 )
 
@@ -50,3 +53,26 @@ def test_a_dry_run_with_fresh_clears_no_checkpoint(tmp_path: Path) -> None:
     assert "checkpoint of job 'corpus' would be cleared" in done.stderr
     assert checkpoint.read_text() == '{"damaged'
     assert not list(tmp_path.glob("ran-*"))
+
+
+def test_validate_says_what_the_driver_says(tmp_path: Path, soak: bool) -> None:
+    if not soak:
+        pytest.skip("soak only: as many processes again as the corpus")
+    # The cases run as `-j job.yaml`: those of other command lines are the driver's alone.
+    names = [n for n in case_names() if not (CORPUS / f"{n}.args").is_file()]
+    names = [n for n in names if not (n in NOT_AS_ROOT and os.geteuid() == 0)]
+    pythonpath = without_coverage(tmp_path / "no-coverage")
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        said = dict(
+            zip(
+                names,
+                pool.map(lambda n: validate_says(n, tmp_path / "cases" / n, pythonpath), names),
+                strict=True,
+            )
+        )
+    differ = [
+        n
+        for n, (status, text) in said.items()
+        if f"exit: {status}\n{text}" != (CORPUS / f"{n}.expected").read_text()
+    ]
+    assert not differ, f"flowmancer validate and the driver disagree on: {differ}"

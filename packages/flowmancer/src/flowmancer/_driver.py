@@ -22,7 +22,7 @@ from ._jobfile._problems import (
 from ._jobfile._schema import JobDefinition, TaskDefinition
 from .exceptions import CannotStartError as Stop
 
-__all__ = ["CANNOT_START", "Flowmancer", "Stop", "place_problems"]
+__all__ = ["CANNOT_START", "Flowmancer", "Stop", "place_problems", "together"]
 
 CANNOT_START = 99
 
@@ -191,9 +191,14 @@ class Flowmancer:
                 return run_job(job, self._marks, self._root, args, self._added_classes)
             build(job, self._marks, self._root, args, self._added_classes)
         except Stop as stop:
-            later = without_consequences(found, stop.problems)
-            raise Stop(_in_file_order([*found, *later])) from None
+            raise Stop(together(found, stop.problems)) from None
         raise Stop(found)
+
+
+def together(found: Sequence[Problem], later: Sequence[object]) -> list[object]:
+    """The problems found in a job file and those found by later checks, as one list in file
+    order, without the later ones that only follow from a value the file got wrong."""
+    return _in_file_order([*found, *without_consequences(found, later)])
 
 
 def _in_file_order(problems: Sequence[object]) -> list[object]:
