@@ -286,5 +286,5 @@ def test_a_bad_job_is_refused_with_every_problem_before_anything_runs() -> None:
         "tasks.c.trigger_rule: expected one of all_success, all_done, one_failed, got 'sometimes'",
         "tasks.a: defined more than once",
         "tasks.b.dependencies: depends on zz, which is not in the job",
-        "tasks: c depends on itself",
+        "tasks.c.dependencies: c depends on itself",
     ]

@@ -243,6 +243,12 @@ def test_the_command_reports_bad_jobs_and_bad_commands(tmp_path: Path) -> None:
     assert bad.returncode == 99 and "did you mean Step?" in bad.stderr
     assert "Traceback" not in bad.stderr
     assert cli("frobnicate", cwd=tmp_path).returncode == 2
+    # A problem in the file and one in the graph: validate, like the driver, says both.
+    both = JOB + "    max_attempts: many\n"
+    (root / "job.yaml").write_text(both.replace("dependencies: [first]", "dependencies: [zz]"))
+    bad = cli("validate", str(root / "job.yaml"), cwd=tmp_path)
+    assert "max_attempts: expected a whole number" in bad.stderr, bad.stderr
+    assert "depends on zz" in bad.stderr, bad.stderr
     assert cli(cwd=tmp_path).returncode == 2
     assert "usage" in cli("run", "--help", cwd=tmp_path).stdout
 

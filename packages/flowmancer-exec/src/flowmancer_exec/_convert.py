@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import os
 import types
 import typing
 from collections.abc import Callable, Mapping, MutableMapping, MutableSequence, Sequence
@@ -57,7 +58,7 @@ def describe(tp: Any) -> str:
         return "tuple of (" + ", ".join(describe(a) for a in args) + ")"
     if origin in (dict, Mapping, MutableMapping) and args:
         return f"mapping of {describe(args[0])} to {describe(args[1])}"
-    if isinstance(tp, type) and issubclass(tp, PurePath):
+    if (isinstance(tp, type) and issubclass(tp, PurePath)) or (origin or tp) is os.PathLike:
         return "path"
     if tp is dt.datetime:
         return "datetime (ISO 8601)"

@@ -192,6 +192,6 @@ def _graph_problem(problem: GraphError) -> Problem:
             f"tasks.{problem.node}.dependencies",
             f"depends on {text.replace('the graph', 'the job')}",
         )
-    if isinstance(problem, CycleError):
-        return Problem("tasks", str(problem))
+    if isinstance(problem, CycleError):  # at the dependencies of the cycle's first task
+        return Problem(f"tasks.{problem.cycle[0]}.dependencies", str(problem))
     return Problem("tasks", str(problem))  # pragma: no cover - every problem is one of the above

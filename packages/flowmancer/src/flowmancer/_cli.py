@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ._args import parser as driver_parser
-from ._driver import CANNOT_START, Flowmancer, Stop, _inside, _say_problems
-from ._jobfile._problems import JobFileError
+from ._driver import CANNOT_START, Flowmancer, Stop, _inside, _say_problems, together
+from ._jobfile._problems import JobFileError, Problem
 from ._run import Built, build
 
 __all__ = ["main"]
@@ -70,8 +70,13 @@ def _run(rest: list[str]) -> int:
     return Flowmancer()._start_parsed(args, Path.cwd(), job.parent)
 
 
-def _loaded(job_arg: str, variables: list[str]) -> tuple[Flowmancer, Path]:
+def _loaded(
+    job_arg: str, variables: list[str], found: list[Problem] | None = None
+) -> tuple[Flowmancer, Path]:
+    """The job file read; with ``found``, its problems are added there, for ``_built`` to
+    report with those of the later checks (as the driver does), instead of raised."""
     from ._args import _var
+    from ._jobfile._load import read_job
 
     job = Path(job_arg).absolute()
     driver = Flowmancer()
@@ -83,22 +88,37 @@ def _loaded(job_arg: str, variables: list[str]) -> tuple[Flowmancer, Path]:
             raise SystemExit(2) from None
         driver.set_jobdef_var(key, value)
     driver._root = job.parent
-    driver.load_job_definition(job, str(job.parent))
+    if found is None:
+        driver.load_job_definition(job, str(job.parent))
+    else:
+        driver._job, driver._marks = read_job(
+            job, app_root=job.parent, variables=driver._vars, found=found
+        )
     return driver, job.parent
 
 
-def _built(driver: Flowmancer, root: Path, args: argparse.Namespace) -> Built:
-
-    with _inside(root):
-        return build(driver.get_job_definition(), driver._marks, root, args, driver._added_classes)
+def _built(
+    driver: Flowmancer, root: Path, args: argparse.Namespace, found: Sequence[Problem] = ()
+) -> Built:
+    """Every check of the job; its problems and those ``found`` in its file, all at once."""
+    job = driver.get_job_definition()
+    try:
+        with _inside(root):
+            built = build(job, driver._marks, root, args, driver._added_classes)
+    except Stop as stop:
+        raise Stop(together(found, stop.problems)) from None
+    if found:
+        raise Stop(found)
+    return built
 
 
 def _validate(rest: list[str]) -> int:
     args = _job_parser("flowmancer validate", "Check a job file without running it.").parse_args(
         rest
     )
-    driver, root = _loaded(args.job, args.var)
-    built = _built(driver, root, driver_parser().parse_args([]))
+    found: list[Problem] = []
+    driver, root = _loaded(args.job, args.var, found)
+    built = _built(driver, root, driver_parser().parse_args([]), found)
     print(f"ok: {len(built.runner.tasks)} tasks")
     return 0
 
@@ -122,8 +142,9 @@ def _graph(rest: list[str]) -> int:
         "--states", action="store_true", help="colour tasks by their state in the last checkpoint"
     )
     args = p.parse_args(rest)
-    driver, root = _loaded(args.job, args.var)
-    built = _built(driver, root, driver_parser().parse_args([]))
+    found: list[Problem] = []
+    driver, root = _loaded(args.job, args.var, found)
+    built = _built(driver, root, driver_parser().parse_args([]), found)
     states = None
     if args.states:
         from flowmancer_checkpoint import CheckpointError

@@ -11,11 +11,18 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ._jobfile._problems import JobFileError, Mark, Problem, Problems, file_order
+from ._jobfile._problems import (
+    JobFileError,
+    Mark,
+    Problem,
+    Problems,
+    file_order,
+    without_consequences,
+)
 from ._jobfile._schema import JobDefinition, TaskDefinition
 from .exceptions import CannotStartError as Stop
 
-__all__ = ["CANNOT_START", "Flowmancer", "Stop", "place_problems"]
+__all__ = ["CANNOT_START", "Flowmancer", "Stop", "place_problems", "together"]
 
 CANNOT_START = 99
 # 128 + SIGINT, as shells report a program Ctrl-C ended.
@@ -197,13 +204,19 @@ class Flowmancer:
                 return run_job(job, self._marks, self._root, args, self._added_classes)
             build(job, self._marks, self._root, args, self._added_classes)
         except Stop as stop:
-            raise Stop(_in_file_order([*found, *stop.problems])) from None
+            raise Stop(together(found, stop.problems)) from None
         raise Stop(found)
 
 
 def _interrupted() -> int:
     print("flowmancer: interrupted (SIGINT)", file=sys.stderr)
     return INTERRUPTED
+
+
+def together(found: Sequence[Problem], later: Sequence[object]) -> list[object]:
+    """The problems found in a job file and those found by later checks, as one list in file
+    order, without the later ones that only follow from a value the file got wrong."""
+    return _in_file_order([*found, *without_consequences(found, later)])
 
 
 def _in_file_order(problems: Sequence[object]) -> list[object]:
@@ -251,6 +264,24 @@ def _say_problems(problems: Sequence[object]) -> None:
 def place_problems(problems: Sequence[Any], marks: Mapping[str, Mark], file: str) -> list[Problem]:
     """exec's problems (place + message) placed at the file, line and column of their key."""
     placed = Problems(marks, file)
+    seen: set[tuple[str, str]] = set()
     for problem in problems:
-        placed.add(problem.place, problem.message)
+        place = _matrix_place(problem.place, marks)
+        if (place, problem.message) not in seen:  # said once for all members of a matrix
+            seen.add((place, problem.message))
+            placed.add(place, problem.message)
     return placed.items
+
+
+def _matrix_place(place: str, marks: Mapping[str, Mark]) -> str:
+    """A matrix member's place (``tasks.load[eu].parameters.region``) as the user wrote it:
+    the matrix key for a parameter the matrix gives, else the task's own entry."""
+    head, bracket, rest = place.partition("[")
+    if not bracket or not head.startswith("tasks.") or "]" not in rest:
+        return place
+    tail = rest.split("]", 1)[1]
+    if tail.startswith(".parameters."):
+        key = tail[len(".parameters.") :].split(".", 1)[0]
+        if f"{head}.matrix.{key}" in marks:
+            return f"{head}.matrix.{key}"
+    return head + tail

@@ -140,7 +140,12 @@ def run_job(
     try:
         with store.lock(name):
             plan = None
-            if args.fresh:
+            if args.fresh and args.dry_run:  # a dry run changes nothing, the checkpoint too
+                print(
+                    f"flowmancer: --fresh: the checkpoint of job {name!r} would be cleared",
+                    file=sys.stderr,
+                )
+            elif args.fresh:
                 store.clear(name)
                 print(
                     f"flowmancer: --fresh: the checkpoint of job {name!r} was cleared",
@@ -194,7 +199,7 @@ def run_job(
 def _select(runner: Runner, args: argparse.Namespace) -> Any:
     """What ``--skip``, ``--run-from`` and ``--run-to`` leave to run; a matrix task's own name
     stands for all its members, as it does in dependencies."""
-    from flowmancer_dag import GraphError
+    from flowmancer_dag import GraphError, SelectionError
 
     names = runner.tasks
     groups: dict[str, list[str]] = {}
@@ -226,6 +231,13 @@ def _select(runner: Runner, args: argparse.Namespace) -> Any:
         for start in starts:
             for end in ends:
                 chosen |= set(graph.select(run_from=start, run_to=end, skip=skip))
+    except SelectionError as error:
+        raise Stop(
+            [
+                f"--run-from {args.run_from} --run-to {args.run_to}: {error.run_to} is not "
+                f"downstream of {error.run_from}, so no task lies between them"
+            ]
+        ) from None
     except GraphError as error:
         raise Stop([f"command line: {error}"]) from None
     return chosen

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ._problems import Mark, Problem, Problems
+from ._problems import Mark, Problem, Problems, without_consequences
 from ._schema import JobDefinition, TaskDefinition, check_job
 from ._yaml import Variables, load_yaml
 
@@ -59,8 +59,11 @@ def read_job(
         merged.pop("aliases", None)  # free-form: a place to define YAML anchors
         merged.pop("include", None)
     problems.marks = marks
+    read = list(problems.items)
     job = check_job(merged, problems)
     expanded = expand_matrix(job, problems)
+    checked = problems.items[len(read) :]
+    problems.items = [*read, *without_consequences(read, checked, parents=True)]
     if found is None:
         problems.raise_if_any()
     else:
@@ -83,7 +86,10 @@ def _read_with_includes(
     if includes is None:
         return data, marks
     if not isinstance(includes, list) or not all(isinstance(i, str) for i in includes):
-        problems.add("include", "expected a list of job file paths", marks.get("include"))
+        got = "a mapping" if isinstance(includes, dict) else repr(includes)
+        problems.add(
+            "include", f"expected a list of job file paths, got {got}", marks.get("include")
+        )
         return data, marks
     merged: dict[str, Any] = {}
     merged_marks: dict[str, Mark] = {}
@@ -93,10 +99,11 @@ def _read_with_includes(
         mark = marks.get(f"include.{number}")
         if target in (*chain, path):
             loop = " -> ".join(str(p) for p in (*chain, path, target))
-            problems.add("include", f"include loop: {loop}", mark)
+            problems.add("include", f"loops back to a file being read: {loop}", mark)
             continue
         if not target.is_file():
-            problems.add("include", f"included file not found: {target}", mark)
+            what = "is a folder, not a job file" if target.is_dir() else "not found"
+            problems.add("include", f"included file {what}: {target}", mark)
             continue
         included, included_marks = _read_with_includes(
             target, root, values, problems, (*chain, path)
@@ -141,7 +148,8 @@ def expand_matrix(job: JobDefinition, problems: Problems) -> dict[str, TaskDefin
         for combination in itertools.product(*(task.matrix[k] for k in keys)):
             member = f"{name}[{','.join(_label(v) for v in combination)}]"
             if member in job.tasks or member in out:
-                problems.add(f"tasks.{name}.matrix", f"expands to {member!r}, which is taken")
+                whose = "another task's name" if member in job.tasks else "given twice"
+                problems.add(f"tasks.{name}.matrix", f"expands to {member!r}, {whose}")
                 continue
             clone = copy.deepcopy(task)
             clone.matrix = {}

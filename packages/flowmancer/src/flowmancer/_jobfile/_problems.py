@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
+from typing import TypeVar
 
-__all__ = ["JobFileError", "Mark", "Problem", "Problems", "file_order"]
+__all__ = ["JobFileError", "Mark", "Problem", "Problems", "file_order", "without_consequences"]
+
+T = TypeVar("T")
 
 
 @dataclasses.dataclass(frozen=True)
 class Mark:
-    """Where something is in a file (line and column counted from 1)."""
+    """Where something is in a file (line and column counted from 1; line 0: the whole file,
+    such as one that cannot be read)."""
 
     file: str
     line: int
     column: int
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}"
+        return f"{self.file}:{self.line}:{self.column}" if self.line else self.file
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,7 +34,10 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.mark}: " if self.mark else ""
-        return f"{where}{self.place}: {self.message}" if self.place else f"{where}{self.message}"
+        place = self.place
+        if len(place) > 100:  # deep in a nested structure: its start and end say enough
+            place = f"{place[:45]}...{place[-45:]}"
+        return f"{where}{place}: {self.message}" if place else f"{where}{self.message}"
 
 
 class JobFileError(ValueError):
@@ -57,6 +64,28 @@ def file_order(
     those without a place in a file)."""
     mark = problem.mark if isinstance(problem, Problem) else None
     return (mark.file, mark.line, mark.column) if mark else unmarked
+
+
+def without_consequences(
+    first: Sequence[Problem], later: Sequence[T], *, parents: bool = False
+) -> list[T]:
+    """``later`` without the problems found at a place ``first`` already reported: the same
+    place, one inside it, or (with ``parents``) the one directly holding it. A value that could
+    not be read is also "missing" or "of the wrong type" to every later check; its cause is
+    said once."""
+    reported = {p.place for p in first if p.place}
+    # A whole section ("tasks") is not one value: a problem there hides nothing inside it.
+    values = {r for r in reported if "." in r}
+    held = {r.rpartition(".")[0] for r in values} if parents else set()
+
+    def follows(problem: object) -> bool:
+        place = problem.place if isinstance(problem, Problem) else ""
+        if not place:
+            return False
+        inside = any(place.startswith(r + ".") for r in values)
+        return place in reported or inside or place in held
+
+    return [p for p in later if not follows(p)]
 
 
 class Problems:

@@ -138,14 +138,18 @@ class _Checker:
     def __init__(self, problems: Problems) -> None:
         self.problems = problems
 
-    def keys(self, data: Mapping[str, Any], allowed: tuple[str, ...], place: str) -> None:
+    def keys(self, data: Mapping[str, Any], allowed: tuple[str, ...], place: str) -> set[str]:
+        """Report unknown keys; returns the valid keys suggested in their place."""
+        suggested: set[str] = set()
         for key in data:
             if key not in allowed:
                 close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
+                suggested.update(close)
                 where = f"{place}.{key}" if place else str(key)
                 valid = ", ".join(allowed)
                 self.problems.add(where, f"unknown key{hint}; valid keys here: {valid}")
+        return suggested
 
     def mapping(self, value: Any, place: str) -> dict[str, Any] | None:
         if value is None:
@@ -192,6 +196,11 @@ class _Checker:
             return []
         if isinstance(value, list) and all(isinstance(v, str) and v for v in value):
             return list(value)
+        if isinstance(value, list):  # say which item is not a name
+            bad = next(v for v in value if not (isinstance(v, str) and v))
+            item = "empty" if bad is None or bad == "" else _show(bad)
+            self.problems.add(place, f"expected a list of names, but one item is {item}")
+            return None
         self.problems.add(place, f"expected a list of names, got {_show(value)}")
         return None
 
@@ -210,7 +219,7 @@ def _show(value: Any) -> str:
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list):
-        return "a list"
+        return "a list" if value else "an empty list"
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
@@ -219,6 +228,9 @@ def check_job(data: Any, problems: Problems) -> JobDefinition:
     """Check merged job data against the schema; every problem goes to ``problems``."""
     c = _Checker(problems)
     job = JobDefinition()
+    if data is None:
+        problems.add("", "the file is empty: a job file needs at least a tasks: section")
+        return job
     top = c.mapping(data, "")
     if top is None:
         return job
@@ -231,6 +243,10 @@ def check_job(data: Any, problems: Problems) -> JobDefinition:
     if tasks == {}:
         problems.add("tasks", "a job needs at least one task")
     for name, entry in (tasks or {}).items():
+        if not str(name).strip():  # it names the task's log file, its checkpoint entry, ...
+            mark = problems.mark_of(f"tasks.{name}")
+            problems.add("tasks", "a task's name is empty (each task needs one)", mark)
+            continue
         task = _task(c, entry, f"tasks.{name}")
         if task is not None:
             job.tasks[str(name)] = task
@@ -269,8 +285,8 @@ def _config(c: _Checker, value: Any) -> Config:
     pools = c.mapping(data.get("pools"), "config.pools") or {}
     for pool, size in pools.items():
         checked_size = c.integer(size, f"config.pools.{pool}", 1)
-        if checked_size is not None:
-            config.pools[str(pool)] = checked_size
+        # A bad size is said here; the pool still exists for the tasks that name it.
+        config.pools[str(pool)] = checked_size if checked_size is not None else 1
     dask = c.mapping(data.get("dask"), "config.dask") or {}
     c.keys(dask, ("address", "n_workers"), "config.dask")
     if "address" in dask:
@@ -284,8 +300,13 @@ def _task(c: _Checker, value: Any, place: str) -> TaskDefinition | None:
     data = c.mapping(value, place)
     if data is None:
         return None
-    c.keys(data, TASK_KEYS, place)
-    variant = c.string(data.get("task"), f"{place}.task")
+    suggested = c.keys(data, TASK_KEYS, place)
+    if "task" in data:
+        variant = c.string(data["task"], f"{place}.task")
+    else:
+        variant = None
+        if "task" not in suggested:  # else the misspelt key's message says it already
+            c.problems.add(f"{place}.task", "missing: the name of the @task class to run")
     task = TaskDefinition(variant or "")
     deps = c.strings(data.get("dependencies"), f"{place}.dependencies")
     task.dependencies = deps if deps is not None else []
@@ -312,6 +333,12 @@ def _task(c: _Checker, value: Any, place: str) -> TaskDefinition | None:
         where = f"{place}.matrix.{key}"
         if not isinstance(values, list) or not values:
             c.problems.add(where, f"expected a non-empty list of values, got {_show(values)}")
+        elif any(isinstance(v, (dict, list)) for v in values):
+            # Each value names a task (load[eu]): it must be one plain value.
+            bad = next(v for v in values if isinstance(v, (dict, list)))
+            c.problems.add(
+                where, f"expected plain values (text, numbers, true/false), got {_show(bad)}"
+            )
         elif key in task.parameters:
             c.problems.add(where, "is also given in parameters; give it in one place")
         else:
@@ -334,7 +361,11 @@ def _plugin(c: _Checker, value: Any, place: str, kind: str) -> PluginDefinition 
     data = c.mapping(value, place)
     if data is None:
         return None
-    c.keys(data, (kind, "parameters"), place)
-    variant = c.string(data.get(kind), f"{place}.{kind}")
+    suggested = c.keys(data, (kind, "parameters"), place)
+    if kind not in data:
+        if kind not in suggested:  # else the misspelt key's message says it already
+            c.problems.add(f"{place}.{kind}", f"missing: the name of the {kind} class")
+        return None
+    variant = c.string(data[kind], f"{place}.{kind}")
     params = c.mapping(data.get("parameters"), f"{place}.parameters") or {}
     return PluginDefinition(variant, {str(k): v for k, v in params.items()}) if variant else None

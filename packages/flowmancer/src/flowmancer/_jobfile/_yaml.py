@@ -22,6 +22,11 @@ __all__ = ["Variables", "load_yaml"]
 _REFERENCE = re.compile(r"\$(VAR|ENV|SYS)\{([^{}:]*)(?::([^{}]*))?\}")
 _MERGE = "tag:yaml.org,2002:merge"
 _STR = "tag:yaml.org,2002:str"
+_STANDARD = "tag:yaml.org,2002:"
+_PYTHON = "tag:yaml.org,2002:python/"
+# What is left of a scalar's text after its variables are substituted that still looks like
+# one: unclosed, braces inside, or not in capitals.
+_LOOSE = re.compile(r"\$(var|env|sys)\{", re.IGNORECASE)
 
 try:  # the C parser, where PyYAML was built with it, composes several times faster
     _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
@@ -55,16 +60,24 @@ def load_yaml(path: Path, variables: Variables, problems: Problems) -> tuple[Any
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        problems.add("", f"no such file: {file}", Mark(file, 1, 1))
+        problems.add("", "no such file", Mark(file, 0, 0))
         return None, {}
     except IsADirectoryError:
-        problems.add("", f"is a folder, not a job file: {file}", Mark(file, 1, 1))
+        problems.add("", "is a folder, not a job file", Mark(file, 0, 0))
         return None, {}
     except UnicodeDecodeError as error:
-        problems.add("", f"not UTF-8 text ({error.reason})", Mark(file, 1, 1))
+        try:
+            mark = _offset_mark(file, path.read_bytes(), error.start)
+        except OSError:  # pragma: no cover - it was readable a moment ago
+            mark = Mark(file, 1, 1)
+        problems.add("", f"not UTF-8 text ({error.reason})", mark)
         return None, {}
     except OSError as error:
-        problems.add("", f"cannot be read: {error.strerror}", Mark(file, 1, 1))
+        problems.add("", f"cannot be read: {error.strerror or error}", Mark(file, 0, 0))
+        return None, {}
+    if "\0" in text:  # libyaml would take it for the end of the file and say something else
+        mark = _offset_mark(file, text, text.index("\0"))
+        problems.add("", "character U+0000 is not allowed in YAML", mark)
         return None, {}
     try:
         node = yaml.compose(text, Loader=_Loader)
@@ -74,10 +87,21 @@ def load_yaml(path: Path, variables: Variables, problems: Problems) -> tuple[Any
         what = " ".join(p for p in (error.context, error.problem) if p)
         lines = text.splitlines()
         line = lines[mark.line - 1] if 0 < mark.line <= len(lines) else ""
-        # A flow mapping ("{" not part of "$VAR{") holding a variable: YAML reads its braces.
-        if _REFERENCE.search(line) and re.search(r"(?<!\$VAR)(?<!\$ENV)(?<!\$SYS)\{", line):
-            what += ' (a $VAR{...}, $ENV{...} or $SYS{...} inside { } must be quoted: "$VAR{x}")'
+        # A flow mapping ("{" not part of "$VAR{") or list holding a variable: YAML reads the
+        # variable's braces as its own.
+        flow = "[" in line or re.search(r"(?<!\$VAR)(?<!\$ENV)(?<!\$SYS)\{", line)
+        if _REFERENCE.search(line) and flow:
+            what += (
+                ' (a $VAR{...}, $ENV{...} or $SYS{...} inside [ ] or { } must be quoted: "$VAR{x}")'
+            )
+        else:
+            what += _syntax_hint(error, line, mark)
         problems.add("", f"YAML syntax error: {what}", mark)
+        return None, {}
+    except yaml.reader.ReaderError as error:  # a character YAML does not allow, anywhere
+        code = error.character if isinstance(error.character, int) else ord(error.character)
+        mark = _offset_mark(file, text, error.position)
+        problems.add("", f"character U+{code:04X} is not allowed in YAML", mark)
         return None, {}
     except yaml.YAMLError as error:
         problems.add("", f"YAML error: {error}", Mark(file, 1, 1))
@@ -87,6 +111,38 @@ def load_yaml(path: Path, variables: Variables, problems: Problems) -> tuple[Any
     builder = _Builder(file, variables, problems)
     data = builder.build(node, "")
     return data, builder.marks
+
+
+def _offset_mark(file: str, data: str | bytes, offset: int) -> Mark:
+    """The line and column of the character (or byte) at ``offset``."""
+    newline: Any = "\n" if isinstance(data, str) else b"\n"
+    line_start = data.rfind(newline, 0, offset) + 1
+    return Mark(file, data.count(newline, 0, offset) + 1, offset - line_start + 1)
+
+
+def _syntax_hint(error: yaml.MarkedYAMLError, line: str, mark: Mark) -> str:
+    """What PyYAML's own words leave out: a tab, or where the unfinished part began."""
+    column = mark.column - 1
+    if 0 <= column < len(line) and line[column] == "\t":
+        return " (a tab: YAML indents with spaces only)"
+    context, problem = error.context or "", error.problem or ""
+    alias = re.match(r"\*([\w-]+)", line[max(column, 0) :])  # libyaml's anchor characters
+    if "undefined alias" in problem and alias:
+        return f" *{alias.group(1)} (no anchor &{alias.group(1)} comes before it)"
+    if "mapping values are not allowed" in problem:
+        return " (a second ': ' on one line? quote the value, or check the indentation)"
+    began, at = error.context_mark, error.problem_mark
+    if began is None or at is None or (began.line, began.column) == (at.line, at.column):
+        return ""
+    where = f"line {began.line + 1}, column {began.column + 1}"
+    if "quoted scalar" in context:
+        return f" (the quote at {where} is never closed)"
+    if "flow sequence" in context or "flow mapping" in context:
+        bracket = "[" if "sequence" in context else "{"
+        return f" (the {bracket} at {where} is not closed, or a comma is missing)"
+    if "block mapping" in context and "expected key" in problem:
+        return f" (this line is not indented like the keys of the mapping at {where})"
+    return f" (it began at {where})"
 
 
 _INT = re.compile(r"[-+]?(0|[1-9][0-9_]*)")
@@ -115,27 +171,46 @@ class _Builder:
         self.constructor = yaml.SafeLoader("")  # only its constructor and resolver are used
         self.depth = 0
         self.built: dict[int, Any] = {}
+        self.building: set[int] = set()  # the collections enclosing the node being built
         self.expanded = 0
+        self.too_much = False
 
     def mark(self, node: yaml.Node) -> Mark:
         return Mark(self.file, node.start_mark.line + 1, node.start_mark.column + 1)
 
     def build(self, node: yaml.Node, place: str) -> Any:
         self.marks.setdefault(place, self.mark(node))
+        if node.tag.startswith(_PYTHON) or not node.tag.startswith(_STANDARD):
+            shown = node.tag.replace(_STANDARD, "!!")
+            self.problems.add(place, f"unsupported YAML tag {shown}", self.mark(node))
+            return None
         if isinstance(node, yaml.CollectionNode):
+            if id(node) in self.building:
+                self.problems.add(
+                    place, "an alias inside the anchor it refers to (a loop)", self.mark(node)
+                )
+                return None
             # An alias is the same node again: build it once (a file of nested aliases would
             # otherwise grow exponentially). Copies keep later merges from sharing.
             seen = self.built.get(id(node))
             if seen is not None:
+                if self.too_much:
+                    return None  # said once; every further alias would only repeat it
                 self.expanded += _size(seen)
                 if self.expanded > 1_000_000:
-                    self.problems.add(place, "aliases expand to too much data", self.mark(node))
+                    self.too_much = True
+                    self.problems.add(
+                        place,
+                        "aliases expand to too much data (more than a million values)",
+                        self.mark(node),
+                    )
                     return None
                 return copy.deepcopy(seen)
         self.depth += 1
+        self.building.add(id(node))
         try:
-            if self.depth > 200:  # an alias that refers back to itself
-                self.problems.add(place, "nested too deeply (a recursive alias?)", self.mark(node))
+            if self.depth > 200:
+                self.problems.add(place, "nested more than 200 levels deep", self.mark(node))
                 return None
             built: Any
             if isinstance(node, yaml.MappingNode):
@@ -148,6 +223,7 @@ class _Builder:
             return built
         finally:
             self.depth -= 1
+            self.building.discard(id(node))
 
     def mapping(self, node: yaml.MappingNode, place: str) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -181,15 +257,22 @@ class _Builder:
         assert isinstance(node, yaml.ScalarNode)
         value = node.value
         if "$" in value and node.tag == _STR:
+            loose = _LOOSE.search(_without_references(value))
+            if loose is not None:
+                self.problems.add(place, _malformed(loose.group(0)), self.mark(node))
+                return value
+            # A reference left once the innermost are gone sat in another's default. (A value
+            # given by --var or the environment is taken as it is, references and all.)
+            if _REFERENCE.search(_REFERENCE.sub("", value)):
+                self.problems.add(
+                    place,
+                    "a variable inside another's default is not substituted; "
+                    "give the default as plain text",
+                    self.mark(node),
+                )
+                return value
             substituted = _REFERENCE.sub(lambda m: self.lookup(m, node, place), value)
             if substituted != value:
-                if _REFERENCE.search(substituted):
-                    self.problems.add(
-                        place,
-                        "a variable inside another's default is not substituted; "
-                        "give the default as plain text",
-                        self.mark(node),
-                    )
                 if not node.style:  # plain (None from PyYAML's parser, "" from libyaml's)
                     # A plain scalar whose new text is a number, true/false or null takes that
                     # type (`$VAR{n:3}` is 3); anything else stays text, as 0.12 kept it —
@@ -207,6 +290,9 @@ class _Builder:
 
     def lookup(self, match: re.Match[str], node: yaml.Node, place: str) -> str:
         kind, name, default = match.group(1), match.group(2).strip(), match.group(3)
+        if not name:
+            self.problems.add(place, f"{match.group(0)} names no variable", self.mark(node))
+            return match.group(0)
         value = self.variables.tables[kind].get(name)
         if value is not None:
             return str(value)
@@ -227,3 +313,22 @@ def _size(value: Any) -> int:
     if isinstance(value, list):
         return 1 + sum(_size(v) for v in value)
     return 1
+
+
+def _without_references(text: str) -> str:
+    # Inside out, so that a variable in another's default (said elsewhere) is not malformed.
+    while True:
+        shorter = _REFERENCE.sub("", text)
+        if shorter == text:
+            return text
+        text = shorter
+
+
+def _malformed(start: str) -> str:
+    kind = start[1:-1]
+    if kind != kind.upper():
+        return f"{start}...}} is not a variable: write ${kind.upper()}{{name}}, in capitals"
+    return (
+        f"{start} is not closed: write ${kind}{{name}} or ${kind}{{name:default}} "
+        "(no braces inside)"
+    )
