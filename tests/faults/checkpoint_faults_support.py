@@ -150,11 +150,19 @@ def saved_completed(folder: Path) -> set[str]:
     base = json.loads(json_path(folder).read_bytes())
     states = {name: entry["state"] for name, entry in base["tasks"].items()}
     journal = journal_path(folder).read_bytes() if journal_path(folder).exists() else b""
+    early: dict[tuple[str, int], bool] = {}  # completion lines: (task, attempt) -> still valid
     for raw in journal.split(b"\n")[:-1]:
         line = json.loads(raw)
-        if line["g"] == base["generation"]:
+        if line.get("c") == base["run_id"]:  # recorded where the attempt ran; may be taken back
+            if "revoked" in line:
+                early[(line["revoked"][0], line["revoked"][1])] = False
+            else:
+                for name, entry in line["tasks"].items():
+                    early.setdefault((name, entry["attempts"]), True)
+        elif line.get("g") == base["generation"]:
             states.update({name: entry["state"] for name, entry in line["tasks"].items()})
-    return {name for name, state in states.items() if state == "COMPLETED"}
+    done = {name for name, state in states.items() if state == "COMPLETED"}
+    return done | {name for (name, _), valid in early.items() if valid}
 
 
 def sqlite_completed(folder: Path) -> set[str]:

@@ -225,7 +225,7 @@ def replay(base: Checkpoint, lines: Sequence[str | bytes], path: str) -> Checkpo
     shared = dict(base.shared_dict)
     lost = dict(base.lost)
     updated, finished, aborted = base.updated, base.finished, base.aborted
-    completions: list[tuple[dict[str, Any], str]] = []
+    completions: list[_Completion] = []
     for number, raw in enumerate(lines, 1):
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
         if not text.endswith("\n"):
@@ -250,7 +250,14 @@ def replay(base: Checkpoint, lines: Sequence[str | bytes], path: str) -> Checkpo
         expect(data, dict, place, path, "an object")
         if "c" in data:
             if data["c"] == base.run_id:
-                completions.append((data, place))
+                try:
+                    completions.append(_parse_completion(data, place, path))
+                except (TypeError, ValueError, RecursionError) as error:
+                    if isinstance(error, CorruptCheckpointError):
+                        raise
+                    raise CorruptCheckpointError(
+                        path, f"not a journal entry ({error})", place
+                    ) from None
             continue
         if data.get("g") != base.generation:
             continue
@@ -260,22 +267,10 @@ def replay(base: Checkpoint, lines: Sequence[str | bytes], path: str) -> Checkpo
             if isinstance(error, CorruptCheckpointError):
                 raise
             raise CorruptCheckpointError(path, f"not a journal entry ({error})", place) from None
-    revoked = set()
-    for data, place in completions:
-        if "revoked" in data:
-            pair = expect(data["revoked"], list, place + ".revoked", path, "[task, attempt]")
-            if len(pair) != 2 or not isinstance(pair[0], str) or type(pair[1]) is not int:
-                raise CorruptCheckpointError(path, "expected [task, attempt]", place + ".revoked")
-            revoked.add((pair[0], pair[1]))
-    for data, place in completions:
-        if "revoked" in data:
-            continue
-        try:
-            _complete(data, place, path, tasks, shared, revoked)
-        except (TypeError, ValueError, RecursionError) as error:
-            if isinstance(error, CorruptCheckpointError):
-                raise
-            raise CorruptCheckpointError(path, f"not a journal entry ({error})", place) from None
+    revoked = {c.revoked for c in completions if c.revoked is not None}
+    for c in completions:
+        if c.revoked is None:
+            _complete(c, tasks, shared, revoked)
     return dataclasses.replace(
         base,
         tasks=tasks,
@@ -287,27 +282,48 @@ def replay(base: Checkpoint, lines: Sequence[str | bytes], path: str) -> Checkpo
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class _Completion:
+    """A completion line, checked: the attempt it records, or the attempt it takes back."""
+
+    tasks: dict[str, TaskEntry]
+    shared: dict[str, Any]
+    deleted: list[str]
+    revoked: tuple[str, int] | None = None
+
+
+def _parse_completion(data: dict[str, Any], place: str, path: str) -> _Completion:
+    expect_time(data.get("updated"), place + ".updated", path)
+    if "revoked" in data:
+        pair = expect(data["revoked"], list, place + ".revoked", path, "[task, attempt]")
+        if len(pair) != 2 or not isinstance(pair[0], str) or type(pair[1]) is not int:
+            raise CorruptCheckpointError(path, "expected [task, attempt]", place + ".revoked")
+        return _Completion({}, {}, [], (pair[0], pair[1]))
+    tasks = parse_tasks(data.get("tasks", {}), place + ".tasks", path)
+    shared = parse_shared(data.get("shared", {}), place + ".shared", path)
+    deleted = expect(data.get("deleted", []), list, place + ".deleted", path, "a list")
+    for key in deleted:
+        expect(key, str, place + ".deleted", path, "a list of keys")
+    return _Completion(tasks, shared, deleted)
+
+
 def _complete(
-    data: dict[str, Any],
-    place: str,
-    path: str,
+    completion: _Completion,
     tasks: dict[str, TaskEntry],
     shared: dict[str, Any],
     revoked: AbstractSet[tuple[str, int]],
 ) -> None:
     """Apply one completion line, unless the runner's own lines already had its task done or
     the attempt was taken back."""
-    done = parse_tasks(data.get("tasks", {}), place + ".tasks", path)
     if all(
         (name in tasks and tasks[name].state is TaskState.COMPLETED)
         or (name, entry.attempts) in revoked
-        for name, entry in done.items()
+        for name, entry in completion.tasks.items()
     ):
         return
-    tasks.update(done)
-    shared.update(parse_shared(data.get("shared", {}), place + ".shared", path))
-    for key in expect(data.get("deleted", []), list, place + ".deleted", path, "a list"):
-        expect(key, str, place + ".deleted", path, "a list of keys")
+    tasks.update(completion.tasks)
+    shared.update(completion.shared)
+    for key in completion.deleted:
         shared.pop(key, None)
 
 
