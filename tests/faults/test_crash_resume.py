@@ -77,7 +77,8 @@ def crash_and_resume(
         what = f"{how} after {delay:.3f} s" if stopped else "ran to its end"
         story.append(f"{' '.join(args)}: {what} -> exit {driver.returncode}")
         if not _interrupted_while_importing(text):
-            assert "Traceback" not in text, "\n".join(story) + "\n" + text
+            shown = _without_one_python_swallowed_before_the_driver(text)
+            assert "Traceback" not in shown, "\n".join(story) + "\n" + text
         assert_none_left(tag)
         # The user was told the job succeeded (perhaps just before the stop): it is done.
         if driver.returncode == 0 or "' succeeded in " in text:
@@ -97,6 +98,19 @@ def _interrupted_while_importing(text: str) -> bool:
         and "Flowmancer().start()" not in text
         and not any(line.startswith("flowmancer:") for line in lines)
     )
+
+
+def _without_one_python_swallowed_before_the_driver(text: str) -> str:
+    """The text without a KeyboardInterrupt Python itself reported as "Exception ignored" at its
+    very start: a SIGINT that landed in a weakref callback of the import system while main.py
+    imported flowmancer, before the driver had any say (Python goes on as if it never came; once
+    Flowmancer().start() runs, the driver notices such a swallowed Ctrl-C and says so itself)."""
+    lines = text.splitlines(keepends=True)
+    if len(lines) >= 4 and lines[0].startswith("Exception ignored in: "):
+        for at, line in enumerate(lines[1:6], start=1):
+            if line.rstrip() in ("KeyboardInterrupt", "KeyboardInterrupt:"):
+                return "".join(lines[at + 1 :])
+    return text
 
 
 CASES = [("process", "kill"), ("process", "term"), ("process", "int"), ("thread", "kill")]

@@ -362,4 +362,22 @@ def test_ctrl_c_while_the_driver_reads_the_job_is_one_line_and_exit_130(tmp_path
     assert done.returncode == 130
     assert "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines()[-1] == "flowmancer: interrupted (SIGINT)"
+
+
+def test_a_ctrl_c_python_swallows_during_the_imports_still_stops_the_job(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    # The KeyboardInterrupt is raised inside a finalizer, where Python prints "Exception ignored"
+    # and goes on (as it does for the import system's weakref callbacks): the job must not run.
+    (root / "tasks" / "swallowing_import.py").write_text(
+        "import os, signal, time\n"
+        "class Finalized:\n"
+        "    def __del__(self):\n"
+        "        os.kill(os.getpid(), signal.SIGINT)\n"
+        "        time.sleep(0.05)\n"
+        "Finalized()\n"
+    )
+    done = drive(root, "-j", "job.yaml")
+    assert done.returncode == 130, done.stderr
+    assert done.stderr.strip().splitlines() == ["flowmancer: interrupted (SIGINT)"]
+    assert runs(root) == []
     assert runs(root) == []

@@ -12,7 +12,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ._args import parser as driver_parser
-from ._driver import CANNOT_START, Flowmancer, Stop, _inside, _say_problems, together
+from ._driver import (
+    CANNOT_START,
+    Flowmancer,
+    Stop,
+    _inside,
+    _interrupted,
+    _say_problems,
+    together,
+)
+from ._interrupt import noticing_interrupts
 from ._jobfile._problems import JobFileError, Problem
 from ._run import Built, build
 
@@ -51,10 +60,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"flowmancer: error: unknown command {command!r}\n\n{USAGE}", file=sys.stderr, end="")
         return 2
     try:
-        return commands[command](rest)
+        with noticing_interrupts():
+            return commands[command](rest)
     except (Stop, JobFileError) as error:
         _say_problems(error.problems)
         return CANNOT_START
+    except KeyboardInterrupt:
+        return _interrupted()
 
 
 def _run(rest: list[str]) -> int:

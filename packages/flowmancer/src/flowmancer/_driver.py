@@ -119,12 +119,22 @@ class Flowmancer:
 
         Returns 99 when the job cannot start (the reason is printed: file, place, problem).
         """
+        from ._interrupt import noticing_interrupts
+
+        with noticing_interrupts():
+            return self._parse_and_start(
+                default_jobdef_path, default_jobdef_type, raise_exception_on_failure
+            )
+
+    def _parse_and_start(
+        self, default_jobdef_path: str | None, default_jobdef_type: str, raise_on_failure: bool
+    ) -> int:
         from ._args import parse_args
 
         try:
             args = parse_args([] if self._test else None)
         except KeyboardInterrupt:
-            if raise_exception_on_failure:
+            if raise_on_failure:
                 raise
             return _interrupted()
         if self._test:  # as in 0.12: no loggers and no extensions under test
@@ -136,7 +146,7 @@ class Flowmancer:
             root,
             default_jobdef_path,
             default_jobdef_type,
-            raise_exception_on_failure,
+            raise_on_failure,
         )
 
     def _start_parsed(

@@ -126,6 +126,8 @@ def run_job(
         plan_resume,
     )
 
+    from ._interrupt import raise_if_interrupted
+
     built = build(job, marks, root, args, classes)
     runner, store = built.runner, built.store
     selected = _select(runner, args)
@@ -164,6 +166,8 @@ def run_job(
                 changed = set(plan.changed) if plan else set()
                 _print_plan(runner.tasks, selected, set(completed), changed)
                 return 0
+            # A Ctrl-C Python swallowed while the tasks were imported still stops the job here.
+            raise_if_interrupted()
             result = asyncio.run(
                 _run_and_drain(
                     runner,

@@ -1,0 +1,67 @@
+"""A Ctrl-C that arrives before the runner takes SIGINT over is never lost.
+
+Python's own SIGINT handler raises KeyboardInterrupt wherever the main thread happens to be; when
+that is a finalizer or a weakref callback (the import system runs some while task modules are
+imported), Python prints "Exception ignored in ..." and goes on, so the job would start as if
+nobody had pressed Ctrl-C. The driver's handler also remembers the signal, and the driver looks
+once more just before the runner starts (and keeps Python from printing the swallowed
+KeyboardInterrupt's traceback: the driver says "interrupted" in one line instead).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from types import FrameType
+
+__all__ = ["noticing_interrupts", "raise_if_interrupted"]
+
+_asked: list[int] = []
+
+
+def _remember_and_raise(signum: int, frame: FrameType | None) -> None:
+    _asked.append(signum)
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def noticing_interrupts() -> Iterator[None]:
+    """While inside, SIGINT raises KeyboardInterrupt as usual and is also remembered.
+
+    Only over Python's default handler, and only from the main thread: a handler the
+    application installed is left alone.
+    """
+    _asked.clear()
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield
+        return
+    previous_hook = sys.unraisablehook
+
+    def quiet_about_ours(unraisable: sys.UnraisableHookArgs) -> None:
+        if not (_asked and isinstance(unraisable.exc_value, KeyboardInterrupt)):
+            previous_hook(unraisable)
+
+    signal.signal(signal.SIGINT, _remember_and_raise)
+    sys.unraisablehook = quiet_about_ours
+    try:
+        yield
+    finally:
+        # Only if it is still ours: the runner gives back what it found, which is ours too.
+        if signal.getsignal(signal.SIGINT) is _remember_and_raise:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        if sys.unraisablehook is quiet_about_ours:
+            sys.unraisablehook = previous_hook
+        _asked.clear()
+
+
+def raise_if_interrupted() -> None:
+    """Raise KeyboardInterrupt if a SIGINT came since `noticing_interrupts` began, even one
+    whose KeyboardInterrupt Python swallowed."""
+    if _asked:
+        raise KeyboardInterrupt
