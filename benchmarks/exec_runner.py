@@ -295,14 +295,11 @@ def main() -> int:
             ("thread", f"chain-{thread_n}, thread", thread_n),
         ):
             runs = m[f"{key} api run"]
+            ratios = [r / count / f for r, f in zip(runs, floor, strict=False)]
             print(
                 f"  {title:20} wall {spread(m[f'{key} api wall'])} s, run "
                 f"{spread(runs, 1000 / count, '.3f')} ms/task"
-                + (
-                    f", x floor {spread([r / count / f for r, f in zip(runs, floor, strict=False)])}"
-                    if key != "thread"
-                    else ""
-                )
+                + (f", x floor {spread(ratios)}" if key != "thread" else "")
             )
     print(
         "targets (medians: process chain >= 5x 0.12.4 and <= 1.5x floor per task run; "
