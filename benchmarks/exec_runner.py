@@ -283,9 +283,7 @@ def main() -> int:
         f"{spread(m['thread run'], 1000 / thread_n, '.3f'):>13}   wall per task (target < 0.2): "
         f"{spread(thread_walls, 1000 / thread_n, '.3f')} ms"
     )
-    print(
-        f"  a bare loop-to-thread hand-off takes {spread(m['handoff'], 1000, '.3f')} ms per task"
-    )
+    print(f"  a bare loop-to-thread hand-off takes {spread(m['handoff'], 1000, '.3f')} ms per task")
     met &= statistics.median(thread_walls) / thread_n < 0.0002
     if not args.no_api:
         print("the Python API (Runner, no checkpoint, no driver), for reference:")
