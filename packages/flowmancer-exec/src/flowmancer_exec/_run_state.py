@@ -15,8 +15,8 @@ import math
 import random
 import sys
 import time
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flowmancer_dag import Run, TaskState
 
@@ -31,6 +31,33 @@ if TYPE_CHECKING:
 __all__ = ["RunState"]
 
 S = TaskState
+V = TypeVar("V")
+
+
+class _Column(Mapping[str, V]):
+    """Task name -> value, read-only: a copy of one column of the run's table (see
+    ``RunState.snapshot``) sharing the run's name -> position index."""
+
+    __slots__ = ("_index", "_values")
+
+    def __init__(self, index: Mapping[str, int], values: list[V]) -> None:
+        self._index = index
+        self._values = values
+
+    def __getitem__(self, name: str) -> V:
+        return self._values[self._index[name]]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._index
+
+    def __repr__(self) -> str:
+        return repr(dict(self.items()))
 
 
 class RunState:
@@ -59,6 +86,12 @@ class RunState:
         self.started = time.time()
         self.states: dict[str, TaskState] = dict.fromkeys(self.specs, S.INIT)
         self.attempts: dict[str, int] = dict.fromkeys(self.specs, 0)
+        # The same two as columns by task position, for snapshots: copying a dict of every
+        # task writes to every name (its reference count), and right after a fork each page
+        # written is a page copied from the child; a list copy touches only the list.
+        self.index: dict[str, int] = {name: i for i, name in enumerate(self.specs)}
+        self.state_column: list[TaskState] = [S.INIT] * len(self.index)
+        self.attempt_column: list[int] = [0] * len(self.index)
         self.reasons: dict[str, str] = {}
         self.first_start: dict[str, float] = {}
         self.durations: dict[str, float] = {}
@@ -89,6 +122,7 @@ class RunState:
     def change(self, name: str, to: TaskState, reason: str | None = None) -> None:
         before = self.states[name]
         self.states[name] = to
+        self.state_column[self.index[name]] = to
         self.unsaved.add(name)
         if to is S.COMPLETED:
             self.reasons.pop(name, None)  # a retry that succeeded leaves no reason behind
@@ -145,8 +179,8 @@ class RunState:
             self.job,
             self.run_id,
             self.started,
-            dict(self.states),
-            dict(self.attempts),
+            _Column(self.index, self.state_column.copy()),
+            _Column(self.index, self.attempt_column.copy()),
             dict(self.reasons),
             dict(self.shared),
             finished,
@@ -209,6 +243,7 @@ class RunState:
             self.first_start[name] = time.time()
         self.attempts[name] += 1
         number = self.attempts[name]
+        self.attempt_column[self.index[name]] = number
         if spec.pool is not None:
             self.pool_use[spec.pool] += 1
         self.change(name, S.RUNNING)
