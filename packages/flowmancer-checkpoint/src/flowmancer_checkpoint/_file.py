@@ -143,18 +143,21 @@ class FileCheckpointer(Checkpointer):
                     os.truncate(self.journal_path(job), 0)
 
     def _append(self, job: str, line: str) -> None:
-        with self._writing(self.journal_path(job)):
+        # Called after every task finish: the journal's path is only worked out when needed.
+        data = line.encode()
+        try:
             fd = self._journals.get(job)
             if fd is None:
                 flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
                 fd = self._journals[job] = os.open(self.journal_path(job), flags, 0o644)
                 if self.durable:  # the journal's own name must survive a power loss too
                     _sync_folder(self.checkpoint_dir)
-            data = line.encode()
             if os.write(fd, data) != len(data):  # a short write: the disk is full
                 raise OSError(28, "No space left on device")
             if self.durable:
                 os.fsync(fd)
+        except OSError as error:
+            raise _write_error(self.journal_path(job), error) from None
 
     def _remove(self, job: str) -> None:
         self._stop_recording(job)
@@ -173,9 +176,11 @@ class FileCheckpointer(Checkpointer):
         try:
             yield
         except OSError as error:
-            raise CheckpointWriteError(
-                path, f"cannot write the checkpoint: {error.strerror or error}"
-            ) from None
+            raise _write_error(path, error) from None
+
+
+def _write_error(path: Path, error: OSError) -> CheckpointWriteError:
+    return CheckpointWriteError(path, f"cannot write the checkpoint: {error.strerror or error}")
 
 
 def _read_bytes(path: Path) -> bytes | None:
