@@ -1,38 +1,67 @@
-"""The runner's overhead, side by side with Flowmancer 0.12.4 and the bare fork+wait floor.
+"""The runner's overhead as a user meets it, side by side with Flowmancer 0.12.4 and the fork floor.
 
-Scenarios, all with no-op tasks: a chain of 1000 (each depends on the one before), a fan-out of
-1000 (all independent), and a chain of 2000 on the thread executor. Each run is a whole fresh
-Python process, start-up included. Flowmancer 0.12.4 is installed from the package index into
-its own virtual environment (benchmarks/.cache/, made on first use) and run through its full
-``python main.py -j job.yaml`` path, with its default logger and progress bar switched off to
-match ours. Ours goes through the Python API (``Runner``) until the YAML driver exists.
+Scenarios, all with no-op tasks: a chain of 1000 (each depends on the one before) and a fan-out
+of 1000 (all independent) on the process executor, and a chain of 2000 on the thread executor.
+Every figure is a whole fresh ``python main.py -j job.yaml`` in a project folder (``main.py``,
+``tasks/``, the job file), start-up included: the same project, job files and command for ours
+and for Flowmancer 0.12.4, which is installed from the package index into its own virtual
+environment (``benchmarks/.cache/``, made on first use). Both run with ``loggers: {}`` and
+``extensions: {}`` (no log files, no progress bar) and with their default checkpointer on: ours
+is a ``FileCheckpointer`` saving after every finish and recording each completion where the
+attempt ran. The thread chain adds ``--executor thread`` (0.12.4 has no such executor).
 
-Our packages are compiled to bytecode first, as pip does on install (0.12.4's are, in its venv).
+Beside them, measured in the same run: the fork+wait floor (a process that imported the runner
+forking and reaping children one after another) and, for the thread chain, the least a thread
+executor can cost (an event loop handing a job to a thread and being woken with the answer).
+Unless ``--no-api``, ours is also run through the Python API (``Runner``, no checkpoint, no
+driver), labelled as such, to show what the driver and the checkpoint add.
+
+``--repeat`` rounds are run, every scenario once per round (interleaved, so a busy spell on the
+shared machine hits all of them alike); min and median are printed. "ms/task run" is the run's
+own time as the driver prints it (``succeeded in 1.23s``: from the runner's start to its end,
+start-up excluded) divided by the tasks; "wall" is the whole process. Everything is compiled to
+bytecode first, as an installed package is (0.12.4's is, in its venv).
 
 Targets (issue 3): process chain at least 5x faster than 0.12.4 and within 1.5x of the fork
-floor per task; thread chain under 0.2 ms per task including start-up. For the thread figure the
-run also measures its own floor: an event loop handing a job to a thread and being woken with
-the answer, which no thread executor can beat.
+floor per task; thread chain under 0.2 ms per task including start-up (wall / tasks).
 
-    python benchmarks/exec_runner.py [--tasks 1000] [--skip-012] [--check]
+    python benchmarks/exec_runner.py [--tasks 1000] [--repeat 3] [--skip-012] [--no-api] [--check]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
+import statistics
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import textwrap
 import time
 import venv
+from collections.abc import Sequence
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 OLD_VENV = HERE / ".cache" / "flowmancer-0.12.4"
 
-OURS = textwrap.dedent(
+MAIN = "import sys\nfrom flowmancer import Flowmancer\nsys.exit(Flowmancer().start())\n"
+
+# Written against 0.12's import paths, which ours keeps: one task module for both.
+TASKS = textwrap.dedent(
+    """
+    from flowmancer.task import Task, task
+
+    @task
+    class Noop(Task):
+        def run(self):
+            pass
+    """
+)
+
+API = textwrap.dedent(
     """
     import sys, time
     from flowmancer_exec import ProcessExecutor, Runner, Task, TaskSpec, ThreadExecutor
@@ -52,19 +81,6 @@ OURS = textwrap.dedent(
     print(time.perf_counter() - start, result.exit_code)
     """
 )
-
-OLD_TASKS = textwrap.dedent(
-    """
-    from flowmancer.task import Task, task
-
-    @task
-    class Noop(Task):
-        def run(self):
-            pass
-    """
-)
-
-OLD_MAIN = "import sys\nfrom flowmancer import Flowmancer\nsys.exit(Flowmancer().start())\n"
 
 # The least a thread executor can cost per task: an event loop handing work to a thread and
 # being woken with the answer.
@@ -96,7 +112,7 @@ HANDOFF = textwrap.dedent(
 FLOOR = textwrap.dedent(
     """
     import os, sys, time
-    import flowmancer_exec  # the same imports as a runner, so the same process size
+    import flowmancer, flowmancer_exec  # the driver's imports, so the same process size
     n = int(sys.argv[1])
     start = time.perf_counter()
     for _ in range(n):
@@ -108,8 +124,12 @@ FLOOR = textwrap.dedent(
     """
 )
 
+# Our driver's last line: "flowmancer: job 'bench' succeeded in 1.23s: 1000 completed".
+_TOOK = re.compile(r"job '[^']*' succeeded in ([0-9.]+)s")
+
 
 def old_python() -> Path:
+    """The Python of the venv holding flowmancer==0.12.4 (made on first use)."""
     python = OLD_VENV / "bin" / "python"
     if not python.exists():
         print("installing flowmancer==0.12.4 into", OLD_VENV, flush=True)
@@ -120,16 +140,27 @@ def old_python() -> Path:
     return python
 
 
-def old_job(folder: Path, shape: str, n: int) -> Path:
+def job_file(folder: Path, shape: str, n: int) -> Path:
     lines = ["version: 0.1", "config:", "  name: bench", "loggers: {}", "extensions: {}", "tasks:"]
     for i in range(n):
         lines.append(f"  t{i}:")
         lines.append("    task: Noop")
         if shape == "chain" and i:
             lines.append(f"    dependencies: [t{i - 1}]")
-    path = folder / f"{shape}.yaml"
+    path = folder / f"{shape}-{n}.yaml"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def project(folder: Path, jobs: Sequence[tuple[str, int]]) -> Path:
+    """A user's project: the driver, a tasks package, the job files."""
+    (folder / "tasks").mkdir(parents=True)
+    (folder / "tasks" / "__init__.py").write_text("")  # 0.12 imports ./tasks as a package
+    (folder / "tasks" / "noop.py").write_text(TASKS)
+    (folder / "main.py").write_text(MAIN)
+    for shape, n in jobs:
+        job_file(folder, shape, n)
+    return folder
 
 
 def wall(command: list[str], cwd: Path | None = None) -> tuple[float, str]:
@@ -139,90 +170,138 @@ def wall(command: list[str], cwd: Path | None = None) -> tuple[float, str]:
     if done.returncode != 0:
         tail = (done.stdout + done.stderr)[-2000:]
         raise SystemExit(f"{' '.join(command)} failed ({done.returncode}):\n...{tail}")
-    return elapsed, done.stdout
+    return elapsed, done.stdout + done.stderr
+
+
+def driver(python: str, folder: Path, job: str, *flags: str) -> tuple[float, float | None]:
+    """Wall time of ``python main.py -j job`` and the run's own time when the driver says it."""
+    elapsed, out = wall([python, "main.py", "-j", job, *flags], folder)
+    found = _TOOK.search(out)
+    return elapsed, float(found.group(1)) if found else None
+
+
+def compile_everything(python: str) -> None:
+    # pip compiles an installed package to bytecode (0.12.4 in its venv is); our editable
+    # checkout is not, and PYTHONDONTWRITEBYTECODE may stop imports from doing it.
+    root = HERE.parent
+    folders = [sysconfig.get_paths()["purelib"], *(str(p / "src") for p in root.glob("packages/*"))]
+    for folder in folders:
+        subprocess.run([python, "-m", "compileall", "-q", folder], capture_output=True)
+
+
+def spread(values: Sequence[float], scale: float = 1.0, fmt: str = ".2f") -> str:
+    """``min / median`` of ``values`` times ``scale``."""
+    low, mid = min(values) * scale, statistics.median(values) * scale
+    return f"{low:{fmt}} / {mid:{fmt}}"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description="runner overhead vs flowmancer 0.12.4")
     parser.add_argument("--tasks", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=3, help="rounds (min and median shown)")
     parser.add_argument("--skip-012", action="store_true", help="do not run flowmancer 0.12.4")
+    parser.add_argument("--no-api", action="store_true", help="skip the Python API runs")
     parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
     args = parser.parse_args()
     n = args.tasks
+    thread_n = 2 * n
     py = sys.executable
-    # pip compiles an installed package to bytecode (0.12.4 in its venv is); our editable
-    # checkout is not, and PYTHONDONTWRITEBYTECODE may stop imports from doing it. Compile it,
-    # so both sides start up the way an installed package does.
-    import flowmancer_dag
-    import flowmancer_exec
+    compile_everything(py)
+    old = None if args.skip_012 else str(old_python())
 
-    for module in (flowmancer_dag, flowmancer_exec):
-        subprocess.run(
-            [py, "-m", "compileall", "-q", str(Path(module.__file__ or ".").parent)], check=True
-        )
+    m: dict[str, list[float]] = {}
+
+    def add(key: str, value: float | None) -> None:
+        if value is not None:
+            m.setdefault(key, []).append(value)
 
     with tempfile.TemporaryDirectory() as scratch:
-        folder = Path(scratch)
-        (folder / "ours.py").write_text(OURS)
-        (folder / "floor.py").write_text(FLOOR)
-        (folder / "handoff.py").write_text(HANDOFF)
-        (folder / "main.py").write_text(OLD_MAIN)
-        (folder / "tasks").mkdir()
-        (folder / "tasks" / "__init__.py").write_text("")  # 0.12 imports ./tasks as a package
-        (folder / "tasks" / "noop.py").write_text(OLD_TASKS)
+        jobs = [("chain", n), ("fanout", n), ("chain", thread_n)]
+        ours_dir = project(Path(scratch) / "ours", jobs)
+        old_dir = project(Path(scratch) / "old", jobs[:2])
+        (ours_dir / "api.py").write_text(API)
+        (ours_dir / "floor.py").write_text(FLOOR)
+        (ours_dir / "handoff.py").write_text(HANDOFF)
+        for round_ in range(args.repeat):
+            print(f"round {round_ + 1} of {args.repeat}", file=sys.stderr, flush=True)
+            _, out = wall([py, "floor.py", str(n)], ours_dir)
+            add("floor", float(out) / n)
+            for shape in ("chain", "fanout"):
+                elapsed, took = driver(py, ours_dir, f"{shape}-{n}.yaml")
+                add(f"{shape} wall", elapsed)
+                add(f"{shape} run", took)
+                if old is not None:
+                    add(f"{shape} old", driver(old, old_dir, f"{shape}-{n}.yaml")[0])
+                if not args.no_api:
+                    elapsed, out = wall([py, "api.py", shape, "process", str(n)], ours_dir)
+                    add(f"{shape} api wall", elapsed)
+                    add(f"{shape} api run", float(out.split()[0]))
+            elapsed, took = driver(py, ours_dir, f"chain-{thread_n}.yaml", "--executor", "thread")
+            add("thread wall", elapsed)
+            add("thread run", took)
+            if not args.no_api:
+                elapsed, out = wall([py, "api.py", "chain", "thread", str(thread_n)], ours_dir)
+                add("thread api wall", elapsed)
+                add("thread api run", float(out.split()[0]))
+            _, out = wall([py, "handoff.py", str(thread_n)], ours_dir)
+            add("handoff", float(out) / thread_n)
+            add("bare start", wall([py, "-c", "pass"])[0])
 
-        _, out = wall([py, str(folder / "floor.py"), str(n)])
-        floor = float(out) / n
-        rows = []
-        for shape in ("chain", "fanout"):
-            ours_wall, out = wall([py, str(folder / "ours.py"), shape, "process", str(n)])
-            ours_run = float(out.split()[0])
-            old_wall = None
-            if not args.skip_012:
-                old_wall, _ = wall(
-                    [str(old_python()), "main.py", "-j", str(old_job(folder, shape, n))], folder
-                )
-            rows.append((f"{shape}-{n}, process", ours_wall, ours_run, old_wall))
-        thread_n = 2 * n
-        thread_wall, out = wall([py, str(folder / "ours.py"), "chain", "thread", str(thread_n)])
-        thread_run = float(out.split()[0])
-        startup, _ = wall([py, "-c", "import flowmancer_exec"])
-        _, out = wall([py, str(folder / "handoff.py"), str(thread_n)])
-        handoff = float(out) / thread_n
-
+    floor = m["floor"]
     print(
-        f"Python {sys.version.split()[0]}, {os.cpu_count()} cores; fork+wait floor "
-        f"{floor * 1000:.2f} ms per task (measured in this run)"
+        f"Python {sys.version.split()[0]}, {os.cpu_count()} cores, {args.repeat} rounds; "
+        f"figures are min / median. fork+wait floor {spread(floor, 1000)} ms per task "
+        f"(measured in this run); a bare interpreter start {spread(m['bare start'], 1000, '.0f')}"
+        " ms"
     )
-    print(
-        f"{'scenario':22} {'0.12.4 s':>9} {'ours s':>8} {'x faster':>9} "
-        f"{'ms/task':>8} {'x floor':>8}"
+    print("ours: python main.py -j job.yaml, FileCheckpointer on, loggers: {}, extensions: {}")
+    header = (
+        f"{'scenario':22} {'0.12.4 s':>13} {'ours wall s':>13} {'x faster':>13} "
+        f"{'ms/task run':>13} {'x floor run':>13} {'x floor wall':>13}"
     )
+    print(header)
     met = True
-    for title, ours_wall, ours_run, old_wall in rows:
-        per_task = ours_run / n
-        faster = old_wall / ours_wall if old_wall else 0.0
-        old_text = f"{old_wall:9.2f}" if old_wall else f"{'-':>9}"
-        faster_text = f"{faster:9.1f}" if old_wall else f"{'-':>9}"
+    for shape in ("chain", "fanout"):
+        walls, runs = m[f"{shape} wall"], m[f"{shape} run"]
+        # Ratios per round: each round's figures were taken minutes apart at most.
+        per_run = [r / n / f for r, f in zip(runs, floor, strict=False)]
+        per_wall = [w / n / f for w, f in zip(walls, floor, strict=False)]
+        olds = m.get(f"{shape} old")
+        faster = [o / w for o, w in zip(olds, walls, strict=False)] if olds else None
+        dash = f"{'-':>13}"
         print(
-            f"{title:22} {old_text} {ours_wall:8.2f} {faster_text} {per_task * 1000:8.2f} "
-            f"{per_task / floor:8.2f}"
+            f"{f'{shape}-{n}, process':22} {spread(olds) if olds else dash:>13} "
+            f"{spread(walls):>13} {spread(faster, fmt='.1f') if faster else dash:>13} "
+            f"{spread(runs, 1000 / n):>13} {spread(per_run):>13} {spread(per_wall):>13}"
         )
-        if title.startswith("chain"):
-            met &= per_task / floor <= 1.5 and (old_wall is None or faster >= 5)
-    thread_per_task = thread_wall / thread_n
+        if shape == "chain":
+            met &= statistics.median(per_run) <= 1.5
+            met &= faster is None or statistics.median(faster) >= 5
+    thread_walls = m["thread wall"]
     print(
-        f"{f'chain-{thread_n}, thread':22} {'-':>9} {thread_wall:8.2f} {'-':>9} "
-        f"{thread_per_task * 1000:8.3f} {'-':>8}   (start-up included)"
+        f"{f'chain-{thread_n}, thread':22} {'-':>13} {spread(thread_walls):>13} {'-':>13} "
+        f"{spread(m['thread run'], 1000 / thread_n, '.3f'):>13}   wall per task (target < 0.2): "
+        f"{spread(thread_walls, 1000 / thread_n, '.3f')} ms"
     )
+    print(f"  a bare loop-to-thread hand-off takes {spread(m['handoff'], 1000, '.3f')} ms per task")
+    met &= statistics.median(thread_walls) / thread_n < 0.0002
+    if not args.no_api:
+        print("the Python API (Runner, no checkpoint, no driver), for reference:")
+        for key, title, count in (
+            ("chain", f"chain-{n}, process", n),
+            ("fanout", f"fanout-{n}, process", n),
+            ("thread", f"chain-{thread_n}, thread", thread_n),
+        ):
+            runs = m[f"{key} api run"]
+            ratios = [r / count / f for r, f in zip(runs, floor, strict=False)]
+            print(
+                f"  {title:20} wall {spread(m[f'{key} api wall'])} s, run "
+                f"{spread(runs, 1000 / count, '.3f')} ms/task"
+                + (f", x floor {spread(ratios)}" if key != "thread" else "")
+            )
     print(
-        f"  of which start-up and imports {startup * 1000:.0f} ms "
-        f"({startup / thread_n * 1000:.3f} ms/task), the run {thread_run / thread_n * 1000:.3f} "
-        f"ms/task; a bare loop-to-thread hand-off takes {handoff * 1000:.3f} ms (this run)"
-    )
-    met &= thread_per_task < 0.0002
-    print(
-        "targets (chain >= 5x 0.12.4, <= 1.5x floor; thread < 0.2 ms/task):",
+        "targets (medians: process chain >= 5x 0.12.4 and <= 1.5x floor per task run; "
+        "thread chain < 0.2 ms/task wall):",
         "met" if met else "MISSED",
     )
     return 0 if met or not args.check else 1

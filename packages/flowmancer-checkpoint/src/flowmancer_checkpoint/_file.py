@@ -131,7 +131,9 @@ class FileCheckpointer(Checkpointer):
                     os.truncate(self.journal_path(job), 0)
 
     def _append(self, job: str, line: str) -> None:
-        with self._writing(self.journal_path(job)):
+        # Called after every task finish: the journal's path is only worked out when needed.
+        data = line.encode()
+        try:
             fd = self._journals.get(job)
             if fd is None:
                 flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
@@ -141,9 +143,13 @@ class FileCheckpointer(Checkpointer):
             # One write, so that a crash leaves the line whole or cut short. A short write
             # means the disk or a size limit ran out; writing the rest brings the reason (or
             # completes the line, when the space was freed meanwhile).
-            _write_rest(fd, line.encode())
+            written = os.write(fd, data)
+            if written != len(data):
+                _write_rest(fd, data[written:])
             if self.durable:
                 os.fsync(fd)
+        except OSError as error:
+            raise _write_error(self.journal_path(job), error) from None
 
     def _remove(self, job: str) -> None:
         self._stop_recording(job)
@@ -168,9 +174,11 @@ class FileCheckpointer(Checkpointer):
         try:
             yield
         except OSError as error:
-            raise CheckpointWriteError(
-                path, f"cannot write the checkpoint: {error.strerror or error}"
-            ) from None
+            raise _write_error(path, error) from None
+
+
+def _write_error(path: Path, error: OSError) -> CheckpointWriteError:
+    return CheckpointWriteError(path, f"cannot write the checkpoint: {error.strerror or error}")
 
 
 class _Recorder:

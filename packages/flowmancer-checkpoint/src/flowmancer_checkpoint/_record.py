@@ -198,8 +198,12 @@ def task_line(name: str, entry: TaskEntry) -> str:
     )
 
 
+# What json.dumps does for a str, without its Python-level dispatch (same text: ASCII, escaped).
+_quote = json.encoder.encode_basestring_ascii
+
+
 def _text(value: str | None) -> str:
-    return "null" if value is None else json.dumps(value)
+    return "null" if value is None else _quote(value)
 
 
 def _task_lines(tasks: Mapping[str, TaskEntry]) -> Iterator[str]:

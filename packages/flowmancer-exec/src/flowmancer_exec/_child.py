@@ -10,6 +10,7 @@ import contextlib
 import ctypes
 import faulthandler
 import gc
+import importlib
 import os
 import pickle
 import signal
@@ -35,6 +36,17 @@ from ._task import TaskLogger, TaskMetadata
 __all__ = ["child_main"]
 
 
+def _c_signal_functions() -> tuple[Any, Any]:
+    try:
+        c = importlib.import_module("_signal")
+        return c.pthread_sigmask, c.signal
+    except (ImportError, AttributeError):  # pragma: no cover - another Python implementation
+        return signal.pthread_sigmask, signal.signal
+
+
+_sigmask, _set_handler = _c_signal_functions()
+
+
 def child_main(
     attempt: Attempt, channel_fd: int, out_fd: int, err_fd: int, mask: set[int | signal.Signals]
 ) -> None:
@@ -48,9 +60,11 @@ def child_main(
         # Leave the runner's signal plumbing behind: its wakeup fd and handlers belong to the
         # runner's event loop, which this process must never touch.
         signal.set_wakeup_fd(-1)
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        signal.signal(signal.SIGTERM, _stop_on_sigterm)
-        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        # The C functions: signal's Python wrappers turn what they return into enum members,
+        # which in a fresh fork touches (and so copies) a few dozen pages per attempt.
+        _set_handler(signal.SIGINT, int(signal.SIG_DFL))
+        _set_handler(signal.SIGTERM, _stop_on_sigterm)
+        _sigmask(signal.SIG_SETMASK, mask)
         os.dup2(out_fd, 1)
         os.dup2(err_fd, 2)
         os.close(out_fd)

@@ -94,6 +94,12 @@ class Executor(Protocol):
     cancelled the attempt must be stopped: ``on_abort`` delivered, then after the grace period
     anything left killed; it then *returns* an ``AttemptResult`` with ``stopped=True`` instead of
     raising. A second cancellation means stop at once.
+
+    An executor may also offer ``start_attempt(attempt, emit, done) -> stop``, which the runner
+    then uses instead of ``run_attempt`` (no asyncio task per attempt): it starts the attempt
+    and returns at once; ``done(result)`` is called exactly once, on the event loop's thread and
+    never from inside ``start_attempt`` or ``stop``, when the attempt has ended; ``stop()``
+    means what a cancellation of ``run_attempt`` means (a second call: stop at once).
     """
 
     async def start(self) -> None:

@@ -15,8 +15,8 @@ import math
 import random
 import sys
 import time
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flowmancer_dag import Run, TaskState
 
@@ -31,6 +31,45 @@ if TYPE_CHECKING:
 __all__ = ["RunState"]
 
 S = TaskState
+V = TypeVar("V")
+
+
+class _Column(Mapping[str, V]):
+    """Task name -> value, read-only: a copy of one column of the run's table (see
+    ``RunState.snapshot``) sharing the run's name -> position index."""
+
+    __slots__ = ("_index", "_values")
+
+    def __init__(self, index: Mapping[str, int], values: list[V]) -> None:
+        self._index = index
+        self._values = values
+
+    def __getitem__(self, name: str) -> V:
+        return self._values[self._index[name]]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._index
+
+    def __repr__(self) -> str:
+        return repr(dict(self.items()))
+
+
+class _Running:
+    """An attempt in progress: ``future`` holds its result when it has ended (an asyncio task
+    for executors that only have ``run_attempt``); ``stop`` asks it to stop (a second call: at
+    once)."""
+
+    __slots__ = ("future", "stop")
+
+    def __init__(self, future: asyncio.Future[AttemptResult], stop: Callable[[], object]) -> None:
+        self.future = future
+        self.stop = stop
 
 
 class RunState:
@@ -59,11 +98,19 @@ class RunState:
         self.started = time.time()
         self.states: dict[str, TaskState] = dict.fromkeys(self.specs, S.INIT)
         self.attempts: dict[str, int] = dict.fromkeys(self.specs, 0)
+        # The same two as columns by task position, for snapshots: copying a dict of every
+        # task writes to every name (its reference count), and right after a fork each page
+        # written is a page copied from the child; a list copy touches only the list.
+        self.index: dict[str, int] = {name: i for i, name in enumerate(self.specs)}
+        self.state_column: list[TaskState] = [S.INIT] * len(self.index)
+        self.attempt_column: list[int] = [0] * len(self.index)
         self.reasons: dict[str, str] = {}
         self.first_start: dict[str, float] = {}
         self.durations: dict[str, float] = {}
         self.queue: collections.deque[str] = collections.deque()
-        self.running: dict[str, asyncio.Task[AttemptResult]] = {}
+        self.running: dict[str, _Running] = {}
+        # The executor's callback-style entry point, when it has one (see Executor).
+        self.start_attempt = getattr(runner.executor, "start_attempt", None)
         self.timed_out: set[str] = set()
         self.timers: dict[str, asyncio.TimerHandle] = {}
         self.pool_use: dict[str, int] = dict.fromkeys(runner.pools, 0)
@@ -90,6 +137,7 @@ class RunState:
     def change(self, name: str, to: TaskState, reason: str | None = None) -> None:
         before = self.states[name]
         self.states[name] = to
+        self.state_column[self.index[name]] = to
         self.unsaved.add(name)
         if to is S.COMPLETED:
             self.reasons.pop(name, None)  # a retry that succeeded leaves no reason behind
@@ -146,8 +194,8 @@ class RunState:
             self.job,
             self.run_id,
             self.started,
-            dict(self.states),
-            dict(self.attempts),
+            _Column(self.index, self.state_column.copy()),
+            _Column(self.index, self.attempt_column.copy()),
             dict(self.reasons),
             dict(self.shared),
             finished,
@@ -223,6 +271,7 @@ class RunState:
             self.first_start[name] = time.time()
         self.attempts[name] += 1
         number = self.attempts[name]
+        self.attempt_column[self.index[name]] = number
         if spec.pool is not None:
             self.pool_use[spec.pool] += 1
         self.change(name, S.RUNNING)
@@ -238,20 +287,35 @@ class RunState:
             dict(self.shared),
             self.recorder,
         )
-        task = self.loop.create_task(self.runner.executor.run_attempt(attempt, self.emit))
-        self.running[name] = task
+        if self.start_attempt is None:
+            task = self.loop.create_task(self.runner.executor.run_attempt(attempt, self.emit))
+            self.running[name] = _Running(task, task.cancel)
+            task.add_done_callback(lambda t: self.attempt_ended(name, t))
+        else:
+            future: asyncio.Future[AttemptResult] = self.loop.create_future()
+
+            def done(result: AttemptResult) -> None:
+                future.set_result(result)
+                self.attempt_ended(name, future)
+
+            try:
+                stop = self.start_attempt(attempt, self.emit, done)
+            except Exception as error:  # settled like an executor failing in run_attempt
+                future.set_exception(error)
+                self.loop.call_soon(self.attempt_ended, name, future)
+                stop = _nothing
+            self.running[name] = _Running(future, stop)
         if spec.timeout:
             self.timers[name] = self.loop.call_later(spec.timeout, self.time_out, name)
-        task.add_done_callback(lambda t: self.attempt_ended(name, t))
 
     def time_out(self, name: str) -> None:
         self.timers.pop(name, None)
-        task = self.running.get(name)
-        if task is not None and not task.done():
+        running = self.running.get(name)
+        if running is not None and not running.future.done():
             self.timed_out.add(name)
-            task.cancel()
+            running.stop()
 
-    def attempt_ended(self, name: str, task: asyncio.Task[AttemptResult]) -> None:
+    def attempt_ended(self, name: str, task: asyncio.Future[AttemptResult]) -> None:
         try:
             self.settle_attempt(name, task)
         except Exception as error:  # a bug of ours must fail the task, not hang the run
@@ -264,7 +328,7 @@ class RunState:
         self.dirty = True
         self.wake.set()
 
-    def settle_attempt(self, name: str, task: asyncio.Task[AttemptResult]) -> None:
+    def settle_attempt(self, name: str, task: asyncio.Future[AttemptResult]) -> None:
         self.running.pop(name, None)
         timer = self.timers.pop(name, None)
         if timer is not None:
@@ -371,8 +435,8 @@ class RunState:
                 timer.cancel()
                 if name not in self.running:  # waiting to retry: nothing to stop
                     self.timers.pop(name)
-        for task in list(self.running.values()):
-            task.cancel()  # first: graceful (on_abort, grace period); second: at once
+        for running in list(self.running.values()):
+            running.stop()  # first: graceful (on_abort, grace period); second: at once
         self.wake.set()
 
     # -- the loop -----------------------------------------------------------------------------
@@ -404,7 +468,9 @@ class RunState:
         finally:
             if self.running or self.timers:  # we were cancelled ourselves: leave nothing behind
                 self.request_abort()  # no retries, no dependents started from here on
-                await asyncio.gather(*self.running.values(), return_exceptions=True)
+                await asyncio.gather(
+                    *(r.future for r in self.running.values()), return_exceptions=True
+                )
             self.flush()
             restore_signals(self.loop, saved)
             with contextlib.suppress(Exception):
@@ -424,3 +490,7 @@ class RunState:
         self.save(finished=True)
         self.notify("on_run_end", result)
         return result
+
+
+def _nothing() -> None:
+    """Stopping an attempt that could not start."""

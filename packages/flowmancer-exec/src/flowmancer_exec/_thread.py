@@ -202,18 +202,75 @@ class ThreadExecutor:
 
     async def run_attempt(self, attempt: Attempt, emit: Emit) -> AttemptResult:
         """Run the lifecycle on a worker thread; stop it with an exception when cancelled."""
+        future: asyncio.Future[AttemptResult] = asyncio.get_running_loop().create_future()
+        stop = self.start_attempt(attempt, emit, future.set_result)
+        while True:
+            try:
+                # Not the future itself: a cancellation must not cancel it, the result follows.
+                return await asyncio.shield(future)
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if task is not None and hasattr(task, "uncancel"):
+                    task.uncancel()
+                stop()
+
+    def start_attempt(
+        self, attempt: Attempt, emit: Emit, done: Callable[[AttemptResult], object]
+    ) -> Callable[[], None]:
+        """Start the lifecycle on a worker thread; ``done(result)`` is called on the loop's
+        thread when it has ended. Returns ``stop``: the first call raises ``StopRequested`` in
+        the thread and waits the grace period for it, a second gives up waiting at once.
+
+        The runner's fast path: no task and no future of the loop's per attempt, and the
+        result reaches the runner in the loop iteration that reads it.
+        """
         loop = asyncio.get_running_loop()
-        # The worker settles whichever future is last here (in the loop's thread). Awaiting it
-        # directly is cheaper than shield(); a cancellation cancels it, so a fresh one is
-        # appended to wait for the stopped attempt.
-        waiting: list[asyncio.Future[AttemptResult]] = [loop.create_future()]
+        job = _Job()
+        # The loop thread's view: settled once, with the first of the attempt's own result
+        # and giving up on it.
+        settled = False
+        stops = 0
+        timer: asyncio.TimerHandle | None = None
+
+        def finish(result: AttemptResult) -> None:
+            nonlocal settled
+            if settled:
+                return
+            settled = True
+            if timer is not None:
+                timer.cancel()
+            done(result)
+
+        def give_up() -> None:
+            result = job.result
+            if result is None:
+                result = AttemptResult(
+                    False,
+                    f"did not stop within {self.grace_period:g} s; its thread is left running",
+                    (),
+                    True,
+                )
+            finish(result)
+
+        def stop() -> None:
+            nonlocal stops, timer
+            stops += 1
+            if settled:
+                return
+            if stops > 1:  # a second request: stop waiting at once
+                loop.call_soon(give_up)
+                return
+            how = job.stop()
+            if how == "cancelled":
+                loop.call_soon(finish, AttemptResult(False, "stopped before it started", (), True))
+            elif how == "signalled":
+                timer = loop.call_later(self.grace_period, give_up)
+            # "ended": its result is already on its way to finish()
 
         def post(level: str, stream: str) -> Any:
             return lambda text, when: loop.call_soon_threadsafe(
                 emit, attempt.record(level, text, when, stream)
             )
-
-        job = _Job()
 
         def body() -> None:
             out = LineWriter(post("INFO", "stdout"))
@@ -234,39 +291,11 @@ class ThreadExecutor:
                 with job.lock:
                     job.result = result
                 with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits
-                    loop.call_soon_threadsafe(_settle, waiting, result)
+                    loop.call_soon_threadsafe(finish, result)
 
         job.body = body
         self._workers.submit(job)
-        try:
-            return await waiting[0]
-        except asyncio.CancelledError:
-            task = asyncio.current_task()
-            if task is not None and hasattr(task, "uncancel"):
-                task.uncancel()
-            if job.stop() == "cancelled":
-                return AttemptResult(False, "stopped before it started", (), True)
-            waiting.append(loop.create_future())
-            try:
-                if job.result is None:  # else it ended on its own, just before the stop
-                    await asyncio.wait_for(waiting[-1], self.grace_period)
-            except (asyncio.TimeoutError, asyncio.CancelledError):
-                pass
-            result = job.result
-            if result is None:
-                return AttemptResult(
-                    False,
-                    f"did not stop within {self.grace_period:g} s; its thread is left running",
-                    (),
-                    True,
-                )
-            return result
-
-
-def _settle(waiting: list[asyncio.Future[AttemptResult]], result: AttemptResult) -> None:
-    future = waiting[-1]
-    if not future.done():
-        future.set_result(result)
+        return stop
 
 
 def _copy_shared(values: Any) -> dict[str, Any]:
