@@ -65,7 +65,7 @@ class ProcessExecutor:
         if not hasattr(os, "fork"):
             raise RuntimeError("ProcessExecutor needs os.fork(); use ThreadExecutor here")
         self.grace_period = grace_period
-        self._collecting: set[asyncio.Task[None]] = set()
+        self._collecting: set[asyncio.Future[None]] = set()
 
     async def start(self) -> None:
         """Nothing to prepare: each attempt forks on its own."""
@@ -81,6 +81,26 @@ class ProcessExecutor:
 
     async def run_attempt(self, attempt: Attempt, emit: Emit) -> AttemptResult:
         """Fork, run the lifecycle in the child, stream its output, read how it ended."""
+        future: asyncio.Future[AttemptResult] = asyncio.get_running_loop().create_future()
+        stop = self.start_attempt(attempt, emit, future.set_result)
+        while True:
+            try:
+                # Not the future itself: a cancellation must not cancel it, the result follows.
+                return await asyncio.shield(future)
+            except asyncio.CancelledError:
+                _uncancel()
+                stop()
+
+    def start_attempt(
+        self, attempt: Attempt, emit: Emit, done: Callable[[AttemptResult], object]
+    ) -> Callable[[], None]:
+        """Fork the attempt's child and return at once; ``done(result)`` is called on the
+        loop's thread when it has ended. Returns ``stop``: the first call sends SIGTERM to the
+        attempt's process group and SIGKILL after the grace period, a second kills at once.
+
+        The runner's fast path: the child's result is settled in the loop iteration that reads
+        it, so the next attempt can be forked from there.
+        """
         loop = asyncio.get_running_loop()
         fds: list[int] = []
         pid = 0
@@ -116,7 +136,7 @@ class ProcessExecutor:
             for fd in (channel_w, out_w, err_w):
                 os.close(fd)
                 fds.remove(fd)
-            watch = _Watch(loop, attempt, emit, pid, channel_r, out_r, err_r)
+            watch = _Watch(loop, attempt, emit, pid, channel_r, out_r, err_r, self, done)
         except BaseException:
             for fd in fds:
                 with contextlib.suppress(OSError):
@@ -126,15 +146,16 @@ class ProcessExecutor:
                     os.killpg(pid, signal.SIGKILL)
                     os.waitpid(pid, 0)
             raise
-        result = await watch.wait(self.grace_period)
-        if watch.collector is not None:
-            self._collecting.add(watch.collector)
-            watch.collector.add_done_callback(self._collecting.discard)
-        return result
+        return watch.stop
 
 
 class _Watch:
-    """The runner's side of one child: its pipes, its exit, its stop."""
+    """The runner's side of one child: its pipes, its exit, its stop.
+
+    Driven by the loop's callbacks: the child's result (or its exit, whichever comes first)
+    settles the attempt; the child's exit, which may come later, ends its process group and
+    closes the pipes.
+    """
 
     def __init__(
         self,
@@ -145,15 +166,23 @@ class _Watch:
         channel: int,
         out: int,
         err: int,
+        executor: ProcessExecutor,
+        done: Callable[[AttemptResult], object],
     ) -> None:
         self.loop = loop
         self.out = out
         self.err = err
-        self.collector: asyncio.Task[None] | None = None
         self.attempt = attempt
         self.emit = emit
         self.pid = pid
+        self.executor = executor
+        self.done = done
         self.result: tuple[Any, ...] | None = None
+        self.settled = False
+        self.exited = False
+        self.stopped = False
+        self.stops = 0
+        self.kill_timer: asyncio.TimerHandle | None = None
         self.frames = FrameReader()
         record = attempt.record
         self.stdout = LineReader(lambda line, t: emit(record("INFO", line, t, "stdout")))
@@ -163,9 +192,10 @@ class _Watch:
             out: self.stdout.feed,
             err: self.stderr.feed,
         }
-        self.exited: asyncio.Future[None] = loop.create_future()
-        # Done when the child reports its result or exits, whichever comes first.
-        self.ended: asyncio.Future[None] = loop.create_future()
+        # Done when the child and its process group are gone; the executor's close() waits.
+        self.gone: asyncio.Future[None] = loop.create_future()
+        executor._collecting.add(self.gone)
+        self.gone.add_done_callback(executor._collecting.discard)
         self.pidfd = -1
         for fd in self.fds:
             os.set_blocking(fd, False)
@@ -184,17 +214,28 @@ class _Watch:
                 self.emit(self.attempt.record("ERROR", message[1], time.time(), "runner"))
                 if message[2]:
                     self.result = ("result", False, message[1], (), False, {}, ())
-                    self._end()
+                    self._reported()
             elif message[0] == "log":
                 _, level, text, when, stream = message
                 self.emit(self.attempt.record(level, text, when, stream))
             elif message[0] == "result":
                 self.result = message
-                self._end()
+                self._reported()
 
-    def _end(self) -> None:
-        if not self.ended.done():
-            self.ended.set_result(None)
+    def _reported(self) -> None:
+        # The child has reported and is on its way out. Its teardown need not hold up its
+        # dependents: take the output it wrote before reporting and settle now; the process
+        # (and its group) is collected when it exits. Not while it is being stopped: then
+        # its exit is waited for, as the grace period promises.
+        if self.settled or self.exited or self.stopped:
+            return
+        self._drain(self.out)
+        self._drain(self.err)
+        self._settle(self._result(0, False))
+
+    def _settle(self, result: AttemptResult) -> None:
+        self.settled = True
+        self.done(result)
 
     def _readable(self, fd: int) -> None:
         chunks, eof = read_available(fd)
@@ -205,10 +246,21 @@ class _Watch:
             self.loop.remove_reader(fd)
 
     def _on_exit(self) -> None:
-        self.loop.remove_reader(self.pidfd)
-        for future in (self.exited, self.ended):
-            if not future.done():
-                future.set_result(None)
+        if self.exited:
+            return
+        self.exited = True
+        if self.kill_timer is not None:
+            self.kill_timer.cancel()
+            self.kill_timer = None
+        status = self._finish()
+        if not self.settled:
+            self._settle(self._result(status, self.stopped))
+        # What is left of the group (killed just now) is waited for in the background.
+        if _group_alive(self.pid):
+            collector = self.loop.create_task(_end_group(self.pid))
+            collector.add_done_callback(lambda _: self.gone.set_result(None))
+        else:
+            self.gone.set_result(None)
 
     def _wait_blocking(self) -> None:  # pragma: no cover - not Linux
         while True:
@@ -223,44 +275,24 @@ class _Watch:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, sig)
 
-    async def wait(self, grace: float) -> AttemptResult:
-        stopped = False
-        try:
-            try:
-                await asyncio.shield(self.ended)
-                if self.result is not None and not self.exited.done():
-                    # The child has reported and is on its way out. Its teardown need not
-                    # hold up its dependents: take the output it wrote before reporting and
-                    # collect the process (and its group) in the background.
-                    self._drain(self.out)
-                    self._drain(self.err)
-                    self.collector = self.loop.create_task(self._collect())
-                    return self._result(0, stopped)
-                await asyncio.shield(self.exited)
-            except asyncio.CancelledError:
-                _uncancel()
-                stopped = True
-                self._signal_group(signal.SIGTERM)
-                try:
-                    await asyncio.wait_for(asyncio.shield(self.exited), grace)
-                except asyncio.TimeoutError:
-                    pass
-                except asyncio.CancelledError:
-                    _uncancel()  # a second request: stop at once
-                if not self.exited.done():
-                    self._signal_group(signal.SIGKILL)
-                    await asyncio.shield(self.exited)
-        finally:
-            if self.collector is None:
-                status = self._finish()
-                # What is left of the group (killed just now) is waited for in the background.
-                self.collector = self.loop.create_task(_end_group(self.pid))
-        return self._result(status, stopped)
+    def stop(self) -> None:
+        """First call: SIGTERM to the group, SIGKILL after the grace period; second: at once."""
+        self.stops += 1
+        if self.settled or self.exited:
+            return
+        if self.stops == 1:
+            self.stopped = True
+            self._signal_group(signal.SIGTERM)
+            self.kill_timer = self.loop.call_later(self.executor.grace_period, self._kill)
+        else:
+            self._kill()
 
-    async def _collect(self) -> None:
-        await self.exited
-        self._finish()
-        await _end_group(self.pid)
+    def _kill(self) -> None:
+        if self.kill_timer is not None:
+            self.kill_timer.cancel()
+            self.kill_timer = None
+        if not self.exited:
+            self._signal_group(signal.SIGKILL)
 
     def _finish(self) -> int:
         """The child has exited: end its group, take the last output, reap it."""
