@@ -140,6 +140,10 @@ def test_variables_from_the_command_line(tmp_path: Path) -> None:
         ),
         (JOB.replace("config:", "config:\n  executor: dusk"), "(did you mean 'dask'?)"),
         (JOB + "loggers:\n  f: {logger: FileLoger}\n", "(did you mean 'FileLogger'?)"),
+        (
+            JOB + "extensions:\n  n: {extension: EmailNotifcation}\n",
+            "(did you mean 'EmailNotification'?)",
+        ),
     ],
 )
 def test_bad_jobs_give_one_clear_message_and_exit_99_without_traceback(
@@ -152,6 +156,30 @@ def test_bad_jobs_give_one_clear_message_and_exit_99_without_traceback(
     assert f"{root / 'job.yaml'}:" in done.stderr  # names the file (and line)
     assert "Traceback" not in done.stderr
     assert runs(root) == []
+
+
+def test_the_notifiers_modules_are_imported_only_for_a_job_that_uses_one(tmp_path: Path) -> None:
+    # smtplib, email and urllib.request cost tens of milliseconds at every start.
+    root = project(tmp_path, JOB + "extensions: {}\n")
+    (root / "main.py").write_text(
+        "import sys\n"
+        "from flowmancer import Flowmancer\n"
+        "code = Flowmancer().start()\n"
+        "print('smtplib loaded:', 'smtplib' in sys.modules)\n"
+        "sys.exit(code)\n"
+    )
+    plain = drive(root, "-j", "job.yaml")
+    assert plain.returncode == 0, plain.stderr
+    assert "smtplib loaded: False" in plain.stdout
+    notified = JOB + (
+        "extensions:\n"
+        "  mail: {extension: EmailNotification, parameters: {host: localhost, port: 1,"
+        " sender: a@b.c, to: d@e.f}}\n"
+    )
+    (root / "job.yaml").write_text(notified)
+    validated = drive(root, "-j", "job.yaml", "--dry-run")
+    assert validated.returncode == 0, validated.stderr
+    assert "smtplib loaded: True" in validated.stdout
 
 
 def test_a_corrupt_checkpoint_stops_a_resume_and_is_left_alone(tmp_path: Path) -> None:

@@ -87,6 +87,8 @@ def build_loggers(
     definitions: Mapping[str, PluginDefinition], root: Path, problems: Problems
 ) -> list[Any]:
     """One logger per ``loggers`` entry; problems go to ``problems``."""
+    if not definitions:  # flowmancer_log (and structlog) are not needed
+        return []
     from ._compat import LegacyLogger, PluginAdapter
 
     known = _builtin_loggers()
@@ -104,13 +106,23 @@ def build_extensions(
     definitions: Mapping[str, PluginDefinition], root: Path, problems: Problems
 ) -> list[Any]:
     """One observer per ``extensions`` entry (0.12 extensions through an adapter)."""
+    if not definitions:
+        return []
     from ._compat import LegacyExtension, PluginAdapter
-    from .extensions import notifications
     from .extensions.progressbar import RichProgressBar
 
+    # The notifiers bring smtplib, email and urllib.request (tens of milliseconds at every
+    # start): imported only for a job that uses one. Otherwise their names are known, so a
+    # misspelt one is still suggested, and never built.
+    if any(d.variant in _NOTIFIERS for d in definitions.values()):
+        from .extensions import notifications
+
+        notifiers = {name: getattr(notifications, name) for name in _NOTIFIERS}
+    else:
+        notifiers = dict.fromkeys(_NOTIFIERS, _not_used)
     known: dict[str, Callable[..., Any]] = {
         "RichProgressBar": RichProgressBar,
-        **{name: getattr(notifications, name) for name in _NOTIFIERS},
+        **notifiers,
         **_EXTENSIONS,
     }
     out = []
@@ -135,6 +147,10 @@ def build_checkpointer(definition: PluginDefinition, root: Path, problems: Probl
     if isinstance(built, LegacyCheckpointer):
         return CheckpointerAdapter(built, root / ".flowmancer")
     return built
+
+
+def _not_used(**parameters: Any) -> None:  # pragma: no cover - never built
+    raise AssertionError("a notifier was built without its module")
 
 
 def _build(
