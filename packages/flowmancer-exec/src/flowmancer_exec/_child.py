@@ -163,13 +163,15 @@ def _libc() -> Any:
         return None
 
 
-# Loaded once in the runner, so each child does not pay for dlopen.
+# Loaded once in the runner, so each child does not pay for dlopen, nor for ctypes working out
+# the function (a fresh fork would write to a few dozen of the runner's pages doing so).
 LIBC = _libc()
+_FFLUSH = getattr(LIBC, "fflush", None)
 
 
 def _flush_c_stdio() -> None:
     # os._exit skips the C library's exit handlers, so printf output still buffered in a C
     # extension would be lost; flush every C stream first.
-    if LIBC is not None:
+    if _FFLUSH is not None:
         with contextlib.suppress(Exception):
-            LIBC.fflush(None)
+            _FFLUSH(None)
