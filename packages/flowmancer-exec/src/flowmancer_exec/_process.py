@@ -22,6 +22,7 @@ from typing import Any
 from ._channel import FrameReader, LineReader, read_available
 from ._child import child_main
 from ._interface import Attempt, AttemptResult, Emit
+from ._started import run_started
 
 __all__ = ["ProcessExecutor"]
 
@@ -81,15 +82,7 @@ class ProcessExecutor:
 
     async def run_attempt(self, attempt: Attempt, emit: Emit) -> AttemptResult:
         """Fork, run the lifecycle in the child, stream its output, read how it ended."""
-        future: asyncio.Future[AttemptResult] = asyncio.get_running_loop().create_future()
-        stop = self.start_attempt(attempt, emit, future.set_result)
-        while True:
-            try:
-                # Not the future itself: a cancellation must not cancel it, the result follows.
-                return await asyncio.shield(future)
-            except asyncio.CancelledError:
-                _uncancel()
-                stop()
+        return await run_started(self.start_attempt, attempt, emit)
 
     def start_attempt(
         self, attempt: Attempt, emit: Emit, done: Callable[[AttemptResult], object]
@@ -343,14 +336,6 @@ class _Watch:
         else:
             reason = "exited (code 0) before reporting a result, as os._exit() does"
         return AttemptResult(False, reason, (), stopped)
-
-
-def _uncancel() -> None:
-    # We answer a cancellation by stopping the attempt and returning its result, so the
-    # request is consumed here (Python 3.11+ counts pending cancellations per task).
-    task = asyncio.current_task()
-    if task is not None and hasattr(task, "uncancel"):
-        task.uncancel()
 
 
 async def _end_group(pgid: int) -> None:

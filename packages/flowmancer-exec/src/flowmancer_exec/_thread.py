@@ -32,6 +32,7 @@ from ._lifecycle import (
     shared_changes,
     shared_fingerprints,
 )
+from ._started import run_started
 from ._task import TaskLogger, TaskMetadata
 
 __all__ = ["ThreadExecutor"]
@@ -202,17 +203,7 @@ class ThreadExecutor:
 
     async def run_attempt(self, attempt: Attempt, emit: Emit) -> AttemptResult:
         """Run the lifecycle on a worker thread; stop it with an exception when cancelled."""
-        future: asyncio.Future[AttemptResult] = asyncio.get_running_loop().create_future()
-        stop = self.start_attempt(attempt, emit, future.set_result)
-        while True:
-            try:
-                # Not the future itself: a cancellation must not cancel it, the result follows.
-                return await asyncio.shield(future)
-            except asyncio.CancelledError:
-                task = asyncio.current_task()
-                if task is not None and hasattr(task, "uncancel"):
-                    task.uncancel()
-                stop()
+        return await run_started(self.start_attempt, attempt, emit)
 
     def start_attempt(
         self, attempt: Attempt, emit: Emit, done: Callable[[AttemptResult], object]
