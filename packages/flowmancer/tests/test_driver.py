@@ -392,6 +392,43 @@ def test_ctrl_c_while_the_driver_reads_the_job_is_one_line_and_exit_130(tmp_path
     assert done.stderr.strip().splitlines()[-1] == "flowmancer: interrupted (SIGINT)"
 
 
+def test_a_ctrl_c_while_the_runner_is_set_up_aborts_the_run_without_a_traceback(
+    tmp_path: Path,
+) -> None:
+    root = project(tmp_path)
+    # SIGINT arriving while asyncio makes the runner's event loop: raised in there it left a
+    # half-made loop whose finalizer printed a traceback.
+    (root / "main.py").write_text(
+        textwrap.dedent(
+            """
+            import asyncio, os, signal, sys
+            from flowmancer import Flowmancer
+
+            class InterruptedWhileMade(asyncio.SelectorEventLoop):
+                def __init__(self):
+                    os.kill(os.getpid(), signal.SIGINT)
+                    super().__init__()
+
+            class Policy(asyncio.DefaultEventLoopPolicy):
+                def new_event_loop(self):
+                    return InterruptedWhileMade()
+
+            asyncio.set_event_loop_policy(Policy())
+            sys.exit(Flowmancer().start())
+            """
+        )
+    )
+    done = drive(root, "-j", "job.yaml")
+    assert done.returncode != 0, done.stderr
+    assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
+    assert "aborted" in done.stderr
+    assert runs(root) != ["first", "second", "third"]
+    (root / "main.py").write_text(MAIN)
+    resumed = drive(root, "-j", "job.yaml", "-r")  # nothing was lost: it resumes and finishes
+    assert resumed.returncode == 0, resumed.stderr
+    assert sorted(set(runs(root))) == ["first", "second", "third"]
+
+
 def test_a_ctrl_c_python_swallows_during_the_imports_still_stops_the_job(tmp_path: Path) -> None:
     root = project(tmp_path)
     # The KeyboardInterrupt is raised inside a finalizer, where Python prints "Exception ignored"

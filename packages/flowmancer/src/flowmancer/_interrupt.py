@@ -6,6 +6,11 @@ imported), Python prints "Exception ignored in ..." and goes on, so the job woul
 nobody had pressed Ctrl-C. The driver's handler also remembers the signal, and the driver looks
 once more just before the runner starts (and keeps Python from printing the swallowed
 KeyboardInterrupt's traceback: the driver says "interrupted" in one line instead).
+
+While the runner is being set up (``asyncio.run`` making its event loop, the run's first steps)
+a SIGINT is only remembered: raised in there it would leave half-made asyncio objects behind
+(their finalizers then print tracebacks). Once the runner handles SIGINT itself it is told of
+one that came meanwhile (``InterruptAtStart``) and aborts the run as for any Ctrl-C.
 """
 
 from __future__ import annotations
@@ -14,17 +19,24 @@ import contextlib
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from types import FrameType
 
-__all__ = ["noticing_interrupts", "raise_if_interrupted"]
+__all__ = [
+    "InterruptAtStart",
+    "deferring_interrupts",
+    "noticing_interrupts",
+    "raise_if_interrupted",
+]
 
 _asked: list[int] = []
+_deferring: list[bool] = [False]
 
 
 def _remember_and_raise(signum: int, frame: FrameType | None) -> None:
     _asked.append(signum)
-    raise KeyboardInterrupt
+    if not _deferring[0]:
+        raise KeyboardInterrupt
 
 
 @contextlib.contextmanager
@@ -65,3 +77,27 @@ def raise_if_interrupted() -> None:
     whose KeyboardInterrupt Python swallowed."""
     if _asked:
         raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def deferring_interrupts() -> Iterator[None]:
+    """While inside, a SIGINT to the driver's handler is remembered, not raised."""
+    before = _deferring[0]
+    _deferring[0] = True
+    try:
+        yield
+    finally:
+        _deferring[0] = before
+
+
+class InterruptAtStart:
+    """An observer for the driver's runs: when the run starts (the runner has taken SIGINT
+    over by then), a SIGINT that came while it was being set up aborts it."""
+
+    def __init__(self, abort: Callable[[], None]) -> None:
+        self.abort = abort
+
+    def on_run_start(self, start: object) -> None:
+        """Pass on a SIGINT remembered since the runner began to be set up."""
+        if _asked:
+            self.abort()

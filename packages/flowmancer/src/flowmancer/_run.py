@@ -126,7 +126,7 @@ def run_job(
         plan_resume,
     )
 
-    from ._interrupt import raise_if_interrupted
+    from ._interrupt import InterruptAtStart, deferring_interrupts, raise_if_interrupted
 
     built = build(job, marks, root, args, classes)
     runner, store = built.runner, built.store
@@ -166,17 +166,20 @@ def run_job(
                 changed = set(plan.changed) if plan else set()
                 _print_plan(runner.tasks, selected, set(completed), changed)
                 return 0
-            # A Ctrl-C Python swallowed while the tasks were imported still stops the job here.
+            # A Ctrl-C Python swallowed while the tasks were imported still stops the job here;
+            # one that comes while the runner is set up aborts the run once it has started.
             raise_if_interrupted()
-            result = asyncio.run(
-                _run_and_drain(
-                    runner,
-                    completed=completed,
-                    skipped=skipped,
-                    restarted=plan.restarted if plan else (),
-                    shared_dict=plan.shared_dict if plan else None,
+            runner.observers.append(InterruptAtStart(runner.abort))
+            with deferring_interrupts():
+                result = asyncio.run(
+                    _run_and_drain(
+                        runner,
+                        completed=completed,
+                        skipped=skipped,
+                        restarted=plan.restarted if plan else (),
+                        shared_dict=plan.shared_dict if plan else None,
+                    )
                 )
-            )
             _print_result(result)
             if result.ok and not partial:
                 try:
