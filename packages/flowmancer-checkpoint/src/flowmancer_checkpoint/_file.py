@@ -132,7 +132,6 @@ class FileCheckpointer(Checkpointer):
 
     def _append(self, job: str, line: str) -> None:
         # Called after every task finish: the journal's path is only worked out when needed.
-        data = line.encode()
         try:
             fd = self._journals.get(job)
             if fd is None:
@@ -143,9 +142,7 @@ class FileCheckpointer(Checkpointer):
             # One write, so that a crash leaves the line whole or cut short. A short write
             # means the disk or a size limit ran out; writing the rest brings the reason (or
             # completes the line, when the space was freed meanwhile).
-            written = os.write(fd, data)
-            if written != len(data):
-                _write_rest(fd, data[written:])
+            _write_rest(fd, line.encode())
             if self.durable:
                 os.fsync(fd)
         except OSError as error:

@@ -33,10 +33,13 @@ from ._lifecycle import (
 )
 from ._task import TaskLogger, TaskMetadata
 
-__all__ = ["child_main"]
+__all__ = ["c_sigmask", "child_main"]
 
 
 def _c_signal_functions() -> tuple[Any, Any]:
+    # signal's Python wrappers turn every number they return into a Signals enum member, which
+    # costs more than the call itself and, in a fresh fork, touches (so copies) a few dozen
+    # pages; the C functions take and return plain numbers, which is all we need.
     try:
         c = importlib.import_module("_signal")
         return c.pthread_sigmask, c.signal
@@ -44,7 +47,7 @@ def _c_signal_functions() -> tuple[Any, Any]:
         return signal.pthread_sigmask, signal.signal
 
 
-_sigmask, _set_handler = _c_signal_functions()
+c_sigmask, _set_handler = _c_signal_functions()
 
 
 def child_main(
@@ -60,11 +63,10 @@ def child_main(
         # Leave the runner's signal plumbing behind: its wakeup fd and handlers belong to the
         # runner's event loop, which this process must never touch.
         signal.set_wakeup_fd(-1)
-        # The C functions: signal's Python wrappers turn what they return into enum members,
-        # which in a fresh fork touches (and so copies) a few dozen pages per attempt.
+        # The C functions (see _c_signal_functions).
         _set_handler(signal.SIGINT, int(signal.SIG_DFL))
         _set_handler(signal.SIGTERM, _stop_on_sigterm)
-        _sigmask(signal.SIG_SETMASK, mask)
+        c_sigmask(signal.SIG_SETMASK, mask)
         os.dup2(out_fd, 1)
         os.dup2(err_fd, 2)
         os.close(out_fd)

@@ -11,38 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from ._channel import FrameReader, LineReader, read_available
-from ._child import child_main
+from ._child import c_sigmask, child_main
 from ._interface import Attempt, AttemptResult, Emit
 from ._started import run_started
 
 __all__ = ["ProcessExecutor"]
 
 _STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
-
-
-# signal.pthread_sigmask wraps the C call and turns every number it returns into a Signals
-# enum member, which costs more than the call itself twice per attempt; the C function takes
-# and returns plain numbers, which is all we need.
-def _c_sigmask() -> Callable[[int, Iterable[int]], Any]:
-    try:
-        found: Callable[[int, Iterable[int]], Any] = importlib.import_module(
-            "_signal"
-        ).pthread_sigmask
-    except (ImportError, AttributeError):  # another Python implementation
-        return signal.pthread_sigmask
-    return found
-
-
-_sigmask = _c_sigmask()
 
 
 def _signal_name(number: int) -> str:
@@ -104,7 +87,7 @@ class ProcessExecutor:
             # Until the child has left the runner's signal handling behind, a SIGINT/SIGTERM
             # reaching it would be written to the runner's wakeup socket and read as the
             # runner's own: keep them pending in both until each side is ready.
-            blocked = _sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+            blocked = c_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
             die_with = _death_signal_setter()
             runner_pid = os.getpid()
             try:
@@ -122,7 +105,7 @@ class ProcessExecutor:
                 with contextlib.suppress(OSError):
                     os.setpgid(pid, pid)  # the child does it too; whoever is first wins the race
             finally:
-                _sigmask(signal.SIG_SETMASK, blocked)
+                c_sigmask(signal.SIG_SETMASK, blocked)
             # Let the child have the CPU now: on a busy machine it would otherwise wait for
             # the runner's bookkeeping below, which is not on anyone's critical path.
             os.sched_yield()
@@ -174,7 +157,6 @@ class _Watch:
         self.settled = False
         self.exited = False
         self.stopped = False
-        self.stops = 0
         self.kill_timer: asyncio.TimerHandle | None = None
         self.frames = FrameReader()
         record = attempt.record
@@ -270,10 +252,9 @@ class _Watch:
 
     def stop(self) -> None:
         """First call: SIGTERM to the group, SIGKILL after the grace period; second: at once."""
-        self.stops += 1
         if self.settled or self.exited:
             return
-        if self.stops == 1:
+        if not self.stopped:
             self.stopped = True
             self._signal_group(signal.SIGTERM)
             self.kill_timer = self.loop.call_later(self.executor.grace_period, self._kill)
