@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -153,6 +154,39 @@ def test_a_completion_recorded_where_the_attempt_ran_survives_a_runner_that_neve
     assert loaded.tasks[NAMES[0]].fingerprint == f"fp-{NAMES[0]}"
     assert loaded.shared_dict == {"rows": 42, "when": dt.date(2026, 11, 26)}
     assert states(store)[1:] == ["INIT"] * (len(NAMES) - 1)
+
+
+def test_a_record_prepared_before_the_attempt_started_is_the_same_line_as_one_made_after(
+    tmp_path: Path,
+) -> None:
+    store = FileCheckpointer(tmp_path)
+    store.save(step(0))
+    record = store.completion_recorder(step(0))
+    prepared = record.prepare(NAMES[0], 2)  # in the runner, before the attempt starts
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child's exit code is what is checked
+        try:
+            prepared.completed(NAMES[0], 2, {}, ())
+        finally:
+            os._exit(0)
+    assert os.waitpid(pid, 0)[1] == 0
+    record.completed(NAMES[0], 2, {}, ())
+    made_there, made_here = store.journal_path("nightly").read_text().splitlines()
+    without_time = re.compile(r'"updated":[-+.e0-9]+')
+    assert without_time.sub("", made_there) == without_time.sub("", made_here)
+    # What the prepared line cannot say (shared_dict changes, another attempt) is rendered
+    # where the attempt ran, as without preparing; taking one back works the same.
+    record.prepare(NAMES[1], 1).completed(NAMES[1], 1, {"rows": 7}, ("done",))
+    record.prepare(NAMES[2], 1).completed(NAMES[2], 3, {}, ())
+    late = record.prepare(NAMES[3], 1)
+    late.completed(NAMES[3], 1, {}, ())
+    late.revoked(NAMES[3], 1)
+    loaded = store.load("nightly")
+    assert loaded is not None
+    assert [loaded.tasks[n].state.value for n in NAMES[:4]] == ["COMPLETED"] * 3 + ["INIT"]
+    assert [loaded.tasks[n].attempts for n in NAMES[:3]] == [2, 1, 3]
+    assert loaded.tasks[NAMES[0]].fingerprint == f"fp-{NAMES[0]}"
+    assert loaded.shared_dict == {"rows": 7}
 
 
 def test_completion_lines_are_kept_when_the_base_is_rewritten_during_the_run(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import run
-from exec_tasks import Hooks, Recorded, SlowSuccess
+from exec_tasks import FailTimes, Hooks, Recorded, SlowSuccess
 
 from flowmancer_dag import TaskState
 from flowmancer_exec import TaskSpec
@@ -143,3 +143,44 @@ def test_completed_attempts_are_recorded_where_they_ran_failed_ones_are_not(
         "revoked late 1",
     ]
     assert {int(pid) != os.getpid() for _, pid in lines} == {executor == "process"}
+
+
+class PreparedCompletions(Completions):
+    """Readies each attempt's recorder before the attempt starts, in the runner's process."""
+
+    def prepare(self, task: str, attempt: int) -> Prepared:
+        return Prepared(self, task, attempt, os.getpid())
+
+
+class Prepared:
+    def __init__(self, store: Completions, task: str, attempt: int, pid: int) -> None:
+        self.store, self.task, self.attempt, self.pid = store, task, attempt, pid
+
+    def completed(self, task: str, attempt: int, updates: object, deleted: object) -> None:
+        assert (task, attempt) == (self.task, self.attempt)
+        with open(self.store.path, "a") as f:
+            f.write(f"prepared in {self.pid}: {task} {attempt} {updates} {os.getpid()}\n")
+
+    def revoked(self, task: str, attempt: int) -> None:
+        self.store.revoked(task, attempt)
+
+
+def test_a_recorder_that_can_prepare_is_readied_by_the_runner_for_each_attempt(
+    marks: Path, executor: str
+) -> None:
+    store = PreparedCompletions(marks / "completions")
+    specs = [
+        TaskSpec("good", Recorded),
+        TaskSpec("again", FailTimes, {"times": 1}, max_attempts=2),
+        TaskSpec("late", Hooks, {"folder": str(marks), "fail_in": "on_success"}),
+    ]
+    result, _ = run(specs, executor, checkpoint=store)
+    assert result.attempts == {"good": 1, "again": 2, "late": 1}
+    lines = sorted((marks / "completions").read_text().splitlines())
+    runner = os.getpid()
+    assert [line.rsplit(" ", 1)[0] for line in lines] == [
+        f"prepared in {runner}: again 2 {{}}",
+        f"prepared in {runner}: good 1 {{'good': 1}}",
+        f"prepared in {runner}: late 1 {{}}",
+        "revoked late 1",
+    ]

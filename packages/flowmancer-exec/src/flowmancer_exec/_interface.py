@@ -40,6 +40,11 @@ class CompletionRecorder(Protocol):
     def revoked(self, task: str, attempt: int) -> None:
         """A hook after ``run()`` failed: the attempt did not complete after all."""
 
+    # Optional: ``prepare(task, attempt) -> CompletionRecorder``, called by the runner just
+    # before it starts that attempt; what it returns is the attempt's recorder. Work done there
+    # (rendering the record) is not done again in each freshly forked child, where every object
+    # touched costs a copied page.
+
 
 @dataclasses.dataclass(frozen=True)
 class Attempt:

@@ -217,6 +217,16 @@ class RunState:
             return None
         return recorder
 
+    def recorder_for(self, name: str, number: int) -> CompletionRecorder | None:
+        prepare = getattr(self.recorder, "prepare", None)
+        if prepare is None:
+            return self.recorder
+        try:
+            prepared: CompletionRecorder = prepare(name, number)
+        except Exception:  # it can still record, only not prepared
+            return self.recorder
+        return prepared
+
     def save(self, finished: bool = False) -> None:
         store = self.runner.checkpoint
         self.dirty = False
@@ -285,7 +295,7 @@ class RunState:
             number,
             number == 1 and name in self.restarted,
             dict(self.shared),
-            self.recorder,
+            self.recorder_for(name, number),
         )
         if self.start_attempt is None:
             task = self.loop.create_task(self.runner.executor.run_attempt(attempt, self.emit))

