@@ -228,3 +228,47 @@ def test_a_tasks_folder_without_init_is_pointed_out(tmp_path: Path) -> None:
     done = run([sys.executable, "main.py", "-j", "job.yaml"], root)
     assert done.returncode == 99
     assert "has no __init__.py, so its modules are not imported" in done.stderr
+
+
+PROBE = """
+import gc
+from flowmancer import Task, task
+
+AT_IMPORT = gc.isenabled()  # the driver imports this module while it builds the job
+
+
+@task
+class Probe(Task):
+    marker: str
+
+    def run(self) -> None:
+        with open(self.marker, "a") as f:
+            f.write(f"import {AT_IMPORT} run {gc.isenabled()}\\n")
+"""
+
+GC_MAIN = """
+import gc, sys
+from flowmancer import Flowmancer
+if {disable}:
+    gc.disable()
+code = Flowmancer().start()
+print("after", gc.isenabled(), gc.get_freeze_count())
+sys.exit(code)
+"""
+
+
+@pytest.mark.parametrize("executor", ["process", "thread"])
+@pytest.mark.parametrize("disabled_by_the_program", [False, True])
+def test_the_collector_is_put_off_while_the_job_is_built_and_given_back_as_it_was(
+    tmp_path: Path, executor: str, disabled_by_the_program: bool
+) -> None:
+    root = project(tmp_path, "tasks:\n  p: {task: Probe, parameters: {marker: ./gc.txt}}\n")
+    (root / "tasks" / "probe.py").write_text(PROBE)
+    (root / "main.py").write_text(GC_MAIN.format(disable=disabled_by_the_program))
+    done = run([sys.executable, "main.py", "-j", "job.yaml", "--executor", executor], root)
+    assert done.returncode == 0, done.stderr
+    collecting = not disabled_by_the_program
+    # Off while the task modules are imported, on during the run, as before once it ended
+    # (nothing left frozen); a program that turned it off itself keeps it off throughout.
+    assert (root / "gc.txt").read_text() == f"import False run {collecting}\n"
+    assert done.stdout.split() == ["after", str(collecting), "0"]

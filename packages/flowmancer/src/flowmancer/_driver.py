@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ._collector import deferring_collection
 from ._jobfile._problems import (
     JobFileError,
     Mark,
@@ -161,7 +162,7 @@ class Flowmancer:
         if args.debug:
             self._debug = True
         self._root = root
-        with _inside(self._root):
+        with _inside(self._root), deferring_collection():
             try:
                 return self._start(args, caller, default_jobdef_path, default_jobdef_type)
             except Stop as stop:
@@ -192,7 +193,6 @@ class Flowmancer:
         self, args: argparse.Namespace, caller: Path, default_path: str | None, kind: str
     ) -> int:
         from ._jobfile._load import read_job
-        from ._run import build, run_job
 
         self._vars.update(dict(args.var))
         found: list[Problem] = []  # problems in the file, reported with those found later
@@ -206,6 +206,10 @@ class Flowmancer:
             self._job, self._marks = read_job(
                 job_file, app_root=self._root, variables=self._vars, found=found
             )
+        # The runner's modules only now (asyncio, flowmancer_exec: ~8 MB): they take the memory
+        # reading the job file left free, and a job file with a mistake is reported sooner.
+        from ._run import build, run_job
+
         job = self.get_job_definition()
         if not job.tasks and not found:
             raise Stop(["no tasks to run: give a job file with -j JOB, or add tasks in Python"])

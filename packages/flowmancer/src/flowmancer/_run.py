@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._collector import collecting_from_the_run
 from ._discover import discover
 from ._driver import Stop, place_problems
 from ._jobfile._problems import Mark, Problems
@@ -170,6 +171,7 @@ def run_job(
             # one that comes while the runner is set up aborts the run once it has started.
             raise_if_interrupted()
             runner.observers.append(InterruptAtStart(runner.abort))
+            collecting_from_the_run()
             with deferring_interrupts():
                 result = asyncio.run(
                     _run_and_drain(
