@@ -12,7 +12,7 @@ from typing import Any
 from flowmancer_dag import TaskState
 
 from ._errors import CheckpointWriteError, CorruptCheckpointError
-from ._journal import completion_line, completion_parts, revocation_line
+from ._journal import completion_head, completion_line, completion_tail, revocation_line
 from ._record import RunSnapshotLike, TaskEntry
 from ._store import Checkpointer, CompletionRecorder, safe_name
 
@@ -188,6 +188,7 @@ class _Recorder:
         self.run_id = run_id
         self.fingerprints = fingerprints
         self.durable = durable
+        self._head = completion_head(run_id).encode()
 
     def completed(
         self, task: str, attempt: int, updates: Mapping[str, Any], deleted: tuple[str, ...]
@@ -201,8 +202,7 @@ class _Recorder:
     def prepare(self, task: str, attempt: int) -> _Prepared:
         """The recorder of one attempt, its usual line made here, where the runner starts it."""
         entry = TaskEntry(TaskState.COMPLETED, attempt, self.fingerprints.get(task))
-        head, tail = completion_parts(self.run_id, task, entry)
-        return _Prepared(self, task, attempt, head.encode(), tail.encode())
+        return _Prepared(self, task, attempt, self._head, completion_tail(task, entry).encode())
 
     def _write(self, line: str) -> None:
         self._write_bytes(line.encode())

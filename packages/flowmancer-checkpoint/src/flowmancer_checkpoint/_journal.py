@@ -46,7 +46,15 @@ from ._record import (
     task_line,
 )
 
-__all__ = ["Journal", "Write", "completion_line", "completion_parts", "replay", "revocation_line"]
+__all__ = [
+    "Journal",
+    "Write",
+    "completion_head",
+    "completion_line",
+    "completion_tail",
+    "replay",
+    "revocation_line",
+]
 
 # The journal is folded into a new base once it is larger than the base and at least this big.
 COMPACT_AT = 64 * 1024
@@ -196,19 +204,23 @@ def completion_line(
         text, why = encode_entry(key, value)
         if why is None:
             shared.append(json.dumps(key) + ":" + text)
-    head, tail = completion_parts(run_id, task, entry, ",".join(shared), deleted)
-    return f"{head}{time.time()!r}{tail}"
+    tail = completion_tail(task, entry, ",".join(shared), deleted)
+    return f"{completion_head(run_id)}{time.time()!r}{tail}"
 
 
-def completion_parts(
-    run_id: str, task: str, entry: TaskEntry, shared: str = "", deleted: Sequence[str] = ()
-) -> tuple[str, str]:
-    """A completion line without its time: what goes before it and what after (``shared``: the
-    JSON members of the updated ``shared_dict`` keys, comma-separated)."""
+def completion_head(run_id: str) -> str:
+    """What a completion line of run ``run_id`` starts with, up to its time."""
+    return f'{{"c":{json.dumps(run_id)},"updated":'
+
+
+def completion_tail(
+    task: str, entry: TaskEntry, shared: str = "", deleted: Sequence[str] = ()
+) -> str:
+    """What follows the time in a completion line (``shared``: the JSON members of the updated
+    ``shared_dict`` keys, comma-separated)."""
     return (
-        f'{{"c":{json.dumps(run_id)},"updated":',
         f',"tasks":{{{task_line(task, entry)}}},"shared":{{{shared}}},'
-        f'"deleted":{json.dumps(list(deleted))}}}\n',
+        f'"deleted":{json.dumps(list(deleted)) if deleted else "[]"}}}\n'
     )
 
 
