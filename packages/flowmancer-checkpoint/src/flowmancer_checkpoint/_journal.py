@@ -44,6 +44,7 @@ from ._record import (
     parse_tasks,
     render,
     task_line,
+    task_line_of,
 )
 
 __all__ = [
@@ -164,13 +165,15 @@ class Journal:
 
 
 def _line(snapshot: RunSnapshotLike, name: str) -> str:
-    entry = TaskEntry(
-        TaskState(snapshot.states[name]),
+    # Three of these per save on a chain: no TaskEntry made on the way.
+    state = snapshot.states[name]
+    return task_line_of(
+        name,
+        state.value if type(state) is TaskState else TaskState(state).value,
         snapshot.attempts.get(name, 0),
         snapshot.fingerprints.get(name),
         snapshot.reasons.get(name),
     )
-    return task_line(name, entry)
 
 
 def _encode_key(session: _Session, snapshot: RunSnapshotLike, key: Any) -> bool:

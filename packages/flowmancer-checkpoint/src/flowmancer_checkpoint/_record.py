@@ -190,11 +190,18 @@ def encode_entry(key: Any, value: Any) -> tuple[str, str | None]:
 
 def task_line(name: str, entry: TaskEntry) -> str:
     """One task's line of the JSON text: ``"name": {"state": ..., "attempts": ..., ...}``."""
+    return task_line_of(name, entry.state.value, entry.attempts, entry.fingerprint, entry.reason)
+
+
+def task_line_of(
+    name: str, state: str, attempts: int, fingerprint: str | None, reason: str | None
+) -> str:
+    """``task_line`` from the entry's parts (``state``: a ``TaskState`` value)."""
     # Formatted by hand: this runs for every task finish, and json.dumps of a dict costs
     # several times more. Only the name, fingerprint and reason can need escaping.
     return (
-        f'{_text(name)}: {{"state": "{entry.state.value}", "attempts": {int(entry.attempts)}, '
-        f'"fingerprint": {_text(entry.fingerprint)}, "reason": {_text(entry.reason)}}}'
+        f'{_text(name)}: {{"state": "{state}", "attempts": {int(attempts)}, '
+        f'"fingerprint": {_text(fingerprint)}, "reason": {_text(reason)}}}'
     )
 
 

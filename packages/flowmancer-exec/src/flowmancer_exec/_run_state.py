@@ -56,6 +56,12 @@ class _Column(Mapping[str, V]):
     def __contains__(self, name: object) -> bool:
         return name in self._index
 
+    def get(self, name: str, default: Any = None) -> Any:
+        # Mapping's own get goes through __getitem__ and an exception: stores call this for
+        # every task that changed, at every save.
+        position = self._index.get(name)
+        return default if position is None else self._values[position]
+
     def __repr__(self) -> str:
         return repr(dict(self.items()))
 
