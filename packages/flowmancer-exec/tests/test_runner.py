@@ -12,6 +12,7 @@ from exec_tasks import Fail, FailTimes, Noop, ReadShared, Track, WriteShared, ov
 from flowmancer_dag import TaskState
 from flowmancer_exec import (
     JobError,
+    ProcessExecutor,
     Runner,
     RunSnapshot,
     TaskSpec,
@@ -229,6 +230,34 @@ def test_the_checkpoint_store_hears_of_finishes_and_gets_the_final_state() -> No
     assert last.ok and not last.aborted
     assert set(last.fingerprints) == {f"t{i}" for i in range(5)}
     assert last.fingerprints["t0"] == fingerprint(Noop, {})
+
+
+class KeepingStore:
+    """Keeps every snapshot, and what each said the moment it was saved."""
+
+    def __init__(self) -> None:
+        self.kept: list[tuple[RunSnapshot, dict[str, S], dict[str, int]]] = []
+
+    def save(self, snapshot: RunSnapshot) -> None:
+        self.kept.append((snapshot, dict(snapshot.states), dict(snapshot.attempts)))
+
+
+def test_a_snapshot_kept_by_the_store_never_changes_after_the_save(executor: str) -> None:
+    # More tasks than one chunk of the run's columns (64): the run writes on after each save.
+    store = KeepingStore()
+    n = 150
+    specs = [TaskSpec(f"t{i}", Noop, depends_on=[f"t{i - 1}"] if i else []) for i in range(n)]
+    chosen = ThreadExecutor() if executor == "thread" else ProcessExecutor()
+    result = Runner(specs, executor=chosen, checkpoint=store).run()
+    assert result.ok
+    assert len(store.kept) > n // 2  # a chain finishes one task at a time: many saves
+    for snapshot, states, attempts in store.kept:
+        assert dict(snapshot.states) == states
+        assert dict(snapshot.attempts) == attempts
+        assert list(snapshot.states) == [f"t{i}" for i in range(n)]
+        assert snapshot.states.get("nope", "absent") == "absent"
+    done = [sum(st is S.COMPLETED for st in states.values()) for _, states, _ in store.kept]
+    assert done == sorted(done) and done[0] == 0 and done[-1] == n
 
 
 def test_observers_are_told_whether_the_run_resumes_an_earlier_one() -> None:

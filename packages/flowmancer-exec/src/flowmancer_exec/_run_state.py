@@ -15,11 +15,12 @@ import math
 import random
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from flowmancer_dag import Run, TaskState
 
+from ._columns import Column
 from ._interface import Attempt, AttemptResult, CompletionRecorder
 from ._job import TaskSpec
 from ._records import LogRecord, RunResult, RunSnapshot, RunStart, StateChange
@@ -31,39 +32,6 @@ if TYPE_CHECKING:
 __all__ = ["RunState"]
 
 S = TaskState
-V = TypeVar("V")
-
-
-class _Column(Mapping[str, V]):
-    """Task name -> value, read-only: a copy of one column of the run's table (see
-    ``RunState.snapshot``) sharing the run's name -> position index."""
-
-    __slots__ = ("_index", "_values")
-
-    def __init__(self, index: Mapping[str, int], values: list[V]) -> None:
-        self._index = index
-        self._values = values
-
-    def __getitem__(self, name: str) -> V:
-        return self._values[self._index[name]]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._index)
-
-    def __len__(self) -> int:
-        return len(self._values)
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._index
-
-    def get(self, name: str, default: Any = None) -> Any:
-        # Mapping's own get goes through __getitem__ and an exception: stores call this for
-        # every task that changed, at every save.
-        position = self._index.get(name)
-        return default if position is None else self._values[position]
-
-    def __repr__(self) -> str:
-        return repr(dict(self.items()))
 
 
 class _Running:
@@ -104,12 +72,10 @@ class RunState:
         self.started = time.time()
         self.states: dict[str, TaskState] = dict.fromkeys(self.specs, S.INIT)
         self.attempts: dict[str, int] = dict.fromkeys(self.specs, 0)
-        # The same two as columns by task position, for snapshots: copying a dict of every
-        # task writes to every name (its reference count), and right after a fork each page
-        # written is a page copied from the child; a list copy touches only the list.
+        # The same two as columns by task position, which snapshots copy cheaply (see Column).
         self.index: dict[str, int] = {name: i for i, name in enumerate(self.specs)}
-        self.state_column: list[TaskState] = [S.INIT] * len(self.index)
-        self.attempt_column: list[int] = [0] * len(self.index)
+        self.state_column: Column[TaskState] = Column(len(self.index), S.INIT)
+        self.attempt_column: Column[int] = Column(len(self.index), 0)
         self.reasons: dict[str, str] = {}
         self.first_start: dict[str, float] = {}
         self.durations: dict[str, float] = {}
@@ -200,8 +166,8 @@ class RunState:
             self.job,
             self.run_id,
             self.started,
-            _Column(self.index, self.state_column.copy()),
-            _Column(self.index, self.attempt_column.copy()),
+            self.state_column.view(self.index),
+            self.attempt_column.view(self.index),
             dict(self.reasons),
             dict(self.shared),
             finished,
