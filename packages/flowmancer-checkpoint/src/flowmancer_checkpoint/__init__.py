@@ -7,6 +7,8 @@ SQLite with a run history; ``MemoryCheckpointer``) is given the run's state afte
 plain JSON: reading one never runs code.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from ._errors import (
     CheckpointError,
     CheckpointLockedError,
@@ -18,8 +20,10 @@ from ._file import FileCheckpointer
 from ._lock import JobLock
 from ._record import FORMAT_VERSION, Checkpoint, RunSnapshotLike, TaskEntry
 from ._resume import ResumePlan, plan_resume
-from ._sqlite import RunRecord, SQLiteCheckpointer
 from ._store import Checkpointer, MemoryCheckpointer
+
+if TYPE_CHECKING:
+    from ._sqlite import RunRecord, SQLiteCheckpointer
 
 __version__ = "0.13.0"
 
@@ -43,3 +47,13 @@ __all__ = [  # noqa: RUF022
     "TaskEntry",
     "plan_resume",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The SQLite store on first use: sqlite3 weighs 0.8 MB in every process that imports this
+    # package, among them the runner every attempt is forked from.
+    if name in ("RunRecord", "SQLiteCheckpointer"):
+        from . import _sqlite
+
+        return getattr(_sqlite, name)
+    raise AttributeError(f"module 'flowmancer_checkpoint' has no attribute {name!r}")

@@ -49,12 +49,20 @@ def _builtin_loggers() -> dict[str, Callable[..., Any]]:
     }
 
 
-def _builtin_checkpointers() -> dict[str, Callable[..., Any]]:
-    from flowmancer_checkpoint import FileCheckpointer, SQLiteCheckpointer
+def _builtin_checkpointers(wanted: str) -> dict[str, Callable[..., Any]]:
+    from flowmancer_checkpoint import FileCheckpointer
 
+    # sqlite3 is 0.8 MB more in the process every attempt is forked from (and time to import):
+    # only for a job that uses it; otherwise its name is known, and never built.
+    if wanted == "SQLiteCheckpointer":
+        from flowmancer_checkpoint import SQLiteCheckpointer
+
+        sqlite: Callable[..., Any] = SQLiteCheckpointer
+    else:
+        sqlite = _not_used
     return {
         "FileCheckpointer": FileCheckpointer,
-        "SQLiteCheckpointer": SQLiteCheckpointer,
+        "SQLiteCheckpointer": sqlite,
         **_CHECKPOINTERS,
     }
 
@@ -141,16 +149,15 @@ def build_checkpointer(definition: PluginDefinition, root: Path, problems: Probl
     from ._compat import LegacyCheckpointer
     from ._compat_store import CheckpointerAdapter
 
-    built = _build(
-        _builtin_checkpointers(), definition, "checkpointer", "checkpointer", root, problems
-    )
+    known = _builtin_checkpointers(definition.variant)
+    built = _build(known, definition, "checkpointer", "checkpointer", root, problems)
     if isinstance(built, LegacyCheckpointer):
         return CheckpointerAdapter(built, root / ".flowmancer")
     return built
 
 
 def _not_used(**parameters: Any) -> None:  # pragma: no cover - never built
-    raise AssertionError("a notifier was built without its module")
+    raise AssertionError("a plug-in was built without its module")
 
 
 def _build(
