@@ -243,7 +243,8 @@ class Probe(Task):
 
     def run(self) -> None:
         with open(self.marker, "a") as f:
-            f.write(f"import {AT_IMPORT} run {gc.isenabled()}\\n")
+            frozen = gc.get_freeze_count() > 0
+            f.write(f"import {AT_IMPORT} run {gc.isenabled()} frozen {frozen}\\n")
 """
 
 GC_MAIN = """
@@ -268,7 +269,9 @@ def test_the_collector_is_put_off_while_the_job_is_built_and_given_back_as_it_wa
     done = run([sys.executable, "main.py", "-j", "job.yaml", "--executor", executor], root)
     assert done.returncode == 0, done.stderr
     collecting = not disabled_by_the_program
-    # Off while the task modules are imported, on during the run, as before once it ended
-    # (nothing left frozen); a program that turned it off itself keeps it off throughout.
-    assert (root / "gc.txt").read_text() == f"import False run {collecting}\n"
+    # Off while the task modules are imported, on during the run with what was built frozen, as
+    # before once it ended (nothing left frozen); a program that turned it off itself keeps it
+    # off throughout, nothing frozen for it. (A forked child freezes what it inherited itself.)
+    frozen = collecting or executor == "process"
+    assert (root / "gc.txt").read_text() == f"import False run {collecting} frozen {frozen}\n"
     assert done.stdout.split() == ["after", str(collecting), "0"]

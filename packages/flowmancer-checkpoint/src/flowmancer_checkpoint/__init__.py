@@ -49,11 +49,17 @@ __all__ = [  # noqa: RUF022
 ]
 
 
-def __getattr__(name: str) -> Any:
-    # The SQLite store on first use: sqlite3 weighs 0.8 MB in every process that imports this
-    # package, among them the runner every attempt is forked from.
-    if name in ("RunRecord", "SQLiteCheckpointer"):
-        from . import _sqlite
+if not TYPE_CHECKING:  # so that type checkers still see the names above, and only those
 
-        return getattr(_sqlite, name)
-    raise AttributeError(f"module 'flowmancer_checkpoint' has no attribute {name!r}")
+    def __getattr__(name: str) -> Any:
+        # The SQLite store on first use: sqlite3 weighs 0.8 MB in every process that imports
+        # this package, among them the runner every attempt is forked from.
+        if name in ("RunRecord", "SQLiteCheckpointer"):
+            from . import _sqlite
+
+            return getattr(_sqlite, name)
+        raise AttributeError(f"module 'flowmancer_checkpoint' has no attribute {name!r}", name=name)
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

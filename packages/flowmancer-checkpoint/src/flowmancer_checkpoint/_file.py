@@ -14,7 +14,7 @@ from flowmancer_dag import TaskState
 from ._errors import CheckpointWriteError, CorruptCheckpointError
 from ._journal import completion_head, completion_line, completion_tail, revocation_line
 from ._record import RunSnapshotLike, TaskEntry
-from ._store import Checkpointer, CompletionRecorder, safe_name
+from ._store import Checkpointer, safe_name
 
 __all__ = ["FileCheckpointer"]
 
@@ -55,7 +55,7 @@ class FileCheckpointer(Checkpointer):
             self._stop_recording(snapshot.job)
         super().save(snapshot)
 
-    def completion_recorder(self, snapshot: RunSnapshotLike) -> CompletionRecorder:
+    def completion_recorder(self, snapshot: RunSnapshotLike) -> _Recorder:
         """Where attempts record their completion, the moment it happens (a forked child or a
         worker thread calls it): one line appended to the journal with a single ``write``, so a
         driver killed before its own next save does not make that work be done again."""
@@ -246,9 +246,6 @@ class _Prepared:
 
     def revoked(self, task: str, attempt: int) -> None:
         self._recorder.revoked(task, attempt)
-
-    def prepare(self, task: str, attempt: int) -> _Prepared:
-        return self._recorder.prepare(task, attempt)
 
 
 def _read_bytes(path: Path) -> bytes | None:

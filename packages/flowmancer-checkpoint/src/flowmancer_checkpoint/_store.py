@@ -27,10 +27,6 @@ class CompletionRecorder(Protocol):
 
     def revoked(self, task: str, attempt: int) -> None: ...
 
-    def prepare(self, task: str, attempt: int) -> CompletionRecorder:
-        """The recorder of that one attempt, readied by the runner before it starts."""
-        ...
-
 
 def _report(message: str) -> None:
     print(f"flowmancer: {message}", file=sys.stderr, flush=True)

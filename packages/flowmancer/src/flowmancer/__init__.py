@@ -25,13 +25,19 @@ __version__ = "0.13.0"
 __all__ = ["Flowmancer", "JobDefinition", "JobFileError", "Task", "task"]
 
 
-def __getattr__(name: str) -> Any:
-    # Task and task come from flowmancer_exec, imported when first asked for: the driver reads
-    # the job file before the runner's modules (and asyncio) are imported, so that they take the
-    # memory the YAML reading left free, and the process every task is forked from is ~1 MB
-    # smaller; a job file with a mistake is also reported sooner.
-    if name in ("Task", "task"):
-        import flowmancer_exec
+if not TYPE_CHECKING:  # so that type checkers still see the names above, and only those
 
-        return getattr(flowmancer_exec, name)
-    raise AttributeError(f"module 'flowmancer' has no attribute {name!r}")
+    def __getattr__(name: str) -> Any:
+        # Task and task come from flowmancer_exec, imported when first asked for: the driver
+        # reads the job file before the runner's modules (and asyncio) are imported, so that
+        # they take the memory the YAML reading left free, and the process every task is forked
+        # from is smaller; a job file with a mistake is also reported sooner.
+        if name in ("Task", "task"):
+            import flowmancer_exec
+
+            return getattr(flowmancer_exec, name)
+        raise AttributeError(f"module 'flowmancer' has no attribute {name!r}", name=name)
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
