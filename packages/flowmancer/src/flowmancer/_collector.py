@@ -8,8 +8,9 @@ the collector does not look, ``gc.freeze``), which also keeps the runner's colle
 the run from touching their pages (each page touched after a fork is a page copied). They are
 unfrozen when the run ends, so an embedding program collects them as usual afterwards.
 
-A program that manages the collector itself (disabled it, or froze objects of its own) is left
-alone.
+A program that turned the collector off is left alone. Nothing is frozen when something already
+is (the program's own objects, or, in Python 3.12, some of the interpreter's): ``gc.unfreeze``
+could not give back only ours.
 """
 
 from __future__ import annotations
@@ -20,32 +21,39 @@ from collections.abc import Iterator
 
 __all__ = ["collecting_from_the_run", "deferring_collection"]
 
-_deferring: list[bool] = [False]
-_froze: list[bool] = [False]
+
+class _State:
+    deferring = False  # inside deferring_collection, the collector off
+    may_freeze = False  # nothing was frozen when it began
+    froze = False
+
+
+_state = _State()
 
 
 @contextlib.contextmanager
 def deferring_collection() -> Iterator[None]:
-    """No cyclic collection inside until ``collecting_from_the_run``; everything is as it was
-    after."""
-    if _deferring[0] or not gc.isenabled() or gc.get_freeze_count():
+    """No cyclic collection inside until ``collecting_from_the_run``; as it was after."""
+    if _state.deferring or not gc.isenabled():
         yield
         return
-    _deferring[0], _froze[0] = True, False
+    _state.deferring, _state.froze = True, False
+    _state.may_freeze = gc.get_freeze_count() == 0
     gc.disable()
     try:
         yield
     finally:
-        _deferring[0] = False
-        if _froze[0]:
-            _froze[0] = False
+        _state.deferring = False
+        if _state.froze:
+            _state.froze = False
             gc.unfreeze()
         gc.enable()
 
 
 def collecting_from_the_run() -> None:
     """The run starts: freeze what was made so far and collect again (only what comes next)."""
-    if _deferring[0] and not _froze[0]:
-        gc.freeze()
-        _froze[0] = True
+    if _state.deferring and not gc.isenabled():
+        if _state.may_freeze:
+            gc.freeze()
+            _state.froze = True
         gc.enable()
