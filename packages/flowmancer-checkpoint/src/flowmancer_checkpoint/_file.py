@@ -205,11 +205,8 @@ class _Recorder:
         return _Prepared(self, task, attempt, self._head, completion_tail(task, entry).encode())
 
     def _write(self, line: str) -> None:
-        self._write_bytes(line.encode())
-
-    def _write_bytes(self, data: bytes) -> None:
         # One write, as the runner's own lines (see FileCheckpointer._append).
-        _write_rest(self.fd, data)
+        _write_rest(self.fd, line.encode())
         if self.durable:
             os.fsync(self.fd)
 

@@ -93,6 +93,7 @@ class RunState:
         self.unsaved_keys: set[str] = set()
         self.saved_once = False
         self.recorder: CompletionRecorder | None = None
+        self.prepare_recorder: Callable[[str, int], CompletionRecorder] | None = None
         self.save_failing = False  # the last save failed (and said so)
         self.wake = asyncio.Event()
         self.failed_observers: set[int] = set()
@@ -190,14 +191,12 @@ class RunState:
         return recorder
 
     def recorder_for(self, name: str, number: int) -> CompletionRecorder | None:
-        prepare = getattr(self.recorder, "prepare", None)
-        if prepare is None:
+        if self.prepare_recorder is None:
             return self.recorder
         try:
-            prepared: CompletionRecorder = prepare(name, number)
+            return self.prepare_recorder(name, number)
         except Exception:  # it can still record, only not prepared
             return self.recorder
-        return prepared
 
     def save(self, finished: bool = False) -> None:
         store = self.runner.checkpoint
@@ -434,6 +433,7 @@ class RunState:
             # this first save began (see CheckpointStore.completion_recorder).
             self.save()
             self.recorder = self.completion_recorder()
+            self.prepare_recorder = getattr(self.recorder, "prepare", None)
             self.dispatch()
             self.flush()
             while not self.run.is_finished:
