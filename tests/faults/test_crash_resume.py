@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import re
 import signal
 import time
 from pathlib import Path
@@ -88,25 +89,32 @@ def crash_and_resume(
 
 
 def _interrupted_while_importing(text: str) -> bool:
-    """SIGINT before the driver has started, while Python still imports it: Python's own
-    KeyboardInterrupt, as for any program (nothing of the job had been looked at yet)."""
+    """SIGINT before the driver has started, while Python still imports it or main.py makes the
+    Flowmancer object: Python's own KeyboardInterrupt, as for any program (nothing of the job had
+    been looked at yet)."""
     lines = text.strip().splitlines()
     return (
         bool(lines)
         and lines[-1] == "KeyboardInterrupt"
-        # Had it come while the driver ran, main.py's last line would be in the traceback.
-        and "Flowmancer().start()" not in text
+        # Had it come once start() ran, start() would be in the traceback.
+        and not re.search(r'flowmancer/_driver\.py", line \d+, in start\b', text)
         and not any(line.startswith("flowmancer:") for line in lines)
     )
 
 
+# What Python prints at stderr's very start when it swallows a KeyboardInterrupt before the
+# driver runs: in a weakref callback of the import system, or while the interpreter itself starts
+# (checking whether main.py's path is a zip archive).
+_SWALLOWED_BY_PYTHON = ("Exception ignored in: ", "Failed checking if argv[0] is an import path")
+
+
 def _without_one_python_swallowed_before_the_driver(text: str) -> str:
-    """The text without a KeyboardInterrupt Python itself reported as "Exception ignored" at its
-    very start: a SIGINT that landed in a weakref callback of the import system while main.py
-    imported flowmancer, before the driver had any say (Python goes on as if it never came; once
+    """The text without a KeyboardInterrupt Python itself reported and swallowed at its very
+    start: a SIGINT that landed while the interpreter started or while main.py imported
+    flowmancer, before the driver had any say (Python goes on as if it never came; once
     Flowmancer().start() runs, the driver notices such a swallowed Ctrl-C and says so itself)."""
     lines = text.splitlines(keepends=True)
-    if len(lines) >= 4 and lines[0].startswith("Exception ignored in: "):
+    if len(lines) >= 3 and lines[0].startswith(_SWALLOWED_BY_PYTHON):
         for at, line in enumerate(lines[1:6], start=1):
             if line.rstrip() in ("KeyboardInterrupt", "KeyboardInterrupt:"):
                 return "".join(lines[at + 1 :])

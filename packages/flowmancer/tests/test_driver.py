@@ -386,6 +386,34 @@ def test_a_job_fails_on_dask_and_resumes_on_the_process_executor(tmp_path: Path)
     assert runs(root) == ["first", "second", "third"]
 
 
+def test_a_ctrl_c_while_the_driver_puts_things_back_after_the_run_is_no_traceback(
+    tmp_path: Path,
+) -> None:
+    root = project(tmp_path)
+    # Ctrl-C arriving after the job has ended, while the driver gives the collector back
+    # (between unfreezing and enabling it): raised there, it left the collector off.
+    (root / "main.py").write_text(
+        "import gc, os, signal, sys\n"
+        "from flowmancer import Flowmancer\n"
+        "unfreeze = gc.unfreeze\n"
+        "def unfreeze_then_ctrl_c():\n"
+        "    unfreeze()\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "gc.unfreeze = unfreeze_then_ctrl_c\n"
+        "gc.freeze = lambda: None  # Python 3.12 starts with objects frozen: freeze as if not\n"
+        "gc.get_freeze_count = lambda: 0\n"
+        "code = Flowmancer().start()\n"
+        "print('collecting', gc.isenabled())\n"
+        "sys.exit(code)\n"
+    )
+    done = drive(root, "-j", "job.yaml")
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "succeeded" in done.stderr.strip().splitlines()[-1]
+    assert done.stdout.split() == ["collecting", "True"]
+    assert runs(root) == ["first", "second", "third"]
+
+
 def test_ctrl_c_while_the_driver_reads_the_job_is_one_line_and_exit_130(tmp_path: Path) -> None:
     root = project(tmp_path)
     # Ctrl-C arriving while the task modules are imported, before the runner handles SIGINT.

@@ -11,7 +11,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+# _interrupt is imported with the driver, not in start(): a Ctrl-C landing in an import there,
+# before the driver's SIGINT handler is in place, would be Python's own traceback.
 from ._collector import deferring_collection
+from ._interrupt import noticing_interrupts, quiet_on_the_way_out
 from ._jobfile._problems import (
     JobFileError,
     Mark,
@@ -120,8 +123,6 @@ class Flowmancer:
 
         Returns 99 when the job cannot start (the reason is printed: file, place, problem).
         """
-        from ._interrupt import noticing_interrupts
-
         with noticing_interrupts():
             return self._parse_and_start(
                 default_jobdef_path, default_jobdef_type, raise_exception_on_failure
@@ -162,7 +163,7 @@ class Flowmancer:
         if args.debug:
             self._debug = True
         self._root = root
-        with _inside(self._root), deferring_collection():
+        with _inside(self._root), deferring_collection(), quiet_on_the_way_out():
             try:
                 return self._start(args, caller, default_jobdef_path, default_jobdef_type)
             except Stop as stop:

@@ -26,6 +26,7 @@ __all__ = [
     "InterruptAtStart",
     "deferring_interrupts",
     "noticing_interrupts",
+    "quiet_on_the_way_out",
     "raise_if_interrupted",
 ]
 
@@ -47,6 +48,7 @@ def noticing_interrupts() -> Iterator[None]:
     application installed is left alone.
     """
     _asked.clear()
+    _deferring[0] = False
     if (
         threading.current_thread() is not threading.main_thread()
         or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
@@ -70,6 +72,7 @@ def noticing_interrupts() -> Iterator[None]:
         if sys.unraisablehook is quiet_about_ours:
             sys.unraisablehook = previous_hook
         _asked.clear()
+        _deferring[0] = False
 
 
 def raise_if_interrupted() -> None:
@@ -77,6 +80,18 @@ def raise_if_interrupted() -> None:
     whose KeyboardInterrupt Python swallowed."""
     if _asked:
         raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def quiet_on_the_way_out() -> Iterator[None]:
+    """Once the inside is over (the job ran, or could not start), a SIGINT to the driver's
+    handler is only remembered until ``noticing_interrupts`` ends: raised while the driver puts
+    things back (the working folder, the garbage collector) it would cut that short and print a
+    traceback after the job's result."""
+    try:
+        yield
+    finally:
+        _deferring[0] = True
 
 
 @contextlib.contextmanager
