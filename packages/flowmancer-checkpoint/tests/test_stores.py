@@ -112,7 +112,7 @@ def test_an_unwritable_folder_is_a_clear_error_and_the_old_checkpoint_stays(
 def test_a_folder_that_cannot_be_made_is_a_clear_error(backend: str, tmp_path: Path) -> None:
     (tmp_path / "file").write_text("a file where the folder should be")
     store = type(BACKENDS[backend](tmp_path))(tmp_path / "file" / "sub" / "c.db")
-    with pytest.raises(CheckpointWriteError, match="cannot write the checkpoint"):
+    with pytest.raises(CheckpointWriteError, match="cannot create the checkpoint folder"):
         store.save(snapshot(load="FAILED"))
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import hashlib
+import os
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -192,13 +194,25 @@ class MemoryCheckpointer(Checkpointer):
     def _lock_path(self, job: str) -> str:
         import tempfile
 
-        return f"{tempfile.gettempdir()}/flowmancer-memory-{safe_name(job)}.lock"
+        # A folder of the user's own: JobLock refuses a shared one (anyone could plant a link).
+        return f"{tempfile.gettempdir()}/flowmancer-{os.geteuid()}/memory-{safe_name(job)}.lock"
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
+# The longest name kept whole: the longest file made from it (``.<name>.json.<pid>.tmp``) stays
+# far below the 255 bytes file systems allow.
+_MAX_NAME = 160
+
+
 def safe_name(job: str) -> str:
-    """``job`` as a file name: letters, digits, ``.``, ``_`` and ``-`` kept, others escaped."""
+    """``job`` as a file name: letters, digits, ``.``, ``_`` and ``-`` kept, others escaped; a
+    name too long to be a file name is cut, and a digest of the whole added (so any valid job
+    name has a checkpoint, and two long names that begin alike have two)."""
     name = _UNSAFE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode()), job)
-    return "%2E" + name[1:] if name.startswith(".") else name or "%00"
+    name = "%2E" + name[1:] if name.startswith(".") else name or "%00"
+    if len(name) > _MAX_NAME:
+        digest = hashlib.sha256(job.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        name = f"{name[: _MAX_NAME - 17]}-{digest}"
+    return name

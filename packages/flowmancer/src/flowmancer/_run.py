@@ -124,6 +124,7 @@ def run_job(
         CheckpointError,
         CheckpointLockedError,
         CheckpointWriteError,
+        UnsafeCheckpointError,
         plan_resume,
     )
 
@@ -192,6 +193,8 @@ def run_job(
                     print(f"flowmancer: warning: {error}", file=sys.stderr)
     except CheckpointLockedError as error:
         raise Stop([str(error)]) from None
+    except UnsafeCheckpointError as error:
+        raise Stop([f"{error} (nothing was run, and nothing written through it)"]) from None
     except CheckpointWriteError as error:
         hint = (
             " (nothing was run: a run must be able to save its checkpoint; make the folder"
