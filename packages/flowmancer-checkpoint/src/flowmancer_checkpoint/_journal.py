@@ -167,6 +167,8 @@ class Journal:
 def _line(snapshot: RunSnapshotLike, name: str) -> str:
     # Three of these per save on a chain: no TaskEntry made on the way.
     state = snapshot.states[name]
+    if state is TaskState.FAILED and name in getattr(snapshot, "ran", ()):
+        state = TaskState.COMPLETED  # its run() completed; a hook after it failed the attempt
     return task_line_of(
         name,
         state.value if type(state) is TaskState else TaskState(state).value,
