@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from ._errors import CorruptCheckpointError
 from ._journal import Journal, replay
 from ._lock import JobLock
-from ._record import Checkpoint, RunSnapshotLike
+from ._record import Checkpoint, RunSnapshotLike, TaskEntry
 
 __all__ = ["Checkpointer", "CompletionRecorder", "MemoryCheckpointer", "safe_name"]
 
@@ -54,6 +54,10 @@ class Checkpointer(abc.ABC):
         # False while only part of a job runs (--skip, --run-from, --run-to): its success says
         # nothing of the rest, so the checkpoint is kept.
         self.clear_on_success = True
+        # Entries of tasks a resumed run leaves out (--skip, --run-from, --run-to): saved as
+        # they were instead of SKIPPED, so that a later resume still knows them (set by the
+        # driver, from the checkpoint it resumed).
+        self.kept: Mapping[str, TaskEntry] = {}
         self._journal = Journal()
         self._reported: set[tuple[str, str]] = set()
 
@@ -79,7 +83,7 @@ class Checkpointer(abc.ABC):
         try:
             # Anything failing from here on leaves the journal's idea of the disk unreliable:
             # the next save then writes the whole checkpoint again.
-            write = self._journal.next_write(snapshot)
+            write = self._journal.next_write(snapshot, self.kept)
             if write.base:
                 self._write_base(job, write.text)
             else:

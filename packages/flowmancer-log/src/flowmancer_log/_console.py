@@ -9,6 +9,7 @@ from typing import TextIO
 
 from ._base import Logger
 from ._flush import IdleFlush
+from ._format import printable
 from .typing import LogRecordLike, RunResultLike, RunStartLike, StateChangeLike
 
 __all__ = ["ConsoleLogger", "wants_colour"]
@@ -95,7 +96,7 @@ class ConsoleLogger(Logger):
                 self._flush()
 
     def _prefix(self, task: str) -> str:
-        name = task.ljust(self._width)
+        name = printable(task).ljust(self._width)
         if self._colour:
             return f"{self._task_colour.get(task, _TASK_COLOURS[0])}{name}{_RESET}"
         return name

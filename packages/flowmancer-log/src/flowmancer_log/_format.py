@@ -14,6 +14,7 @@ __all__ = [
     "RUN_FOLDER",
     "TimeFormat",
     "open_for_appending",
+    "printable",
     "run_folder_name",
     "safe_name",
     "state_level",
@@ -48,6 +49,14 @@ def open_for_appending(path: str | os.PathLike[str], mode: int = 0o666) -> int:
         finally:
             os.close(fd)
     return fd
+
+
+def printable(text: str) -> str:
+    """``text`` safe to show on a terminal: control characters (a newline, an escape code's
+    ESC) written as Python escapes (``\\n``, ``\\x1b``), the rest as it is."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def run_folder_name(t: float) -> str:
