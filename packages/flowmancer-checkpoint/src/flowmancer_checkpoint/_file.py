@@ -12,7 +12,7 @@ from typing import Any
 from flowmancer_dag import TaskState
 
 from ._errors import CheckpointError, CheckpointWriteError
-from ._files import open_state, read_state, state_folder
+from ._files import check_not_linked, open_state, read_state, state_folder
 from ._journal import completion_head, completion_line, completion_tail, revocation_line
 from ._record import RunSnapshotLike, TaskEntry
 from ._store import Checkpointer, safe_name
@@ -84,6 +84,11 @@ class FileCheckpointer(Checkpointer):
 
     def location(self, job: str) -> str:
         return str(self.path(job))
+
+    def check_files(self, job: str) -> None:
+        self._folder()
+        for path in (self.path(job), self.journal_path(job), Path(self._lock_path(job))):
+            check_not_linked(path)
 
     def close(self) -> None:
         journals, self._journals = self._journals, {}

@@ -12,7 +12,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ._errors import CheckpointError, CheckpointWriteError, CorruptCheckpointError
+from ._errors import (
+    CheckpointError,
+    CheckpointWriteError,
+    CorruptCheckpointError,
+    UnsafeCheckpointError,
+)
 from ._files import check_not_linked, open_state, state_folder
 from ._record import RunSnapshotLike
 from ._store import Checkpointer, safe_name
@@ -268,6 +273,11 @@ class SQLiteCheckpointer(Checkpointer):
 
     def _lock_path(self, job: str) -> str:
         return str(self.checkpoint_database.parent / f"{safe_name(job)}.lock")
+
+    def check_files(self, job: str) -> None:
+        state_folder(self.checkpoint_database.parent)
+        self._check_files(UnsafeCheckpointError)
+        check_not_linked(Path(self._lock_path(job)))
 
     def _check_files(self, error: type[CheckpointError]) -> None:
         """SQLite opens its files by name, following links: refuse a link in their place."""

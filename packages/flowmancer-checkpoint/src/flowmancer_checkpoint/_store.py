@@ -127,6 +127,14 @@ class Checkpointer(abc.ABC):
         self._journal.forget(job)
         self._remove(job)
 
+    def check_files(self, job: str) -> None:
+        """Refuse, before a run writes anything, state files of ``job`` that are not safe to
+        write: a symbolic link or anything but a regular file in their place.
+
+        Raises:
+            UnsafeCheckpointError: naming the file.
+        """
+
     def close(self) -> None:
         """Release open files or connections (they reopen when needed)."""
 

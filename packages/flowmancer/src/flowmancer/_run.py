@@ -156,6 +156,10 @@ def run_job(
                 )
             elif args.restart:
                 record = store.load(name)
+            check_files = getattr(store, "check_files", None)  # a 0.12 checkpointer has none
+            if check_files is not None and not args.dry_run:
+                check_files(name)  # a link in a state file's place: refused before any task
+            if args.restart and not args.fresh:
                 plan = plan_resume(name, record, runner.prepared.fingerprints)
             completed = list(plan.completed) if plan else []  # in the job's order
             done = set(completed)
