@@ -113,8 +113,8 @@ def _too_big(project: Path) -> None:
 def _alias_text_bomb(project: Path) -> None:
     # A 1 MiB text referred to 3,000 times: 3 GB once expanded, from a file of 1 MiB.
     refs = ", ".join(["*big"] * 3000)
-    text = f"aliases:\n  big: &big {'x' * (1 << 20)}\ntasks:\n  first:\n    task: Touch\n"
-    (project / "job.yaml").write_text(text + f"    parameters: {{label: [{refs}]}}\n")
+    text = f"aliases:\n  big: &big {'x' * (1 << 20)}\n  uses: [{refs}]\n"
+    (project / "job.yaml").write_text(text + "tasks:\n  first:\n    task: Touch\n")
 
 
 def _linked_journal(project: Path) -> None:

@@ -170,7 +170,7 @@ def test_a_thread_task_s_children_are_ended_with_its_attempt(tmp_path: Path) -> 
         took = time.monotonic() - started
     assert done.returncode == 0, done.stdout
     assert took < 30, f"the pipe was held open for {took:.1f} s"
-    assert "ended 3 process(es) the attempt started and left running" in done.stdout, done.stdout
+    assert "process(es) the attempt started and left running" in done.stdout, done.stdout
     assert (tmp_path / "notes.txt").read_text().split() == ["after"]
 
 

@@ -189,13 +189,13 @@ def run_in_process(
     project.mkdir()
     job = project / "job.yaml"
     job.write_text(text, encoding="utf-8", errors="surrogateescape")
-    args = parse_args(["-j", str(job), "--executor", "thread", *flags])
     output = io.StringIO()
     status: Any = None
     escaped = None
     path = list(sys.path)  # discovery puts each project's folder on it; 3000 would slow imports
     with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
         try:
+            args = parse_args(["-j", str(job), "--executor", "thread", *flags])
             status = Flowmancer()._start_parsed(args, project, project)
         except SystemExit as exit:
             status = exit.code
@@ -220,6 +220,10 @@ def test_job_files_made_by_hypothesis_never_crash_the_driver(tmp_path: Path, soa
         assert escaped is None, f"an exception escaped the driver:\n{escaped}"
         assert "Traceback" not in said, said
         assert isinstance(status, int), f"exit status {status!r}"
+        once = [f for f in flags if f in ("--run-from", "--run-to", "--max-concurrency")]
+        if len(once) != len(set(once)):  # a flag that takes one value, given twice
+            assert status == 2 and "given twice" in said, said
+            return
         if status == CANNOT_START:
             # Each problem is at its place: in the file, or at the flag that named a task.
             named = [f"{project}/job.yaml", *(f for f in flags if f.startswith("--"))]

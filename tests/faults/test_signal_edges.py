@@ -34,7 +34,8 @@ class Waits(Task):
     def run(self) -> None:
         subprocess.Popen(["sleep", "60"])  # a grandchild, ended with the attempt's group
         Path("started").touch()
-        time.sleep(60)
+        for _ in range(600):  # naps: a thread is stopped between Python instructions
+            time.sleep(0.1)
 
     def on_abort(self) -> None:
         Path("on_abort").touch()
@@ -52,6 +53,9 @@ from flowmancer.extensions import Extension, extension
 @extension
 class StopsAtTheEnd(Extension):
     signal: str = "SIGTERM"
+
+    async def update(self, e) -> None:
+        pass
 
     async def on_destroy(self) -> None:
         os.kill(os.getpid(), getattr(signal, self.signal))

@@ -230,8 +230,12 @@ def test_a_driver_started_with_its_output_closed_writes_nothing_into_state(
     write_project(project, TASKS, job(executor="thread"))
     (project / "fail").touch()
     done = subprocess.run(
-        ["sh", "-c", f"exec {sys.executable} main.py -j job.yaml --dry-run >&- ; "
-         f"exec {sys.executable} main.py -j job.yaml >&-"],
+        [
+            "sh",
+            "-c",
+            f"{sys.executable} main.py -j job.yaml --dry-run >&- ; "
+            f"exec {sys.executable} main.py -j job.yaml >&-",
+        ],
         cwd=project,
         env=driver_env(new_tag()),
         capture_output=True,

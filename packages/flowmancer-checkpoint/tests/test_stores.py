@@ -267,8 +267,9 @@ def test_keys_that_are_not_text_are_left_out_and_the_checkpoint_stays_readable(
     )
     record = store.load("nightly")
     assert record is not None and record.shared_dict == {"ok": 1}
-    assert set(record.lost) == {"1", "('a', 2)", "big"}
-    assert "key is a int" in record.lost["1"]
+    # Named by repr and type: never confused with a text key of the same spelling.
+    assert set(record.lost) == {"1 (int)", "('a', 2) (tuple)", "big"}
+    assert "key is of type int" in record.lost["1 (int)"]
 
 
 def test_a_report_that_raises_never_leaves_the_journal_behind_the_disk(

@@ -81,11 +81,22 @@ def end_children(tids: Iterable[int], grace: float) -> list[int]:
     Children are not reaped here: the task's ``subprocess.Popen`` (or whoever started them)
     still may, and a process reaped under it would report a wrong exit status.
     """
+    tids = list(tids)
     roots = [pid for tid in tids for pid in _children_of_thread(tid)]
     family = _family(roots) if roots else set()
     if not family:
         return []
+    # Frozen first, so that none can start another while the family is counted (a shell that
+    # has not yet started its own children, say), then counted again until no one is new.
+    while True:
+        _signal(family, signal.SIGSTOP)
+        roots = [pid for tid in tids for pid in _children_of_thread(tid)]
+        more = _family([*roots, *family]) - family
+        if not more:
+            break
+        family |= more
     _signal(family, signal.SIGTERM)
+    _signal(family, signal.SIGCONT)
     deadline = time.monotonic() + grace
     left = family
     while left and time.monotonic() < deadline:

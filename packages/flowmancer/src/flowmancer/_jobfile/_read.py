@@ -28,14 +28,10 @@ class Unreadable(Exception):
     """The file cannot be a job file; ``str()`` says why, without the file's name."""
 
 
-def _mib(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f} MiB"
-
-
 def _too_big(size: str) -> str:
     return (
-        f"is {size}, more than a job file may be ({MAX_JOB_FILE_BYTES // (1024 * 1024)} MiB; "
-        "split it with include:)"
+        f"is {size} bytes, more than a job file may be ({MAX_JOB_FILE_BYTES:,} bytes, "
+        f"{MAX_JOB_FILE_BYTES / (1024 * 1024):g} MiB; split it with include:)"
     )
 
 
@@ -48,7 +44,7 @@ def why_not_a_job_file(found: os.stat_result) -> str | None:
         if test(mode):
             return f"is {kind}, not a job file (job files are read only from regular files)"
     if found.st_size > MAX_JOB_FILE_BYTES:
-        return _too_big(_mib(found.st_size))
+        return _too_big(f"{found.st_size:,}")
     return None
 
 
@@ -82,7 +78,7 @@ def read_job_bytes(path: Path) -> bytes:
                 return b"".join(chunks)
             chunks.append(chunk)
             size += len(chunk)
-        raise Unreadable(_too_big(f"more than {_mib(MAX_JOB_FILE_BYTES)}"))
+        raise Unreadable(_too_big(f"more than {MAX_JOB_FILE_BYTES:,}"))
     except OSError as error:
         raise Unreadable(f"cannot be read: {error.strerror or error}") from None
     finally:
