@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from faults_support import driver_env, new_tag, no_leftovers, run_driver, write_project
+from faults_support import driver_env, no_leftovers, run_driver, write_project
 
 TASKS = """\
 import os

@@ -160,7 +160,7 @@ def test_every_run_completes_exactly_once_across_crashes(
             wanted - landed,
             seed + rounds,
             moments,
-            lambda: all((markers / f"{name}.done").exists() for name in TASK_NAMES),
+            lambda markers=markers: all((markers / f"{t}.done").exists() for t in TASK_NAMES),
         )
         report = f"seed {seed}, round {rounds}\n" + "\n".join(story)
         wrong: dict[str, int] = {}

@@ -91,9 +91,7 @@ def test_a_stop_after_the_last_task_succeeded_exits_0_with_the_checkpoint_cleare
 
 
 @pytest.mark.parametrize("name", ["SIGTERM", "SIGINT", "SIGHUP"])
-def test_a_stop_after_start_returned_keeps_the_job_s_exit_status(
-    tmp_path: Path, name: str
-) -> None:
+def test_a_stop_after_start_returned_keeps_the_job_s_exit_status(tmp_path: Path, name: str) -> None:
     write_project(
         tmp_path,
         TASKS,

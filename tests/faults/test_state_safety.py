@@ -194,7 +194,7 @@ def test_state_is_private_whatever_the_umask(tmp_path: Path, checkpointer: str) 
     files = {p.name: stat.S_IMODE(p.stat().st_mode) for p in folder.iterdir()}
     assert files and all(mode == 0o600 for mode in files.values()), files
     # Log files follow the umask, as any program's would.
-    logs = [p for p in (project / "logs").rglob("*.log")]
+    logs = list((project / "logs").rglob("*.log"))
     assert logs and all(stat.S_IMODE(p.stat().st_mode) == 0o666 for p in logs)
 
 

@@ -64,14 +64,15 @@ def test_a_closed_pipe_changes_neither_result_nor_status_nor_checkpoint(
 ) -> None:
     write_project(tmp_path, TASKS, JOB)
     py = sys.executable
-    ok = piped(tmp_path, f"{py} main.py -j job.yaml --executor {executor} {view} 2>&1 | head -c 20")
+    command = f"{py} main.py -j job.yaml --executor {executor} {view} 2>&1"
+    ok = piped(tmp_path, f"{command} | head -c 20")
     assert ok.returncode == 0, ok.stderr
     assert ok.stderr == ""
     assert not list((tmp_path / ".flowmancer").glob("piped.j*"))
     assert (tmp_path / "ran.txt").read_text().split() == ["a", "b", "c"]
     (tmp_path / "ran.txt").unlink()
     (tmp_path / "fail-b").touch()
-    failed = piped(tmp_path, f"{py} main.py -j job.yaml --executor {executor} {view} 2>&1 | head -1")
+    failed = piped(tmp_path, f"{command} | head -1")
     assert failed.returncode == 2, failed.stderr  # b FAILED, c DEFAULTED
     (tmp_path / "fail-b").unlink()
     resumed = run_driver(tmp_path, "-j", "job.yaml", "-r")

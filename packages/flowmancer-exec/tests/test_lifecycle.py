@@ -95,7 +95,8 @@ def test_a_timeout_after_run_returned_waits_for_the_hooks_then_fails_unretried(
     )
     snapshots: list[RunSnapshot] = []
     result = Runner(
-        [spec], executor=ProcessExecutor(2.0) if executor == "process" else ThreadExecutor(2.0),
+        [spec],
+        executor=ProcessExecutor(2.0) if executor == "process" else ThreadExecutor(2.0),
         checkpoint=Saved(snapshots),
     ).run()
     assert result.states["t"] is TaskState.FAILED

@@ -147,7 +147,7 @@ def read_state(path: Path) -> bytes | None:
     except OSError as failure:
         raise CorruptCheckpointError(path, f"cannot be read: {failure.strerror}") from None
     try:
-        chunks = []
+        chunks: list[bytes] = []
         while True:
             chunk = os.read(fd, 1 << 20)
             if not chunk:

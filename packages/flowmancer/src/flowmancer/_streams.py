@@ -138,7 +138,7 @@ class _JsonLines:
 
     def _line(self, line: str) -> None:
         level = "info"
-        if line.startswith("flowmancer: error:") or line.startswith("Traceback"):
+        if line.startswith(("flowmancer: error:", "Traceback")):
             level = "error"
         elif line.startswith("flowmancer: warning:") or "Warning:" in line:
             level = "warning"
