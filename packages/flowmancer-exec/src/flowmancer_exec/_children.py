@@ -16,9 +16,9 @@ import os
 import resource
 import signal
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
-__all__ = ["Limits", "end_children", "has_children"]
+__all__ = ["Limits", "end_children", "has_children", "live_processes"]
 
 
 def has_children() -> bool:
@@ -41,9 +41,9 @@ def _children_of_thread(tid: int) -> list[int]:
         return []
 
 
-def _parents() -> dict[int, int]:
-    """pid -> parent pid of every live process (zombies left out)."""
-    found: dict[int, int] = {}
+def live_processes() -> Iterator[tuple[int, int, int]]:
+    """(pid, parent pid, process group) of every process that still runs (zombies do not), from
+    ``/proc`` (nothing where there is none)."""
     with contextlib.suppress(OSError), os.scandir("/proc") as entries:
         for entry in entries:
             if not entry.name.isdigit():
@@ -54,8 +54,12 @@ def _parents() -> dict[int, int]:
             except (OSError, IndexError):
                 continue
             if fields[0] not in (b"Z", b"X"):
-                found[int(entry.name)] = int(fields[1])
-    return found
+                yield int(entry.name), int(fields[1]), int(fields[2])
+
+
+def _parents() -> dict[int, int]:
+    """pid -> parent pid of every live process."""
+    return {pid: parent for pid, parent, _ in live_processes()}
 
 
 def _family(roots: Iterable[int]) -> set[int]:

@@ -20,6 +20,7 @@ from typing import Any
 
 from ._channel import FrameReader, LineReader, read_available
 from ._child import c_sigmask, child_main
+from ._children import live_processes
 from ._interface import Attempt, AttemptResult, Emit
 from ._signals import STOP_SIGNALS
 from ._started import run_started
@@ -341,18 +342,7 @@ def _group_alive(pgid: int) -> bool:
         return False
     if not os.path.isdir("/proc"):  # pragma: no cover - not Linux: trust kill()
         return True
-    with os.scandir("/proc") as entries:
-        for entry in entries:
-            if not entry.name.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry.name}/stat", "rb") as f:
-                    fields = f.read().rsplit(b")", 1)[1].split()
-            except (OSError, IndexError):
-                continue
-            if int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
-                return True
-    return False
+    return any(group == pgid for _, _, group in live_processes())
 
 
 _PR_SET_PDEATHSIG = 1

@@ -95,17 +95,24 @@ def hardy_stdio() -> Iterator[None]:
     """While inside, ``sys.stdout`` and ``sys.stderr`` (and their ``__std*__`` originals, which
     the runner writes to) never raise on a write; on the way out, they are flushed and given
     back."""
-    names = ("stdout", "stderr", "__stdout__", "__stderr__")
+    with _wrapping(("stdout", "stderr", "__stdout__", "__stderr__"), _Hardy):
+        yield
+
+
+@contextlib.contextmanager
+def _wrapping(names: tuple[str, ...], kind: type[_Hardy | _JsonLines]) -> Iterator[None]:
+    """``sys.<name>`` wrapped in ``kind`` while inside; flushed and given back after (unless
+    something else replaced it meanwhile)."""
     saved = {name: getattr(sys, name) for name in names}
     for name, stream in saved.items():
-        if stream is not None and not isinstance(stream, _Hardy):
-            setattr(sys, name, _Hardy(stream))
+        if stream is not None and not isinstance(stream, kind):
+            setattr(sys, name, kind(stream))
     try:
         yield
     finally:
         for name, stream in saved.items():
             current = getattr(sys, name)
-            if isinstance(current, _Hardy):
+            if isinstance(current, kind):
                 current.flush()
                 if current.wrapped is stream:
                     setattr(sys, name, stream)
@@ -166,16 +173,5 @@ def json_stderr(on: bool) -> Iterator[None]:
     if not on:
         yield
         return
-    saved = {name: getattr(sys, name) for name in ("stderr", "__stderr__")}
-    for name, stream in saved.items():
-        if stream is not None:
-            setattr(sys, name, _JsonLines(stream))
-    try:
+    with _wrapping(("stderr", "__stderr__"), _JsonLines):
         yield
-    finally:
-        for name, stream in saved.items():
-            current = getattr(sys, name)
-            if isinstance(current, _JsonLines):
-                current.flush()
-                if current.wrapped is stream:
-                    setattr(sys, name, stream)
