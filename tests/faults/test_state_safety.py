@@ -110,20 +110,6 @@ def test_a_link_in_place_of_a_state_file_is_refused_and_its_target_untouched(
     assert not (project / "ran.txt").read_text().count("second")  # nothing ran
 
 
-def test_fresh_removes_a_linked_journal_itself_not_what_it_points_to(tmp_path: Path) -> None:
-    project = tmp_path / "project"
-    failed_once(project)
-    victim = tmp_path / "victim"
-    victim.write_text(VICTIM)
-    journal = project / ".flowmancer" / "safe.journal"
-    journal.unlink()
-    journal.symlink_to(victim)
-    done = run_driver(project, "-j", "job.yaml", "-r", "--fresh")
-    assert done.returncode == 0, done.stderr
-    assert victim.read_text() == VICTIM
-    assert not journal.is_symlink()
-
-
 def test_a_fifo_in_place_of_the_journal_is_refused_without_waiting(tmp_path: Path) -> None:
     project = tmp_path / "project"
     failed_once(project)

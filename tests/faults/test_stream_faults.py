@@ -84,10 +84,14 @@ def test_a_closed_pipe_changes_neither_result_nor_status_nor_checkpoint(
     "command", ["tasks job.yaml", "plan job.yaml", "graph job.yaml", "validate job.yaml"]
 )
 def test_flowmancer_commands_piped_into_head_end_quietly(tmp_path: Path, command: str) -> None:
-    # A job of many tasks, so that every command says more than head takes.
+    # A job of many tasks and classes, so that every command says more than a pipe holds.
     lines = ["config: {name: many}", "tasks:"]
     lines += [f"  t{i}: {{task: Talks}}" for i in range(2000)]
-    write_project(tmp_path, TASKS, "\n".join(lines) + "\n")
+    classes = (
+        "\nfor i in range(3000):\n"
+        "    task(type(f'Many{i}', (Task,), {'run': lambda self: None, '__module__': __name__}))\n"
+    )
+    write_project(tmp_path, TASKS + classes, "\n".join(lines) + "\n")
     cli = f"{sys.executable} -c 'import sys; from flowmancer._cli import main; sys.exit(main())'"
     done = piped(tmp_path, f"{cli} {command} | head -1")
     assert done.returncode == 0, done.stderr
