@@ -69,9 +69,38 @@ def project_with(tmp_path: Path, job: str) -> Path:
     return tmp_path
 
 
-@pytest.mark.parametrize("name", ["SIGTERM", "SIGINT", "SIGHUP"])
+# A stop as the run ends (SIGINT there was already remembered, not raised), and one as the
+# driver says the job succeeded (see WATCH).
+LATE = [
+    ("run_end", "SIGTERM"),
+    ("run_end", "SIGHUP"),
+    ("said", "SIGTERM"),
+    ("said", "SIGINT"),
+    ("said", "SIGHUP"),
+]
+
+# A main.py whose standard error stops its own process when the driver says "succeeded".
+WATCH = """\
+import os, signal, sys
+from flowmancer import Flowmancer
+class Watch:
+    def __init__(self, stream):
+        self.stream = stream
+    def write(self, text):
+        if "succeeded" in text:
+            os.kill(os.getpid(), signal.{name})
+        return self.stream.write(text)
+    def __getattr__(self, name):
+        return getattr(self.stream, name)
+if __name__ == "__main__":
+    sys.stderr = Watch(sys.stderr)
+    sys.exit(Flowmancer().start())
+"""
+
+
+@pytest.mark.parametrize(("moment", "name"), LATE)
 def test_a_stop_after_the_last_task_succeeded_exits_0_with_the_checkpoint_cleared(
-    tmp_path: Path, name: str
+    tmp_path: Path, moment: str, name: str
 ) -> None:
     project = project_with(
         tmp_path,
@@ -83,6 +112,12 @@ def test_a_stop_after_the_last_task_succeeded_exits_0_with_the_checkpoint_cleare
         extensions: {{stop: {{extension: StopsAtTheEnd, parameters: {{signal: {name}}}}}}}
         """,
     )
+    if moment == "said":
+        (project / "main.py").write_text(WATCH.replace("{name}", name))
+        (project / "job.yaml").write_text(
+            "config: {name: edges}\ntasks:\n  a: {task: Quick}\n  b: {task: Quick, dependencies: [a]}\n"
+            "extensions: {}\n"
+        )
     done = run_driver(project, "-j", "job.yaml")
     assert done.returncode == 0, done.stderr
     assert "job 'edges' succeeded" in done.stderr

@@ -40,12 +40,29 @@ class Fail(Task):
 
 
 @task
-class ClosesItsOutput(Task):
-    # On the thread executor this closes the driver's own descriptors 1 and 2.
+class ClosesItsStderr(Task):
+    # On the thread executor this closes the driver's own descriptor 2: the next file the
+    # driver opens would take its number, and the progress display writes there.
     def run(self) -> None:
         print("before closing")
-        os.close(1)
         os.close(2)
+
+
+@task
+class Echoes(Task):
+    # On the thread executor, straight to the driver's descriptors, as a C extension writes.
+    def run(self) -> None:
+        os.write(1, b"from-the-task\\n")
+        try:
+            os.write(2, b"from-the-task\\n")
+        except OSError:
+            pass
+
+
+@task
+class KillsItsDriver(Task):
+    def run(self) -> None:
+        os.kill(os.getpid(), 9)
 """
 
 
@@ -192,28 +209,44 @@ def test_state_files_never_take_the_descriptors_a_thread_task_closed(tmp_path: P
         """\
         config: {name: safe, executor: thread}
         tasks:
-          closer: {task: ClosesItsOutput}
+          closer: {task: ClosesItsStderr}
           first: {task: Note, dependencies: [closer]}
-          second: {task: Fail, dependencies: [first]}
+          echoes: {task: Echoes, dependencies: [first]}
+          killer: {task: KillsItsDriver, dependencies: [echoes]}
+          second: {task: Note, dependencies: [killer]}
+        loggers: {}
         """,
     )
-    (project / "fail").touch()
     done = run_driver(project, "-j", "job.yaml")
-    assert done.returncode == 1
+    assert done.returncode == -9
     journal = (project / ".flowmancer" / "safe.journal").read_bytes()
-    # Whatever the driver printed after fd 1 and 2 were closed went nowhere, never in here.
-    assert b"->" not in journal and b"[" not in journal.split(b"\n", 1)[0][:1]
-    (project / "fail").unlink()
+    # What was written to fd 2 after it was closed went nowhere, never in here.
+    assert all(line.startswith(b'{"') for line in journal.splitlines()), journal
+    (project / "killed").touch()
+    (project / "tasks" / "__init__.py").write_text(
+        TASKS.replace("os.kill(os.getpid(), 9)", "pass")
+    )
     resumed = run_driver(project, "-j", "job.yaml", "-r")
     assert resumed.returncode == 0, resumed.stderr
-    assert "2 completed kept; running 1 failed (second)" in resumed.stderr
+    assert "3 completed kept" in resumed.stderr, resumed.stderr
 
 
 def test_a_driver_started_with_its_output_closed_writes_nothing_into_state(
     tmp_path: Path,
 ) -> None:
     project = tmp_path / "project"
-    write_project(project, TASKS, job(executor="thread"))
+    write_project(
+        project,
+        TASKS,
+        """\
+        config: {name: safe, executor: thread}
+        tasks:
+          first: {task: Note}
+          echoes: {task: Echoes, dependencies: [first]}
+          second: {task: Fail, dependencies: [echoes]}
+        loggers: {}
+        """,
+    )
     (project / "fail").touch()
     done = subprocess.run(
         [
@@ -230,7 +263,8 @@ def test_a_driver_started_with_its_output_closed_writes_nothing_into_state(
     )
     assert done.returncode == 1, done.stderr
     for path in (project / ".flowmancer").iterdir():
-        assert b"dry run" not in path.read_bytes(), path
+        # What a task wrote to the driver's (closed) standard output: never in here.
+        assert b"from-the-task" not in path.read_bytes(), path
     lock = (project / ".flowmancer" / "safe.lock").read_bytes()
     assert lock.startswith(b'{"pid": '), lock
 

@@ -80,13 +80,13 @@ def test_a_closed_pipe_changes_neither_result_nor_status_nor_checkpoint(
     assert "1 completed kept; running 1 failed (b)" in resumed.stderr
 
 
-@pytest.mark.parametrize(
-    "command", ["tasks job.yaml", "plan job.yaml", "graph job.yaml", "validate job.yaml"]
-)
+# (`validate` says one line, "ok: N tasks", and `graph` says it all in one write that Python
+# finishes before head is gone: those were quiet already.)
+@pytest.mark.parametrize("command", ["tasks job.yaml", "plan job.yaml"])
 def test_flowmancer_commands_piped_into_head_end_quietly(tmp_path: Path, command: str) -> None:
     # A job of many tasks and classes, so that every command says more than a pipe holds.
     lines = ["config: {name: many}", "tasks:"]
-    lines += [f"  t{i}: {{task: Talks}}" for i in range(2000)]
+    lines += [f"  task_with_a_longer_name_{i}: {{task: Talks}}" for i in range(4000)]
     classes = (
         "\nfor i in range(3000):\n"
         "    task(type(f'Many{i}', (Task,), {'run': lambda self: None, '__module__': __name__}))\n"
