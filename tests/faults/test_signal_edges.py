@@ -115,8 +115,8 @@ def test_a_stop_after_the_last_task_succeeded_exits_0_with_the_checkpoint_cleare
     if moment == "said":
         (project / "main.py").write_text(WATCH.replace("{name}", name))
         (project / "job.yaml").write_text(
-            "config: {name: edges}\ntasks:\n  a: {task: Quick}\n  b: {task: Quick, dependencies: [a]}\n"
-            "extensions: {}\n"
+            "config: {name: edges}\ntasks:\n  a: {task: Quick}\n"
+            "  b: {task: Quick, dependencies: [a]}\nextensions: {}\n"
         )
     done = run_driver(project, "-j", "job.yaml")
     assert done.returncode == 0, done.stderr

@@ -78,8 +78,11 @@ def noticing_interrupts(settle: bool = True) -> Iterator[Settle]:
 
     Only over their default handlers, and only from the main thread. With ``settle``, once the
     inside has set a status (the job ended, or could not start), a stop signal arriving after
-    it ends the process with that status instead of the signal's default.
+    it ends the process with that status instead of the signal's default; only in a program
+    started as a script (``python main.py``, the ``flowmancer`` command): a host such as
+    ``python -m pytest`` gets its handlers back as they were.
     """
+    settle = settle and _started_as_script()
     _asked.clear()
     _deferring[0] = False
     ending = Settle()
@@ -118,6 +121,11 @@ def noticing_interrupts(settle: bool = True) -> Iterator[Settle]:
             sys.unraisablehook = previous_hook
         _asked.clear()
         _deferring[0] = False
+
+
+def _started_as_script() -> bool:
+    main = sys.modules.get("__main__")
+    return bool(getattr(main, "__file__", None)) and getattr(main, "__spec__", None) is None
 
 
 def _exit_with(status: int, default: object) -> Callable[[int, FrameType | None], None]:

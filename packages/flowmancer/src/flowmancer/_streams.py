@@ -11,8 +11,6 @@ have been. The first write that fails points the descriptor at ``/dev/null``, so
 from __future__ import annotations
 
 import contextlib
-import datetime
-import json
 import os
 import sys
 from collections.abc import Iterator
@@ -144,6 +142,9 @@ class _JsonLines:
             self.write(line)
 
     def _line(self, line: str) -> None:
+        import datetime  # only under --log-format json: not on every driver's start
+        import json
+
         level = "info"
         if line.startswith(("flowmancer: error:", "Traceback")):
             level = "error"
