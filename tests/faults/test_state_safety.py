@@ -223,9 +223,7 @@ def test_state_files_never_take_the_descriptors_a_thread_task_closed(tmp_path: P
     # What was written to fd 2 after it was closed went nowhere, never in here.
     assert all(line.startswith(b'{"') for line in journal.splitlines()), journal
     (project / "killed").touch()
-    (project / "tasks" / "__init__.py").write_text(
-        TASKS.replace("os.kill(os.getpid(), 9)", "pass")
-    )
+    (project / "tasks" / "__init__.py").write_text(TASKS.replace("os.kill(os.getpid(), 9)", "pass"))
     resumed = run_driver(project, "-j", "job.yaml", "-r")
     assert resumed.returncode == 0, resumed.stderr
     assert "3 completed kept" in resumed.stderr, resumed.stderr
