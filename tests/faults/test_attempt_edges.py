@@ -249,3 +249,26 @@ def test_shared_dict_keys_1_and_text_1_stay_two_keys(tmp_path: Path, executor: s
     assert resumed.returncode == 0, resumed.stderr
     assert "shared_dict lost '1 (int)' (not saved)" in resumed.stderr
     assert (tmp_path / "notes.txt").read_text().splitlines()[-1] == "[('1', 'the text')]"
+
+
+def test_a_save_that_fails_without_words_is_reported_with_its_kind(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    from flowmancer_exec import Runner, Task, TaskSpec, ThreadExecutor
+
+    class Quiet(Task):
+        def run(self) -> None:
+            pass
+
+    class NoMemory:
+        def save(self, snapshot: object) -> None:
+            raise MemoryError
+
+    Runner(
+        [TaskSpec("quiet", Quiet)],
+        executor=ThreadExecutor(),
+        checkpoint=NoMemory(),
+        handle_signals=False,
+    ).run()
+    said = capfd.readouterr().err
+    assert "the checkpoint could not be saved: MemoryError; it keeps" in said, said

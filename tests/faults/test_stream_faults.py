@@ -6,6 +6,7 @@ stream. And what a resumed partial run leaves out keeps its state for a later re
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -129,3 +130,25 @@ def test_a_resumed_partial_run_keeps_the_failed_state_of_what_it_leaves_out(
     assert "running 1 failed (b), 1 not run (upstream failed) (c)" in later.stderr, later.stderr
     assert (tmp_path / "restarted-b").exists()  # on_restart: b is resumed as FAILED
     assert (tmp_path / "ran.txt").read_text().split() == ["a", "b", "b", "c"]
+
+
+def test_names_with_newlines_and_escape_codes_are_printed_escaped(tmp_path: Path) -> None:
+    write_project(
+        tmp_path,
+        TASKS,
+        'config: {name: "odd\\nname"}\n'
+        "tasks:\n"
+        '  "a\\e[31mb\\nc": {task: Talks}\n'
+        '  "d\\re": {task: Talks, dependencies: ["a\\e[31mb\\nc"]}\n',
+    )
+    (tmp_path / "fail-a\x1b[31mb\nc").touch()
+    done = run_driver(tmp_path, "-j", "job.yaml", "--log-format", "text")
+    assert done.returncode == 2, done.stderr
+    # The driver's own lines (task output is the task's, escape codes and all: ` | `).
+    own = [line for line in done.stderr.splitlines() if " | " not in line]
+    assert not [line for line in own if "\x1b" in line or "\r" in line], own
+    assert "  a\\x1b[31mb\\nc: FAILED: RuntimeError: failing by its flag file" in done.stderr
+    assert re.search(r"^d\\re +→ DEFAULTED", done.stderr, re.MULTILINE), done.stderr
+    plan = run_driver(tmp_path, "-j", "job.yaml", "-r", "--dry-run")
+    assert "  a\\x1b[31mb\\nc: run" in plan.stdout, plan.stdout
+    assert "running 1 failed (a\\x1b[31mb\\nc)" in plan.stderr, plan.stderr

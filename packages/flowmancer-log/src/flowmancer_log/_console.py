@@ -120,7 +120,8 @@ class ConsoleLogger(Logger):
         after = str(change.after)
         if after == "PENDING" and not change.reason:
             return
-        note = change.reason.split("\n", 1)[0] if change.reason else None  # short lines only
+        # Short lines only, and no control characters (a task's name in the reason, say).
+        note = printable(change.reason.split("\n", 1)[0]) if change.reason else None
         if after == "RUNNING" and change.attempt > 1:
             note = f"attempt {change.attempt}"
         state = after

@@ -369,5 +369,5 @@ def _print_result(result: Any) -> None:
     )
     for name, state in result.states.items():
         if state in (TaskState.FAILED, TaskState.ABORTED) and name in result.reasons:
-            reason = result.reasons[name].strip().splitlines()[-1][:200]
+            reason = printable(result.reasons[name].strip().splitlines()[-1][:200])
             print(f"  {printable(name)}: {state.value}: {reason}", file=sys.stderr)

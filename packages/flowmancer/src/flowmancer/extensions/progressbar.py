@@ -66,7 +66,7 @@ class RichProgressBar:
         if self._progress is not None:
             self._redraw()
         elif after != "PENDING" or change.reason:  # PENDING is noise in a log
-            why = f" ({_last_line(change.reason)})" if change.reason else ""
+            why = f" ({printable(_last_line(change.reason))})" if change.reason else ""
             self._plain(f"{printable(change.task)}: {change.before} -> {after}{why}")
 
     def on_run_end(self, result: Any) -> None:
