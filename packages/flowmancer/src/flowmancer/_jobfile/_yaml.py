@@ -210,6 +210,7 @@ class _Builder:
         self.expanded = 0
         self.expanded_text = 0
         self.scalars: set[int] = set()  # scalar nodes built once: a second time is an alias
+        self.sizes: dict[int, tuple[int, int]] = {}  # _size of what an anchor's node built
         self.too_much = False
 
     def mark(self, node: yaml.Node) -> Mark:
@@ -232,7 +233,10 @@ class _Builder:
             # otherwise grow exponentially). Copies keep later merges from sharing.
             seen = self.built.get(id(node))
             if seen is not None:
-                if self.expand(node, place, *_size(seen)):
+                size = self.sizes.get(id(node))
+                if size is None:  # once per anchor: an alias bomb refers to each many times
+                    size = self.sizes[id(node)] = _size(seen)
+                if self.expand(node, place, *size):
                     return None
                 return copy.deepcopy(seen)
         elif id(node) in self.scalars:  # an alias of a scalar: its text, once more
