@@ -6,9 +6,9 @@ models in ``_shapes``; the scalar rules themselves in ``_scalars`` and ``_tempor
 
 Every conversion runs in a mode: ``LAX`` (the default: pydantic's lax conversions), ``STRICT``
 (what pydantic's strict mode accepts) or ``EXACT`` (the value already is of the type). A union
-picks its member as pydantic's smart mode does: the leftmost exact match, else the leftmost
-strict one, else the leftmost lax one (for mappings, the dataclass, TypedDict or model that
-takes the most of its keys first).
+picks its member as pydantic's smart mode does (see ``_union``): an exact match, else a strict
+one, else a lax one, leftmost first, with the record that takes most of a mapping's keys
+first.
 """
 
 from __future__ import annotations
@@ -150,18 +150,29 @@ def _literal(
 def _union(
     value: Any, arms: tuple[Any, ...], tp: Any, place: str, problems: list[Problem], mode: int
 ) -> Any:
-    if mode == LAX and isinstance(value, Mapping):
-        chosen = _most_fields(value, arms, place)
-        if chosen is not _BAD:
-            return chosen
-    for level in (EXACT, STRICT, LAX):
+    # pydantic's smart mode: every member is tried strictly first, then (if none took the
+    # value) laxly; of those that take it, the one taking the most of a mapping's keys as its
+    # fields (a dataclass, TypedDict or model) wins, then an exact match over a strict one,
+    # then the leftmost. An exact match of a member without fields ends the search at once.
+    for level in (STRICT, LAX) if mode != EXACT else (EXACT,):
         if level > mode:
             break
+        best: tuple[int, bool] | None = None
+        chosen: Any = _BAD
         for arm in arms:
             attempt: list[Problem] = []
             result = convert(value, arm, place, attempt, level)
-            if not attempt:
+            if attempt:
+                continue
+            names = _shapes.field_names(arm) if isinstance(value, Mapping) else frozenset()
+            exact = level == EXACT or (level == STRICT and _takes(value, arm, place, EXACT))
+            if exact and not names:
                 return result
+            score = (sum(1 for key in value if key in names) if names else -1, exact)
+            if best is None or score > best:
+                best, chosen = score, result
+        if best is not None:
+            return chosen
     others = [a for a in arms if a is not type(None)]
     if value is not None and len(others) == 1:
         scratch: list[Problem] = []
@@ -172,22 +183,10 @@ def _union(
     return fail(tp, value, place, problems)
 
 
-def _most_fields(value: Mapping[Any, Any], arms: tuple[Any, ...], place: str) -> Any:
-    """pydantic's first rule for mappings: the member (a dataclass, TypedDict or model) that
-    takes the most of the mapping's keys as its fields wins; ties go to the leftmost."""
-    best, best_count = _BAD, 0
-    for arm in arms:
-        names = _shapes.field_names(arm)
-        if not names:
-            continue
-        count = sum(1 for key in value if key in names)
-        if count <= best_count:
-            continue
-        attempt: list[Problem] = []
-        result = convert(value, arm, place, attempt, LAX)
-        if not attempt:
-            best, best_count = result, count
-    return best
+def _takes(value: Any, tp: Any, place: str, mode: int) -> bool:
+    attempt: list[Problem] = []
+    convert(value, tp, place, attempt, mode)
+    return not attempt
 
 
 def hints(owner: Any, place: str, problems: list[Problem]) -> dict[str, Any] | None:

@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping, MutableMapping, MutableSequence, 
 from collections.abc import Set as AbstractSet
 from typing import Any
 
+from typing_extensions import is_typeddict
+
 from . import _convert
 from ._errors import Problem
 from ._scalars import BAD
@@ -39,7 +41,7 @@ def describe(tp: Any, origin: Any, args: tuple[Any, ...]) -> str | None:
         return "tuple of (" + ", ".join(_convert.describe(a) for a in args) + ")"
     if origin in _MAPPINGS and args:
         return f"mapping of {_convert.describe(args[0])} to {_convert.describe(args[1])}"
-    if dataclasses.is_dataclass(tp) or typing.is_typeddict(tp):
+    if dataclasses.is_dataclass(tp) or is_typeddict(tp):
         return f"mapping for {_convert.type_name(tp)}"
     return None
 
@@ -60,7 +62,7 @@ def generic(
             return _convert.fail(tp, value, place, problems)
         if origin in _MAPPINGS:
             return _mapping(value, args, place, problems, mode)
-        return _items(value, made, args, tp, place, problems, mode)
+        return _items(value, made, origin is tuple, args, tp, place, problems, mode)
     if origin is type:
         wanted = args[0] if args and isinstance(args[0], type) else object
         if isinstance(value, type) and issubclass(value, wanted):
@@ -94,6 +96,7 @@ def _made_as(value: Any, origin: Any, mode: int) -> Callable[[list[Any]], Any] |
 def _items(
     value: Any,
     made: Callable[[list[Any]], Any],
+    is_tuple: bool,
     args: tuple[Any, ...],
     tp: Any,
     place: str,
@@ -101,7 +104,7 @@ def _items(
     mode: int,
 ) -> Any:
     items = list(value)
-    if made is tuple and args and not (len(args) == 2 and args[1] is Ellipsis):
+    if is_tuple and args and not (len(args) == 2 and args[1] is Ellipsis):
         if args == ((),):  # Tuple[()] on Python 3.10
             args = ()
         if len(items) != len(args):
@@ -141,7 +144,7 @@ def other(value: Any, tp: type, place: str, problems: list[Problem], mode: int) 
         if isinstance(value, tp):
             return value
         return _dataclass(value, tp, place, problems, mode)
-    if typing.is_typeddict(tp):
+    if is_typeddict(tp):
         return _typed_dict(value, tp, place, problems, mode)
     model_validate = getattr(tp, "model_validate", None)
     if callable(model_validate):
@@ -159,7 +162,7 @@ def field_names(tp: Any) -> frozenset[str]:
     """The fields of a dataclass, TypedDict or model (empty for any other type)."""
     if dataclasses.is_dataclass(tp) and isinstance(tp, type):
         return frozenset(f.name for f in dataclasses.fields(tp) if f.init)
-    if typing.is_typeddict(tp):
+    if is_typeddict(tp):
         return frozenset(getattr(tp, "__annotations__", {}))
     fields = getattr(tp, "model_fields", None) if isinstance(tp, type) else None
     return frozenset(fields) if isinstance(fields, Mapping) else frozenset()
