@@ -1,7 +1,7 @@
 """A task class's declared parameters, and checking a job's values against them.
 
 Every missing, unknown and mistyped value is reported at once, each with its place; the
-conversion rules for single values are in ``_convert``. Defaults are not checked (pydantic does
+conversion rules for single values are in ``_convert``. Defaults are never refused (pydantic does
 not check them either): ``x: int = None`` means "None unless given". A class written with
 pydantic's own constructs is checked by pydantic (``_pydantic``).
 """
@@ -106,6 +106,18 @@ def _pydantic_default(field: Any) -> Any:
     return _NOTHING
 
 
+def _default(parameter: Parameter, place: str) -> Any:
+    """A parameter's default: converted when it can be (``x: Path = "data"`` is a Path), else
+    as written, never an error (pydantic does not check defaults: ``x: int = None`` is None).
+    A fresh copy each time: a mutable default must not be shared between tasks."""
+    import copy
+
+    default = copy.deepcopy(parameter.default)
+    scratch: list[Problem] = []
+    converted = convert(default, parameter.annotation, place, scratch)
+    return default if scratch else converted
+
+
 def validate_parameters(
     cls: type,
     values: Mapping[str, Any],
@@ -117,8 +129,6 @@ def validate_parameters(
     Raises:
         ParameterError: listing every missing, unknown and mistyped value, each with its place.
     """
-    import copy
-
     try:
         declared = parameters_of(cls, reserved)
     except ParameterError as error:
@@ -138,9 +148,7 @@ def validate_parameters(
                 )
             )
         else:
-            # Not checked, as pydantic does not check defaults; a fresh copy each time: a
-            # mutable default must not be shared between tasks.
-            out[name] = copy.deepcopy(parameter.default)
+            out[name] = _default(parameter, f"{place}.{name}")
     for name in values:
         if name not in declared:
             known = ", ".join(declared) or "none"
