@@ -29,17 +29,25 @@ import sys
 import textwrap
 import uuid
 from pathlib import Path
-from typing import Any, Literal, NamedTuple, Optional, Union
+from typing import Any, Literal, NamedTuple
 
 import pytest
 from typing_extensions import TypedDict
 
-from flowmancer_exec import ParameterError, Task, validate_parameters
+from flowmancer_exec import (
+    ParameterError,
+    ProcessExecutor,
+    Runner,
+    Task,
+    TaskSpec,
+    ThreadExecutor,
+    validate_parameters,
+)
 
 UTC = dt.timezone.utc
 
 # The tasks module of the project: each case's class is `C_<case>` with one parameter `x`.
-HEADER = '''\
+HEADER = """\
 import collections
 import datetime
 import decimal
@@ -79,7 +87,7 @@ class Got(Task):
         Path("out", self.metadata.name).write_text(
             json.dumps([type(self.x).__name__, repr(self.x)])
         )
-'''
+"""
 
 
 class Case(NamedTuple):
@@ -117,7 +125,12 @@ ACCEPTED = [
     Case("bool_from_zero", "bool", "0", False),
     Case("bool_from_one_point_zero", "bool", "1.0", True),
     *(
-        Case(f"bool_from_text_{i}", "bool", f'"{text}"', text in "t y on yes true True".split())
+        Case(
+            f"bool_from_text_{i}",
+            "bool",
+            f'"{text}"',
+            text in ("t", "y", "on", "yes", "true", "True"),
+        )
         for i, text in enumerate(
             ["f", "n", "no", "off", "false", "False", "t", "y", "on", "yes", "true", "True"]
         )
@@ -167,7 +180,10 @@ ACCEPTED = [
         dt.datetime(2017, 5, 5, 10, 10, 10, tzinfo=UTC),
     ),
     Case(
-        "datetime_space", "datetime.datetime", '"2017-05-05 10:10:10"', dt.datetime(2017, 5, 5, 10, 10, 10)
+        "datetime_space",
+        "datetime.datetime",
+        '"2017-05-05 10:10:10"',
+        dt.datetime(2017, 5, 5, 10, 10, 10),
     ),
     Case(
         "datetime_fraction",
@@ -199,7 +215,9 @@ ACCEPTED = [
     # (valid '1 days 10:10', '1 d 10:10'); Standard Library Types: 'P3DT12H30M5S' is 3 days
     # 45005 s. Issue 25: "PT1H", "01:00:00", "1 day, 01:00:00".
     Case("timedelta_from_seconds", "datetime.timedelta", "123000", dt.timedelta(seconds=123000)),
-    Case("timedelta_iso", "datetime.timedelta", "P3DT12H30M5S", dt.timedelta(days=3, seconds=45005)),
+    Case(
+        "timedelta_iso", "datetime.timedelta", "P3DT12H30M5S", dt.timedelta(days=3, seconds=45005)
+    ),
     Case("timedelta_iso_hour", "datetime.timedelta", "PT1H", dt.timedelta(hours=1)),
     Case("timedelta_clock", "datetime.timedelta", '"01:00:00"', dt.timedelta(hours=1)),
     Case(
@@ -208,7 +226,9 @@ ACCEPTED = [
         '"1 day, 01:00:00"',
         dt.timedelta(days=1, hours=1),
     ),
-    Case("timedelta_days", "datetime.timedelta", '"1 days 10:10"', dt.timedelta(days=1, minutes=610)),
+    Case(
+        "timedelta_days", "datetime.timedelta", '"1 days 10:10"', dt.timedelta(days=1, minutes=610)
+    ),
     Case("timedelta_d", "datetime.timedelta", '"1 d 10:10"', dt.timedelta(days=1, minutes=610)),
     # UUID: "passing the value to UUID(v)" (table valid '{12345678-1234-5678-1234-567812345678}').
     Case(
@@ -277,9 +297,7 @@ def _project(root: Path, cases: list[Case]) -> Path:
     (root / "tasks").mkdir()
     (root / "tasks" / "__init__.py").write_text("")
     (root / "out").mkdir()
-    classes = "".join(
-        f"\n\n@task\nclass C_{c.name}(Got):\n    x: {c.annotation}\n" for c in cases
-    )
+    classes = "".join(f"\n\n@task\nclass C_{c.name}(Got):\n    x: {c.annotation}\n" for c in cases)
     (root / "tasks" / "cases.py").write_text(HEADER + classes)
     lines = ["config: {name: parity, executor: thread}", "extensions: {}", "tasks:"]
     for c in cases:
@@ -327,7 +345,9 @@ def test_values_a_job_file_gives_convert_as_pydantic_documents(tmp_path: Path) -
         if (root / "out" / c.name).exists()
     }
     expected = {c.name: _shown(c.expected) for c in ACCEPTED}
-    wrong = {name: (got.get(name), want) for name, want in expected.items() if got.get(name) != want}
+    wrong = {
+        name: (got.get(name), want) for name, want in expected.items() if got.get(name) != want
+    }
     assert not wrong, "\n".join(f"{n}: got {g}, expected {w}" for n, (g, w) in wrong.items())
 
 
@@ -407,13 +427,15 @@ def check(annotation: Any, value: Any) -> Any:
         (uuid.UUID, uuid.UUID(int=5), uuid.UUID(int=5)),  # UUID <- UUID (strict)
         (Colour, Colour.RED, Colour.RED),  # Enum <- Enum (strict)
         (Pair, {"a": "1"}, {"a": 1}),  # TypedDict <- dict
-        (Union[int, str], 5, 5),  # smart mode: exact int
-        (Union[str, int], "5", "5"),  # smart mode: exact str
-        (Union[str, float], 1, 1.0),  # smart mode: int is strictly a float, not a str
-        (Optional[Literal["a"]], None, None),
+        (int | str, 5, 5),  # smart mode: exact int
+        (str | int, "5", "5"),  # smart mode: exact str
+        (str | float, 1, 1.0),  # smart mode: int is strictly a float, not a str
+        (Literal["a"] | None, None, None),
     ],
 )
-def test_python_values_convert_as_pydantic_documents(annotation: Any, value: Any, expected: Any) -> None:
+def test_python_values_convert_as_pydantic_documents(
+    annotation: Any, value: Any, expected: Any
+) -> None:
     got = check(annotation, value)
     assert got == expected and type(got) is type(expected)
 
@@ -448,13 +470,16 @@ class Defaults(Task):
     names: list[str] = None  # type: ignore[assignment]
 
     def run(self) -> None:
-        pass
+        self.shared_dict["got"] = [self.count, self.when, self.names]
 
 
-def test_defaults_are_not_validated_when_built_by_hand() -> None:
-    built = Defaults()
-    assert (built.count, built.when, built.names) == (None, "today", None)
-    assert Defaults(count="3").count == 3
+@pytest.mark.parametrize("executor", ["process", "thread"])
+def test_defaults_are_never_refused_when_the_task_is_built_for_its_attempt(executor: str) -> None:
+    kind = ProcessExecutor if executor == "process" else ThreadExecutor
+    result = Runner([TaskSpec("d", Defaults, {})], executor=kind()).run()
+    assert result.ok, result.reasons
+    assert result.shared_dict["got"] == [None, "today", None]
+    assert Defaults(count="3").count == 3  # a value given is converted, as ever
 
 
 def test_date_parsing_and_pydantic_are_not_imported_for_parameters_that_need_neither() -> None:

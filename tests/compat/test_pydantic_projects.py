@@ -17,7 +17,7 @@ import pytest
 
 HAVE_PYDANTIC = importlib.util.find_spec("pydantic") is not None
 
-TASKS = '''\
+TASKS = """\
 import json
 from pathlib import Path
 from typing import List, Optional
@@ -65,7 +65,7 @@ class Load(Task):
 
     def run(self) -> None:
         Path("load.json").write_text(json.dumps([self.rows, self.shared_dict["extract_ready"]]))
-'''
+"""
 
 JOB = """\
 config: {name: pydantic-project}

@@ -24,7 +24,9 @@ without_pydantic = pytest.mark.skipif(HAVE_PYDANTIC, reason="pydantic is install
 
 def problems(cls: type, values: dict[str, Any]) -> list[str]:
     with pytest.raises(ParameterError) as refused:
-        validate_parameters(cls, values, "tasks.t.parameters", {"shared_dict", "logger", "metadata"})
+        validate_parameters(
+            cls, values, "tasks.t.parameters", {"shared_dict", "logger", "metadata"}
+        )
     return [str(p) for p in refused.value.problems]
 
 

@@ -118,7 +118,7 @@ def fail(tp: Any, value: Any, place: str, problems: list[Problem]) -> Any:
     return _BAD
 
 
-def _enum(value: Any, tp: type[enum.Enum], place: str, problems: list[Problem], mode: int) -> Any:
+def _enum(value: Any, tp: Any, place: str, problems: list[Problem], mode: int) -> Any:
     if isinstance(value, tp):
         return value
     if mode != LAX:
@@ -198,4 +198,3 @@ def hints(owner: Any, place: str, problems: list[Problem]) -> dict[str, Any] | N
             Problem(place, f"cannot read the annotations of {type_name(owner)}: {error}")
         )
         return None
-

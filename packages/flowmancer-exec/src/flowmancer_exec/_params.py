@@ -132,7 +132,9 @@ def validate_parameters(
     try:
         declared = parameters_of(cls, reserved)
     except ParameterError as error:
-        raise ParameterError([Problem(p.place or place, p.message) for p in error.problems]) from None
+        raise ParameterError(
+            [Problem(p.place or place, p.message) for p in error.problems]
+        ) from None
     if uses_pydantic(cls):
         annotations = {name: p.annotation for name, p in declared.items()}
         return validate_with_pydantic(cls, values, place, annotations, reserved)

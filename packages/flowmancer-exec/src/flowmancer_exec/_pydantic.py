@@ -15,6 +15,7 @@ from __future__ import annotations
 import sys
 import types
 import typing
+import warnings
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 from typing import Any
@@ -45,7 +46,7 @@ def uses_pydantic(cls: type) -> str | None:
             if key == "model_config" or (key == "Config" and isinstance(value, type)):
                 found = key if key == "model_config" else "class Config"
             elif type(value).__module__.partition(".")[0] == "pydantic":
-                found = "validators" if "Decorator" in type(value).__name__ else "Field(...)"
+                found = "Field(...)" if type(value).__name__ == "FieldInfo" else "validators"
     if found is None and "pydantic" in sys.modules:  # else no model type can be in there
         try:
             annotations = typing.get_type_hints(cls, include_extras=True).values()
@@ -63,7 +64,9 @@ def _pydantic_in(tp: Any) -> bool:
     if isinstance(tp, type) and issubclass(tp, base):
         return True
     metadata = getattr(tp, "__metadata__", ())
-    if any(type(m).__module__.partition(".")[0] in ("pydantic", "annotated_types") for m in metadata):
+    if any(
+        type(m).__module__.partition(".")[0] in ("pydantic", "annotated_types") for m in metadata
+    ):
         return True
     return any(_pydantic_in(arg) for arg in typing.get_args(tp))
 
@@ -106,7 +109,11 @@ def model_of(cls: type, names: Mapping[str, Any], reserved: AbstractSet[str]) ->
         if hasattr(cls, name):
             namespace[name] = getattr(cls, name)
     try:
-        model = type(cls.__name__, (Base,), namespace)
+        with warnings.catch_warnings():
+            # pydantic warned when the class was written (class Config is deprecated); the
+            # model made from it need not say so again.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            model = type(cls.__name__, (Base,), namespace)
     except Exception as error:  # pydantic's own word on a definition it cannot use
         message = f"pydantic cannot make a model of {cls.__name__}: {error}"
         raise ParameterError([Problem("", message)]) from None
@@ -118,12 +125,16 @@ def _carried(name: str, value: Any) -> bool:
     if name.startswith("__") or name in ("model_post_init", "model_config", "Config"):
         return False
     if type(value).__module__.partition(".")[0] == "pydantic":
-        return "Decorator" in type(value).__name__  # validators (not Field defaults)
+        return type(value).__name__ != "FieldInfo"  # validators, private attributes, ...
     return isinstance(value, (classmethod, staticmethod, property, types.FunctionType))
 
 
 def validate(
-    cls: type, values: Mapping[str, Any], place: str, names: Mapping[str, Any], reserved: AbstractSet[str]
+    cls: type,
+    values: Mapping[str, Any],
+    place: str,
+    names: Mapping[str, Any],
+    reserved: AbstractSet[str],
 ) -> dict[str, Any]:
     """``values`` validated by the model for ``cls``: every parameter, with pydantic's defaults.
 

@@ -23,7 +23,15 @@ from ._scalars import BAD
 
 __all__ = ["BARE", "describe", "field_names", "generic", "other"]
 
-_LISTS = (list, tuple, set, frozenset, collections.deque, type({}.keys()), type({}.values()))
+_LISTS: tuple[type, ...] = (
+    list,
+    tuple,
+    set,
+    frozenset,
+    collections.deque,
+    type({}.keys()),
+    type({}.values()),
+)
 _SEQUENCES = (list, Sequence, MutableSequence)
 _SETS = (set, frozenset, AbstractSet)
 _MAPPINGS = (dict, Mapping, MutableMapping)
@@ -87,7 +95,7 @@ def _made_as(value: Any, origin: Any, mode: int) -> Callable[[list[Any]], Any] |
         return own
     own_type = {AbstractSet: set, MutableSequence: list}.get(origin, origin)
     if type(value) is own_type:
-        return own_type  # type: ignore[no-any-return]
+        return own_type
     if mode != _convert.LAX or not isinstance(value, _LISTS):
         return None
     return own_type  # type: ignore[no-any-return]
@@ -133,7 +141,9 @@ def _mapping(
     before = len(problems)
     out = {}
     for key, item in value.items():
-        new_key = _convert.convert(key, key_tp, f"{place} key {_convert.shown(key)}", problems, mode)
+        new_key = _convert.convert(
+            key, key_tp, f"{place} key {_convert.shown(key)}", problems, mode
+        )
         out[new_key] = _convert.convert(item, value_tp, f"{place}.{key}", problems, mode)
     return BAD if len(problems) > before else out
 

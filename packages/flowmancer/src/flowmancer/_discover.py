@@ -106,6 +106,9 @@ def _describe(module: str, error: BaseException) -> str:
     user = [f for f in frames if not f.filename.startswith(ours)]
     where = f"{user[-1].filename}:{user[-1].lineno}: " if user else ""
     fix = ""
-    if isinstance(error, ModuleNotFoundError) and (error.name or "").partition(".")[0] == "pydantic":
+    if (
+        isinstance(error, ModuleNotFoundError)
+        and (error.name or "").partition(".")[0] == "pydantic"
+    ):
         fix = " (Flowmancer runs pydantic tasks with its extra: pip install 'flowmancer[pydantic]')"
     return f"{where}cannot import {module}: {type(error).__name__}: {error}{fix}"

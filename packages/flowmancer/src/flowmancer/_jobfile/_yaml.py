@@ -157,7 +157,9 @@ def _flow_hint(error: yaml.MarkedYAMLError, line: str, mark: Mark) -> str:
     column = mark.column - 1
     if "flow" not in (error.context or "") or line[column : column + 1] != "{":
         return ""
-    before = re.search(r"(?:([^\s,\[\]{}:'\"]+)\s*:\s+)?([^\s,\[\]{}]*)\$(?:VAR|ENV|SYS)$", line[:column])
+    before = re.search(
+        r"(?:([^\s,\[\]{}:'\"]+)\s*:\s+)?([^\s,\[\]{}]*)\$(?:VAR|ENV|SYS)$", line[:column]
+    )
     reference = _REFERENCE.match(line, column - 4)
     if before is None or reference is None:
         return ""
