@@ -20,6 +20,8 @@ a value's place in its file is its place in the merged job.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 __all__ = ["Substituted", "TypedKey", "settle"]
@@ -61,65 +63,118 @@ class TypedKey(str):
         return (TypedKey, (str.__str__(self), self.value))
 
 
-def settle(data: Any) -> Any:
-    """``data`` (one job file) with every ``Substituted`` and ``TypedKey`` made plain."""
-    if not isinstance(data, dict):
-        return _elsewhere(data)
-    out = {}
-    for section, value in data.items():
-        section = _text(section)
-        if section == "tasks" and isinstance(value, dict):
-            value = {_text(n): _entry(e, ("parameters", "matrix")) for n, e in value.items()}
-        elif section in _PLUGINS and isinstance(value, dict):
-            value = {_text(n): _entry(e, ("parameters",)) for n, e in value.items()}
-        elif section == "checkpointer":
-            value = _entry(value, ("parameters",))
-        else:
-            value = _elsewhere(value)
-        out[section] = value
-    return out
+def settle(data: Any, typed_keys: bool = True, clean: AbstractSet[int] = frozenset()) -> Any:
+    """``data`` (one job file, as just read: its collections are its own) with every
+    ``Substituted`` and ``TypedKey`` made plain, in place. Without ``typed_keys`` (the file has
+    no key of a YAML type) keys are not looked at; collections whose ids are in ``clean`` hold
+    neither and are not looked into."""
+    return _Settler(typed_keys, clean).file(data)
 
 
-def _entry(entry: Any, holding: tuple[str, ...]) -> Any:
-    """A task, logger, extension or checkpointer entry: its ``holding`` keys hold parameters."""
-    if not isinstance(entry, dict):
-        return _elsewhere(entry)
-    out = {}
-    for key, value in entry.items():
-        key = _text(key)
-        if key in holding and isinstance(value, dict):
-            out[key] = {_text(name): _parameter(v) for name, v in value.items()}
-        else:
-            out[key] = _elsewhere(value)
-    return out
+_TASK_PARAMETERS = ("parameters", "matrix")
+_PLUGIN_PARAMETERS = ("parameters",)
+_NESTED = (dict, list, Substituted)
 
 
-def _parameter(value: Any) -> Any:
-    if isinstance(value, Substituted):
-        return str.__str__(value)
-    if isinstance(value, dict):
-        return {_typed(k): _parameter(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_parameter(v) for v in value]
-    return value
+class _Settler:
+    def __init__(self, typed_keys: bool, clean: AbstractSet[int]) -> None:
+        self.keys: Callable[[dict[Any, Any]], dict[Any, Any]] = (
+            _keys_as_text if typed_keys else _as_is
+        )
+        self.typed_keys = typed_keys
+        self.clean = clean
+
+    def file(self, data: Any) -> Any:
+        if type(data) is not dict:
+            return self.elsewhere(data)
+        data = self.keys(data)
+        for section, value in data.items():
+            if section == "tasks" and type(value) is dict:
+                data[section] = self.entries(value, _TASK_PARAMETERS)
+            elif section in _PLUGINS and type(value) is dict:
+                data[section] = self.entries(value, _PLUGIN_PARAMETERS)
+            elif section == "checkpointer":
+                data[section] = self.entry(value, _PLUGIN_PARAMETERS)
+            else:
+                data[section] = self.elsewhere(value)
+        return data
+
+    def entries(self, entries: dict[Any, Any], holding: tuple[str, ...]) -> dict[Any, Any]:
+        if id(entries) in self.clean:
+            return entries
+        entries = self.keys(entries)
+        for name, entry in entries.items():
+            entries[name] = self.entry(entry, holding)
+        return entries
+
+    def entry(self, entry: Any, holding: tuple[str, ...]) -> Any:
+        """A task, logger, extension or checkpointer entry: ``holding`` keys hold parameters."""
+        if type(entry) is not dict or id(entry) in self.clean:
+            return self.elsewhere(entry)
+        entry = self.keys(entry)
+        for key, value in entry.items():
+            if key in holding and type(value) is dict and id(value) not in self.clean:
+                parameters = self.keys(value)  # parameter (and matrix axis) names are text
+                for name, given in parameters.items():
+                    if type(given) in _NESTED:
+                        parameters[name] = self.parameter(given)
+                entry[key] = parameters
+            elif type(value) in _NESTED:
+                entry[key] = self.elsewhere(value)
+        return entry
+
+    def parameter(self, value: Any) -> Any:
+        """Inside a parameter's value: text stays text, keys keep their YAML type."""
+        kind = type(value)
+        if kind is Substituted:
+            return str.__str__(value)
+        if id(value) in self.clean:
+            return value
+        if kind is dict:
+            if self.typed_keys:
+                value = _keys_as_typed(value)
+            for key, item in value.items():
+                if type(item) in _NESTED:
+                    value[key] = self.parameter(item)
+        elif kind is list:
+            for i, item in enumerate(value):
+                if type(item) in _NESTED:
+                    value[i] = self.parameter(item)
+        return value
+
+    def elsewhere(self, value: Any) -> Any:
+        """Outside parameters: text read as YAML reads it, keys as their text."""
+        kind = type(value)
+        if kind is Substituted:
+            return _retype(value)
+        if id(value) in self.clean:
+            return value
+        if kind is dict:
+            value = self.keys(value)
+            for key, item in value.items():
+                if type(item) in _NESTED:
+                    value[key] = self.elsewhere(item)
+        elif kind is list:
+            for i, item in enumerate(value):
+                if type(item) in _NESTED:
+                    value[i] = self.elsewhere(item)
+        return value
 
 
-def _elsewhere(value: Any) -> Any:
-    if isinstance(value, Substituted):
-        return _retype(value)
-    if isinstance(value, dict):
-        return {_text(k): _elsewhere(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_elsewhere(v) for v in value]
-    return value
+def _as_is(mapping: dict[Any, Any]) -> dict[Any, Any]:
+    return mapping
 
 
-def _text(key: Any) -> Any:
-    return str.__str__(key) if isinstance(key, TypedKey) else key
+def _keys_as_text(mapping: dict[Any, Any]) -> dict[Any, Any]:
+    if any(type(k) is TypedKey for k in mapping):
+        return {str.__str__(k) if type(k) is TypedKey else k: v for k, v in mapping.items()}
+    return mapping
 
 
-def _typed(key: Any) -> Any:
-    return key.value if isinstance(key, TypedKey) else key
+def _keys_as_typed(mapping: dict[Any, Any]) -> dict[Any, Any]:
+    if any(type(k) is TypedKey for k in mapping):
+        return {k.value if type(k) is TypedKey else k: v for k, v in mapping.items()}
+    return mapping
 
 
 def _retype(text: str) -> Any:

@@ -137,7 +137,9 @@ def load_yaml(path: Path, variables: Variables, problems: Problems) -> tuple[Any
         return None, {"": Mark(file, 1, 1)}
     builder = _Builder(file, variables, problems)
     data = builder.build(node, "")
-    return (settle(data) if builder.marked else data), builder.marks
+    if builder.made:
+        data = settle(data, builder.typed_keys, builder.clean)
+    return data, builder.marks
 
 
 def _offset_mark(file: str, data: str | bytes, offset: int) -> Mark:
@@ -210,7 +212,11 @@ class _Builder:
         self.building: set[int] = set()  # the collections enclosing the node being built
         self.expanded = 0
         self.too_much = False
-        self.marked = False  # a Substituted value or a TypedKey was made: settle the data
+        # Substituted values and TypedKeys made: the data needs settling (see _settle), except
+        # the collections built without any (their ids in `clean`).
+        self.made = 0
+        self.typed_keys = False
+        self.clean: set[int] = set()
 
     def mark(self, node: yaml.Node) -> Mark:
         return Mark(self.file, node.start_mark.line + 1, node.start_mark.column + 1)
@@ -251,6 +257,7 @@ class _Builder:
                 self.problems.add(place, "nested more than 200 levels deep", self.mark(node))
                 return None
             built: Any
+            made = self.made
             if isinstance(node, yaml.MappingNode):
                 built = self.mapping(node, place)
             elif isinstance(node, yaml.SequenceNode):
@@ -258,6 +265,8 @@ class _Builder:
             else:
                 return self.scalar(node, place)
             self.built[id(node)] = built
+            if self.made == made:
+                self.clean.add(id(built))
             return built
         finally:
             self.depth -= 1
@@ -286,7 +295,8 @@ class _Builder:
             if key_node.tag != _STR:
                 try:
                     key = TypedKey(key, self.constructor.construct_object(key_node, deep=True))
-                    self.marked = True
+                    self.typed_keys = True
+                    self.made += 1
                 except (yaml.constructor.ConstructorError, ValueError):
                     pass  # a key like 2026-02-30 is not a date: it stays its text
             child = f"{place}.{key}" if place else key
@@ -320,7 +330,7 @@ class _Builder:
                 return value
             substituted, count = _REFERENCE.subn(lambda m: self.lookup(m, node, place), value)
             if count:
-                self.marked = True
+                self.made += 1
                 return Substituted(substituted, whole=_REFERENCE.fullmatch(value) is not None)
         if node.tag == _STR:  # text is its own value: what the constructor would return
             return value
