@@ -86,7 +86,7 @@ class _Settler:
 
     def file(self, data: Any) -> Any:
         if type(data) is not dict:
-            return self.elsewhere(data)
+            return self.walk(data, inside=False)
         data = self.keys(data)
         for section, value in data.items():
             if section == "tasks" and type(value) is dict:
@@ -96,7 +96,7 @@ class _Settler:
             elif section == "checkpointer":
                 data[section] = self.entry(value, _PLUGIN_PARAMETERS)
             else:
-                data[section] = self.elsewhere(value)
+                data[section] = self.walk(value, inside=False)
         return data
 
     def entries(self, entries: dict[Any, Any], holding: tuple[str, ...]) -> dict[Any, Any]:
@@ -110,54 +110,36 @@ class _Settler:
     def entry(self, entry: Any, holding: tuple[str, ...]) -> Any:
         """A task, logger, extension or checkpointer entry: ``holding`` keys hold parameters."""
         if type(entry) is not dict or id(entry) in self.clean:
-            return self.elsewhere(entry)
+            return self.walk(entry, inside=False)
         entry = self.keys(entry)
         for key, value in entry.items():
             if key in holding and type(value) is dict and id(value) not in self.clean:
                 parameters = self.keys(value)  # parameter (and matrix axis) names are text
                 for name, given in parameters.items():
                     if type(given) in _NESTED:
-                        parameters[name] = self.parameter(given)
+                        parameters[name] = self.walk(given, inside=True)
                 entry[key] = parameters
             elif type(value) in _NESTED:
-                entry[key] = self.elsewhere(value)
+                entry[key] = self.walk(value, inside=False)
         return entry
 
-    def parameter(self, value: Any) -> Any:
-        """Inside a parameter's value: text stays text, keys keep their YAML type."""
+    def walk(self, value: Any, inside: bool) -> Any:
+        """``value`` settled: ``inside`` a parameter's value text stays text and keys keep
+        their YAML type; elsewhere text is read as YAML reads it and keys are their text."""
         kind = type(value)
         if kind is Substituted:
-            return str.__str__(value)
+            return str.__str__(value) if inside else _retype(value)
         if id(value) in self.clean:
             return value
         if kind is dict:
-            if self.typed_keys:
-                value = _keys_as_typed(value)
+            value = (_keys_as_typed if inside and self.typed_keys else self.keys)(value)
             for key, item in value.items():
                 if type(item) in _NESTED:
-                    value[key] = self.parameter(item)
+                    value[key] = self.walk(item, inside)
         elif kind is list:
             for i, item in enumerate(value):
                 if type(item) in _NESTED:
-                    value[i] = self.parameter(item)
-        return value
-
-    def elsewhere(self, value: Any) -> Any:
-        """Outside parameters: text read as YAML reads it, keys as their text."""
-        kind = type(value)
-        if kind is Substituted:
-            return _retype(value)
-        if id(value) in self.clean:
-            return value
-        if kind is dict:
-            value = self.keys(value)
-            for key, item in value.items():
-                if type(item) in _NESTED:
-                    value[key] = self.elsewhere(item)
-        elif kind is list:
-            for i, item in enumerate(value):
-                if type(item) in _NESTED:
-                    value[i] = self.elsewhere(item)
+                    value[i] = self.walk(item, inside)
         return value
 
 
