@@ -153,3 +153,30 @@ def test_without_pydantic_the_module_using_it_is_refused_with_the_fix(tmp_path: 
         ": ModuleNotFoundError: No module named 'pydantic' (Flowmancer runs pydantic tasks with"
         " its extra: pip install 'flowmancer[pydantic]')"
     )
+
+
+PLAIN_TASKS = '''\
+import sys
+from pathlib import Path
+
+from flowmancer.task import Task, task
+
+
+@task
+class Plain(Task):
+    count: int = 1
+
+    def run(self) -> None:
+        # A forked attempt holds every module the driver had imported.
+        found = [m for m in sys.modules if m.partition(".")[0] in ("pydantic", "pydantic_core")]
+        Path("modules.txt").write_text(str(sorted(found)))
+'''
+
+
+@pytest.mark.skipif(not HAVE_PYDANTIC, reason="the pydantic extra is not installed")
+def test_a_job_without_pydantic_tasks_never_imports_pydantic(tmp_path: Path) -> None:
+    root = project(tmp_path, "config: {name: plain}\ntasks:\n  p:\n    task: Plain\n")
+    (root / "tasks" / "steps.py").write_text(PLAIN_TASKS)
+    done = drive(root, "-j", "job.yaml")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (root / "modules.txt").read_text() == "[]"
