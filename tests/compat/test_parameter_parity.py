@@ -257,6 +257,12 @@ ACCEPTED = [
     Case("str_from_env_float", "str", "$ENV{PARITY_Y}", "1.5"),
     Case("str_from_env_bool", "str", "$ENV{PARITY_Z}", "true"),
     Case("optional_str_from_env", "Optional[str]", "$ENV{PARITY_X}", "5"),
+    Case(  # a list in block style: inside [ ] a variable cannot be written plain
+        "list_of_str_from_env",
+        "List[str]",
+        "\n        - $ENV{PARITY_X}\n        - $ENV{PARITY_Z}",
+        ["5", "true"],
+    ),
     Case("int_from_env", "int", "$ENV{PARITY_X}", 5),
     Case("float_from_env", "float", "$ENV{PARITY_Y}", 1.5),
     Case("bool_from_env", "bool", "$ENV{PARITY_Z}", True),
