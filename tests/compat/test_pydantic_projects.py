@@ -155,7 +155,7 @@ def test_without_pydantic_the_module_using_it_is_refused_with_the_fix(tmp_path: 
     )
 
 
-PLAIN_TASKS = '''\
+PLAIN_TASKS = """\
 import sys
 from pathlib import Path
 
@@ -170,7 +170,7 @@ class Plain(Task):
         # A forked attempt holds every module the driver had imported.
         found = [m for m in sys.modules if m.partition(".")[0] in ("pydantic", "pydantic_core")]
         Path("modules.txt").write_text(str(sorted(found)))
-'''
+"""
 
 
 @pytest.mark.skipif(not HAVE_PYDANTIC, reason="the pydantic extra is not installed")
