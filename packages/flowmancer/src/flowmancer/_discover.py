@@ -107,4 +107,10 @@ def _describe(module: str, error: BaseException) -> str:
     where = f"{user[-1].filename}:{user[-1].lineno}: " if user else ""
     if isinstance(error, SystemExit):
         return f"{where}cannot import {module}: it called sys.exit({error.code!r}) while imported"
-    return f"{where}cannot import {module}: {type(error).__name__}: {error}"
+    fix = ""
+    if (
+        isinstance(error, ModuleNotFoundError)
+        and (error.name or "").partition(".")[0] == "pydantic"
+    ):
+        fix = " (Flowmancer runs pydantic tasks with its extra: pip install 'flowmancer[pydantic]')"
+    return f"{where}cannot import {module}: {type(error).__name__}: {error}{fix}"
