@@ -1,0 +1,84 @@
+"""What a new user meets in the first minutes: ``--version``, and help that finds the mistake.
+
+Every case runs the real entry points in a subprocess: the ``flowmancer`` console script
+installed beside this Python, and ``python main.py`` in a project folder.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import flowmancer
+import flowmancer_checkpoint
+import flowmancer_dag
+import flowmancer_exec
+import flowmancer_log
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from driver_support import MAIN
+
+FLOWMANCER = Path(sys.executable).with_name("flowmancer")
+
+
+def command(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The installed ``flowmancer`` command."""
+    return subprocess.run(
+        [str(FLOWMANCER), *args], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+
+
+def driver(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``python main.py ARGS`` in the project folder."""
+    return subprocess.run(
+        [sys.executable, "main.py", *args], cwd=root, capture_output=True, text=True, timeout=120
+    )
+
+
+def project(tmp_path: Path, tasks: str, job: str, **more: str) -> Path:
+    """A project folder: main.py, tasks/ holding ``tasks`` as tasks/etl.py, job.yaml, and
+    ``more`` files by relative path."""
+    root = tmp_path / "project"
+    (root / "tasks").mkdir(parents=True)
+    (root / "main.py").write_text(MAIN)
+    (root / "tasks" / "__init__.py").write_text("")
+    (root / "tasks" / "etl.py").write_text(textwrap.dedent(tasks))
+    (root / "job.yaml").write_text(textwrap.dedent(job))
+    for path, text in more.items():
+        target = root / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(textwrap.dedent(text))
+    return root
+
+
+def expected_versions() -> list[str]:
+    modules = {
+        "flowmancer": flowmancer,
+        "flowmancer-dag": flowmancer_dag,
+        "flowmancer-exec": flowmancer_exec,
+        "flowmancer-log": flowmancer_log,
+        "flowmancer-checkpoint": flowmancer_checkpoint,
+    }
+    return [f"{name} {module.__version__}" for name, module in modules.items()]
+
+
+@pytest.mark.parametrize("flag", ["--version", "-V"])
+def test_the_command_prints_the_versions_of_all_five_packages(tmp_path: Path, flag: str) -> None:
+    shown = command(flag, cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert lines[:5] == expected_versions()
+    assert lines[5].startswith(f"Python {sys.version.split()[0]} ")
+    assert shown.stderr == ""
+
+
+def test_the_driver_prints_the_versions_of_all_five_packages(tmp_path: Path) -> None:
+    root = project(tmp_path, "", "tasks: {}\n")
+    shown = driver(root, "--version")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.splitlines()[:5] == expected_versions()
+    assert shown.stderr == ""
+    assert not (root / "logs").exists()  # nothing was run
