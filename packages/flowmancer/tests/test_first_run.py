@@ -11,12 +11,13 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 import flowmancer
 import flowmancer_checkpoint
 import flowmancer_dag
 import flowmancer_exec
 import flowmancer_log
-import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from driver_support import MAIN
