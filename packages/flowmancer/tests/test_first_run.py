@@ -83,3 +83,66 @@ def test_the_driver_prints_the_versions_of_all_five_packages(tmp_path: Path) -> 
     assert shown.stdout.splitlines()[:5] == expected_versions()
     assert shown.stderr == ""
     assert not (root / "logs").exists()  # nothing was run
+
+
+ETL = """
+from pathlib import Path
+
+from flowmancer import Task, task
+
+
+@task
+class Load(Task):
+    batch_size: int = 500
+
+    def run(self) -> None:
+        Path("ran-load").write_text("ran")
+
+
+class Extract(Task):  # @task forgotten
+    def run(self) -> None:
+        Path("ran-extract").write_text("ran")
+
+
+@task
+class Report(Task):
+    def runn(self) -> None:  # run() misspelt
+        Path("ran-report").write_text("ran")
+"""
+
+JOB = """
+tasks:
+  extract:
+    task: Extract
+  load:
+    task: Load
+    dependencies: [extract]
+    parameters:
+      batch_sise: 10
+  report:
+    task: Report
+    dependencies: [load]
+"""
+
+
+def test_validate_finds_the_forgotten_decorator_the_missing_run_and_the_misspelt_parameter(
+    tmp_path: Path,
+) -> None:
+    root = project(tmp_path, ETL, JOB)
+    checked = command("validate", "job.yaml", cwd=root)
+    assert checked.returncode == 99
+    assert checked.stdout == ""
+    assert checked.stderr.splitlines()[1:] == [
+        f"  {root}/job.yaml:4:5: tasks.extract.task: found class Extract in tasks/etl.py, but it "
+        "is not decorated with @task",
+        f"  {root}/job.yaml:9:7: tasks.load.parameters.batch_sise: unknown parameter of Load; "
+        "did you mean 'batch_size'? (known: batch_size)",
+        f"  {root}/job.yaml:11:5: tasks.report.task: task class Report (tasks.etl.Report) does "
+        "not define run(): it cannot run",
+    ]
+    # The driver says the same, and runs nothing.
+    ran = driver(root, "-j", "job.yaml")
+    assert ran.returncode == 99
+    assert ran.stderr == checked.stderr
+    assert not list(root.glob("ran-*"))
+    assert "Traceback" not in ran.stderr
