@@ -146,3 +146,78 @@ def test_validate_finds_the_forgotten_decorator_the_missing_run_and_the_misspelt
     assert ran.stderr == checked.stderr
     assert not list(root.glob("ran-*"))
     assert "Traceback" not in ran.stderr
+
+
+WRITTEN = """
+import datetime
+import enum
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal, Optional, Union
+
+from flowmancer import Task, task
+
+
+class Colour(enum.Enum):
+    RED = "red"
+
+
+@task
+class Load(Task):
+    table: str
+    mode: Literal["append", "replace"] = "append"
+    source: Path = Path("data")
+    since: Optional[datetime.date] = None
+    wait: datetime.timedelta = datetime.timedelta(seconds=5)
+    tags: list[str] = []
+    pairs: dict[str, tuple[int, ...]] = {}
+    paths: Sequence[Path] = ()
+    either: Union[int, str] = 1
+    colour: Colour = Colour.RED
+
+    def run(self) -> None:
+        pass
+"""
+
+
+def test_tasks_lists_parameters_as_they_are_written_in_the_class(tmp_path: Path) -> None:
+    root = project(tmp_path, WRITTEN, "tasks: {load: {task: Load, parameters: {table: t}}}\n")
+    listed = command("tasks", cwd=root)
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout == textwrap.dedent(
+        """\
+        Load
+          table: str
+          mode: Literal['append', 'replace'] = 'append'
+          source: Path = Path('data')
+          since: date | None = None
+          wait: timedelta = timedelta(seconds=5)
+          tags: list[str] = []
+          pairs: dict[str, tuple[int, ...]] = {}
+          paths: Sequence[Path] = ()
+          either: int | str = 1
+          colour: Colour = Colour.RED
+        """
+    )
+
+
+def test_output_cut_short_by_head_leaves_no_traceback(tmp_path: Path) -> None:
+    # Far more than a pipe holds, so the command is still writing when `head` has gone.
+    job = "tasks:\n" + "".join(
+        f"  t{i}:\n    task: Load\n    parameters: {{table: t}}\n" for i in range(5000)
+    )
+    root = project(tmp_path, WRITTEN, job)
+    for args in (["graph", "job.yaml"], ["plan", "job.yaml"]):
+        line = " ".join(args)
+        cut = subprocess.run(
+            f"'{FLOWMANCER}' {line} | head -1; exit ${{PIPESTATUS[0]}}",
+            shell=True,
+            executable="/bin/bash",
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert cut.stderr == "", f"{line}: {cut.stderr}"
+        assert len(cut.stdout.splitlines()) == 1
+        assert cut.returncode == 0, line

@@ -206,9 +206,11 @@ def _tasks(rest: list[str]) -> int:
     found = registered_tasks()
     if not found:
         print("no task classes registered (put @task classes in ./tasks/)")
+    from ._written import annotation_text, default_text
+
     for name, cls in sorted(found.items()):
         print(name)
         for parameter in cls.parameters().values():
-            default = "" if parameter.required else f" = {parameter.default!r}"
-            print(f"  {parameter.name}: {parameter.type_name}{default}")
+            default = "" if parameter.required else f" = {default_text(parameter.default)}"
+            print(f"  {parameter.name}: {annotation_text(parameter.annotation)}{default}")
     return 0

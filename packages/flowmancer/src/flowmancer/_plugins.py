@@ -192,8 +192,7 @@ def _build(
                 problems.add(
                     f"{place}.parameters.{key}",
                     f"{definition.variant} has no parameter {key!r}"
-                    f"{_did_you_mean(key, accepted)}; it takes: "
-                    + (", ".join(accepted) or "none"),
+                    f"{_did_you_mean(key, accepted)}; it takes: " + (", ".join(accepted) or "none"),
                 )
         if any(key not in accepted for key in parameters):
             return None
