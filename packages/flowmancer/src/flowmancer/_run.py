@@ -7,7 +7,7 @@ import asyncio
 import dataclasses
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -114,7 +114,7 @@ def build(
     return Built(runner, store)
 
 
-def _explain_unregistered(found: list[Any], job: JobDefinition, root: Path) -> list[Any]:
+def _explain_unregistered(found: Sequence[Any], job: JobDefinition, root: Path) -> list[Any]:
     """exec's problems, with "no task class named X" replaced by where X is, when the user's
     modules define it but did not register it."""
     from flowmancer_exec import Problem, registered_tasks
@@ -122,7 +122,7 @@ def _explain_unregistered(found: list[Any], job: JobDefinition, root: Path) -> l
     registered = registered_tasks()
     why: dict[str, str] = {}
     for name, task in job.tasks.items():
-        if isinstance(task.task, str) and task.task not in registered:
+        if task.task not in registered:
             reason = not_registered(task.task, root)
             if reason is not None:
                 why[f"tasks.{name}.task"] = reason

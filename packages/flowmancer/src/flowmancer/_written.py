@@ -43,9 +43,9 @@ def annotation_text(tp: Any) -> str:
             return name
         shown = ["..." if a is Ellipsis else annotation_text(a) for a in args]
         return f"{name}[{', '.join(shown)}]"
-    name = getattr(tp, "__name__", None)  # classes, NewTypes, TypeVars
-    if isinstance(name, str):
-        return name
+    written: object = getattr(tp, "__name__", None)  # classes, NewTypes, TypeVars
+    if isinstance(written, str):
+        return written
     return repr(tp).replace("typing.", "")
 
 
