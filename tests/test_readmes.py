@@ -251,36 +251,29 @@ def test_readme_install_command_makes_a_venv_with_only_those_packages(
     assert installed(python) == declared_siblings(readme_package(readme))
 
 
-@pytest.mark.parametrize("block", RUNNABLE, ids=lambda b: b.id)
-def test_readme_python_block_runs_in_its_packages_venv(block: Block, venvs: Venvs) -> None:
-    python = venvs.python_for(install_command(block.readme))
-    folder = venvs.project_for(block.readme)
-    script = folder / f"readme_block_{block.line}.py"
-    script.write_text(block.text, encoding="utf-8")
-    result = subprocess.run(
-        [str(python), "-c", _HARNESS, script.name],
-        cwd=folder,
+def run_in_project(readme: Path, venvs: Venvs, *args: str) -> subprocess.CompletedProcess[str]:
+    """``python ARGS`` in the README's venv, from its project folder."""
+    return subprocess.run(
+        [str(venvs.python_for(install_command(readme))), *args],
+        cwd=venvs.project_for(readme),
         env=_env(),
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
+
+
+@pytest.mark.parametrize("block", RUNNABLE, ids=lambda b: b.id)
+def test_readme_python_block_runs_in_its_packages_venv(block: Block, venvs: Venvs) -> None:
+    script = venvs.project_for(block.readme) / f"readme_block_{block.line}.py"
+    script.write_text(block.text, encoding="utf-8")
+    result = run_in_project(block.readme, venvs, "-c", _HARNESS, script.name)
     assert result.returncode == 0, f"{block.id}:\n{result.stdout}{result.stderr}"
 
 
 @pytest.mark.parametrize("readme", PROJECTS, ids=lambda r: str(r.relative_to(ROOT)))
 def test_readme_example_project_passes_a_dry_run(readme: Path, venvs: Venvs) -> None:
-    python = venvs.python_for(install_command(readme))
-    folder = venvs.project_for(readme)
-    result = subprocess.run(
-        [str(python), "main.py", "-j", "job.yaml", "--dry-run"],
-        cwd=folder,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_in_project(readme, venvs, "main.py", "-j", "job.yaml", "--dry-run")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "dry run" in result.stdout + result.stderr
