@@ -3,8 +3,8 @@ depend one way only.
 
 Reads every module's imports with ``ast`` (nothing is imported or run), those inside functions
 too: an import moved into a function to dodge a circular import at load time is still a circle
-a reader has to hold in their head. Imports under ``if TYPE_CHECKING:`` are left out (they never
-run). A package's ``__init__`` counts as a module like the others, so a module that imports its
+a reader has to hold in their head; so is one under ``if TYPE_CHECKING:`` (a module that needs
+another's type to be read depends on it, even if Python never loads it). A package's ``__init__`` counts as a module like the others, so a module that imports its
 own package's public names (``from flowmancer_exec import Task`` inside flowmancer_exec) is a
 circle through ``__init__``.
 
@@ -43,20 +43,11 @@ def modules() -> dict[str, Path]:
     return found
 
 
-def _is_type_checking(test: ast.expr) -> bool:
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
-    )
-
-
 def _imports(tree: ast.AST) -> Iterator[ast.Import | ast.ImportFrom]:
-    """Every import statement of a module, outside ``if TYPE_CHECKING:`` blocks."""
+    """Every import statement of a module, wherever it is."""
     stack: list[ast.AST] = [tree]
     while stack:
         node = stack.pop()
-        if isinstance(node, ast.If) and _is_type_checking(node.test):
-            stack.extend(node.orelse)
-            continue
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             yield node
         stack.extend(ast.iter_child_nodes(node))
