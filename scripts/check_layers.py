@@ -4,8 +4,9 @@ depend one way only.
 Reads every module's imports with ``ast`` (nothing is imported or run), those inside functions
 too: an import moved into a function to dodge a circular import at load time is still a circle
 a reader has to hold in their head; so is one under ``if TYPE_CHECKING:`` (a module that needs
-another's type to be read depends on it, even if Python never loads it). A package's ``__init__`` counts as a module like the others, so a module that imports its
-own package's public names (``from flowmancer_exec import Task`` inside flowmancer_exec) is a
+another's type to be read depends on it, even if Python never loads it). A package's
+``__init__`` counts as a module like the others, so a module that imports its own package's
+public names (``from flowmancer_exec import Task`` inside flowmancer_exec) is a
 circle through ``__init__``.
 
     python scripts/check_layers.py        # exit 1, naming each circle and each wrong-way import
