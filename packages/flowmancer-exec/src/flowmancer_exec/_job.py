@@ -174,15 +174,30 @@ def prepare(
 def _resolve(task: type[Task] | str, place: str, problems: list[Problem]) -> type[Task] | None:
     if isinstance(task, str):
         try:
-            return get_task_class(task)
+            return _runnable(get_task_class(task), place, problems)
         except TaskNotFoundError as error:
             problems.append(Problem(place, str(error)))
             return None
     if isinstance(task, type) and issubclass(task, Task):  # type: ignore[redundant-expr]
-        return task
+        return _runnable(task, place, problems)
     message = f"expected a Task subclass or a registered name, got {task!r}"  # type: ignore[unreachable]
     problems.append(Problem(place, message))
     return None
+
+
+def _runnable(cls: type[Task], place: str, problems: list[Problem]) -> type[Task]:
+    """``cls``; if it leaves an abstract method such as ``run()`` undefined, that is a problem of
+    the job, said now rather than when its first attempt fails to build it (its parameters are
+    still checked, so that every problem is said at once)."""
+    missing = sorted(getattr(cls, "__abstractmethods__", ()))
+    if not missing:
+        return cls
+    methods = ", ".join(f"{name}()" for name in missing)
+    where = f" ({cls.__module__}.{cls.__qualname__})" if cls.__module__ != "__main__" else ""
+    problems.append(
+        Problem(place, f"task class {cls.__name__}{where} does not define {methods}: it cannot run")
+    )
+    return cls
 
 
 def _graph_problem(problem: GraphError) -> Problem:

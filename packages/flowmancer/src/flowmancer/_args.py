@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
+from ._version import VersionAction
+
 __all__ = ["parse_args"]
 
 
@@ -55,6 +57,7 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
         "parameters, graph or checkpoint; the message says what and where); 2 for a bad "
         "command line.",
     )
+    p.add_argument("-V", "--version", action=VersionAction)
     p.add_argument("-j", "--jobdef", action=_Once, metavar="JOB", help="the job file to run")
     p.add_argument("-t", "--type", default="yaml", choices=["yaml"], help="job file format")
     p.add_argument(

@@ -29,6 +29,7 @@ from ._streams import hardy_stdio, reserve_stdio
 __all__ = ["main"]
 
 USAGE = """flowmancer COMMAND ...
+flowmancer --version     the versions of Flowmancer's five packages and of Python
 
 commands:
   run JOB [flags]        run the job (the driver's flags: flowmancer run JOB --help)
@@ -55,6 +56,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args or args[0] in ("-h", "--help"):
         print(USAGE, end="")
         return 0 if args else 2
+    if args[0] in ("-V", "--version"):
+        from ._version import versions
+
+        print(versions(), end="")
+        return 0
     command, rest = args[0], args[1:]
     commands = {"run": _run, "validate": _validate, "plan": _plan, "graph": _graph, "tasks": _tasks}
     if command not in commands:
@@ -200,9 +206,11 @@ def _tasks(rest: list[str]) -> int:
     found = registered_tasks()
     if not found:
         print("no task classes registered (put @task classes in ./tasks/)")
+    from ._written import annotation_text, default_text
+
     for name, cls in sorted(found.items()):
         print(name)
         for parameter in cls.parameters().values():
-            default = "" if parameter.required else f" = {parameter.default!r}"
-            print(f"  {parameter.name}: {parameter.type_name}{default}")
+            default = "" if parameter.required else f" = {default_text(parameter.default)}"
+            print(f"  {parameter.name}: {annotation_text(parameter.annotation)}{default}")
     return 0

@@ -18,9 +18,13 @@ from pathlib import Path
 
 from ._jobfile._problems import Problem
 
-__all__ = ["DEFAULT_FOLDERS", "discover"]
+__all__ = ["DEFAULT_FOLDERS", "discover", "not_registered"]
 
 DEFAULT_FOLDERS = ("tasks", "extensions", "loggers")
+
+# The user's modules discover() imported, in order: where a class the job names but no
+# decorator registered is looked for.
+_imported: list[str] = []
 
 
 def discover(
@@ -88,10 +92,33 @@ def _import(name: str, problems: list[Problem], place: str, *, walk: bool) -> No
     except (Exception, SystemExit) as error:  # sys.exit() in a module would end the driver
         problems.append(Problem(_describe(name, error), place))
         return
+    if name not in _imported:
+        _imported.append(name)
     if not walk or not hasattr(module, "__path__"):
         return
     for info in pkgutil.iter_modules(module.__path__, prefix=name + "."):
         _import(info.name, problems, place, walk=info.ispkg)
+
+
+def not_registered(name: str, root: Path) -> str | None:
+    """Why ``name`` is not a registered task class although one of the user's modules defines a
+    class of that name (the decorator forgotten, or not a ``Task``); None if none does."""
+    from flowmancer_exec import Task
+
+    for module_name in _imported:
+        module = sys.modules.get(module_name)
+        found = vars(module).get(name) if module is not None else None
+        if not isinstance(found, type) or found.__module__ != module_name:
+            continue  # not a class, or one imported from elsewhere: its own module is searched
+        file = Path(getattr(module, "__file__", None) or module_name)
+        shown = file.relative_to(root) if file.is_relative_to(root) else file
+        if issubclass(found, Task):
+            return f"found class {name} in {shown}, but it is not decorated with @task"
+        return (
+            f"found class {name} in {shown}, but it is not a task: subclass flowmancer.Task "
+            "and decorate it with @task"
+        )
+    return None
 
 
 def _describe(module: str, error: BaseException) -> str:

@@ -7,12 +7,12 @@ import asyncio
 import dataclasses
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._collector import collecting_from_the_run
-from ._discover import discover
+from ._discover import discover, not_registered
 from ._driver import Stop, matrix_place, place_problems
 from ._jobfile._problems import Mark, Problems
 from ._jobfile._schema import JobDefinition
@@ -107,10 +107,26 @@ def build(
             checkpoint=store,
         )
     except JobError as error:
-        problems.items.extend(place_problems(error.problems, marks, file))
+        found = _explain_unregistered(error.problems, job, root)
+        problems.items.extend(place_problems(found, marks, file))
     if problems.items or runner is None:
         raise Stop(problems.items)
     return Built(runner, store)
+
+
+def _explain_unregistered(found: Sequence[Any], job: JobDefinition, root: Path) -> list[Any]:
+    """exec's problems, with "no task class named X" replaced by where X is, when the user's
+    modules define it but did not register it."""
+    from flowmancer_exec import Problem, registered_tasks
+
+    registered = registered_tasks()
+    why: dict[str, str] = {}
+    for name, task in job.tasks.items():
+        if task.task not in registered:
+            reason = not_registered(task.task, root)
+            if reason is not None:
+                why[f"tasks.{name}.task"] = reason
+    return [Problem(p.place, why[p.place]) if p.place in why else p for p in found]
 
 
 # Given to every task by Flowmancer. 0.12 accepted them among a job file's parameters and
