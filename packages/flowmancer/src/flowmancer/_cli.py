@@ -64,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return commands[command](rest)
     except (Stop, JobFileError) as error:
         _say_problems(error.problems)
-        return CANNOT_START
+        return error.exit_status if isinstance(error, Stop) else CANNOT_START
     except KeyboardInterrupt:
         return _interrupted()
 
@@ -118,7 +118,7 @@ def _built(
         with _inside(root):
             built = build(job, driver._marks, root, args, driver._added_classes)
     except Stop as stop:
-        raise Stop(together(found, stop.problems)) from None
+        raise type(stop)(together(found, stop.problems), exit_status=stop.exit_status) from None
     if found:
         raise Stop(found)
     return built

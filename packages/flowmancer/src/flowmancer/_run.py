@@ -11,12 +11,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import _unfinished
 from ._collector import collecting_from_the_run
-from ._discover import discover
+from ._discover import discover, discovery_error, folder_packages
 from ._driver import Stop, place_problems
 from ._jobfile._problems import Mark, Problems
 from ._jobfile._schema import JobDefinition
 from ._plugins import build_checkpointer, build_extensions, build_loggers
+from .exceptions import CheckpointInvalidError, TaskValidationError
 
 if TYPE_CHECKING:
     from flowmancer_checkpoint import Checkpointer
@@ -49,10 +51,11 @@ def build(
 
     file = next(iter(marks.values())).file if marks else "<job>"
     problems = Problems(marks, file)
-    for problem in discover(root, job.config.extension_directories, job.config.extension_packages):
+    found = discover(root, job.config.extension_directories, job.config.extension_packages)
+    for problem in found:
         problems.add(problem.place, problem.message)
     if problems.items:
-        raise Stop(problems.items)
+        raise discovery_error(found)(problems.items)
 
     specs = [
         TaskSpec(
@@ -90,7 +93,10 @@ def build(
 
         try:
             executor = DaskExecutor(
-                job.config.dask.address, job.config.dask.n_workers, paths=[str(root)]
+                job.config.dask.address,
+                job.config.dask.n_workers,
+                paths=[str(root)],
+                packages=folder_packages(),
             )
         except ExecutorUnavailableError as error:
             problems.add("" if args.executor else "config.executor", str(error))
@@ -108,7 +114,9 @@ def build(
     except JobError as error:
         problems.items.extend(place_problems(error.problems, marks, file))
     if problems.items or runner is None:
-        raise Stop(problems.items)
+        # 0.12 checked tasks (classes and parameters) last and raised TaskValidationError.
+        about_tasks = any(p.place.startswith("tasks.") for p in problems.items)
+        raise (TaskValidationError if about_tasks else Stop)(problems.items)
     return Built(runner, store)
 
 
@@ -118,8 +126,12 @@ def run_job(
     root: Path,
     args: argparse.Namespace,
     classes: Mapping[str, Any],
+    job_file: Path | None = None,
 ) -> int:
-    """Check everything, then run (or, with ``--dry-run``, say what would run)."""
+    """Check everything, then run (or, with ``--dry-run``, say what would run).
+
+    ``job_file``: where the job came from (None: built in Python), noted beside the checkpoint
+    for a later ``-r`` without ``-j``."""
     from flowmancer_checkpoint import (
         CheckpointError,
         CheckpointLockedError,
@@ -170,6 +182,8 @@ def run_job(
             # A Ctrl-C Python swallowed while the tasks were imported still stops the job here;
             # one that comes while the runner is set up aborts the run once it has started.
             raise_if_interrupted()
+            if job_file is not None:
+                _unfinished.note(root, name, job_file)
             runner.observers.append(InterruptAtStart(runner.abort))
             collecting_from_the_run()
             with deferring_interrupts():
@@ -190,6 +204,8 @@ def run_job(
                     # Not worth failing a run that succeeded: a later -r finds every task
                     # completed there and runs nothing.
                     print(f"flowmancer: warning: {error}", file=sys.stderr)
+                else:
+                    _unfinished.forget(root, name, job_file)
     except CheckpointLockedError as error:
         raise Stop([str(error)]) from None
     except CheckpointWriteError as error:
@@ -201,7 +217,7 @@ def run_job(
         raise Stop([f"{error}{hint}"]) from None
     except CheckpointError as error:
         hint = " (nothing was changed: run with -r --fresh to start over, or delete it)"
-        raise Stop([f"{error}{hint}"]) from None
+        raise CheckpointInvalidError([f"{error}{hint}"]) from None
     return result.exit_code
 
 

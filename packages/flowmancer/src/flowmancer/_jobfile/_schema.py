@@ -121,7 +121,9 @@ CONFIG_KEYS = (
     "dask",
     *_IGNORED_CONFIG,
 )
-TASK_KEYS = tuple(f.name for f in dataclasses.fields(TaskDefinition))
+# With 0.12's own field names, accepted as well as the names its documentation used (its
+# aliases): variant (task, logger, extension, checkpointer) and depends_on (dependencies).
+TASK_KEYS = (*(f.name for f in dataclasses.fields(TaskDefinition)), "variant", "depends_on")
 TOP_KEYS = (
     "version",
     "include",
@@ -150,6 +152,27 @@ class _Checker:
                 valid = ", ".join(allowed)
                 self.problems.add(where, f"unknown key{hint}; valid keys here: {valid}")
         return suggested
+
+    def renamed(
+        self, data: dict[str, Any], key: str, old: str, place: str
+    ) -> tuple[dict[str, Any], str]:
+        """``data`` with 0.12's field name ``old`` given as ``key``, and the name the file used.
+
+        Both given is a problem (at the old name; ``key`` is then used). Later messages about
+        ``key`` point at the line where ``old`` is."""
+        if old not in data:
+            return data, key
+        if key in data:
+            self.problems.add(
+                f"{place}.{old}", f"{old!r} and {key!r} are two names for one value; give one"
+            )
+            return {k: v for k, v in data.items() if k != old}, key
+        marks = self.problems.marks
+        if isinstance(marks, dict):
+            prefix = f"{place}.{old}"
+            for where in [m for m in marks if m == prefix or m.startswith(prefix + ".")]:
+                marks.setdefault(f"{place}.{key}{where[len(prefix) :]}", marks[where])
+        return {(key if k == old else k): v for k, v in data.items()}, old
 
     def mapping(self, value: Any, place: str) -> dict[str, Any] | None:
         if value is None:
@@ -301,14 +324,16 @@ def _task(c: _Checker, value: Any, place: str) -> TaskDefinition | None:
     if data is None:
         return None
     suggested = c.keys(data, TASK_KEYS, place)
+    data, task_key = c.renamed(data, "task", "variant", place)
+    data, deps_key = c.renamed(data, "dependencies", "depends_on", place)
     if "task" in data:
-        variant = c.string(data["task"], f"{place}.task")
+        variant = c.string(data["task"], f"{place}.{task_key}")
     else:
         variant = None
         if "task" not in suggested:  # else the misspelt key's message says it already
             c.problems.add(f"{place}.task", "missing: the name of the @task class to run")
     task = TaskDefinition(variant or "")
-    deps = c.strings(data.get("dependencies"), f"{place}.dependencies")
+    deps = c.strings(data.get("dependencies"), f"{place}.{deps_key}")
     task.dependencies = deps if deps is not None else []
     params = c.mapping(data.get("parameters"), f"{place}.parameters")
     task.parameters = {str(k): v for k, v in (params or {}).items()}
@@ -361,11 +386,12 @@ def _plugin(c: _Checker, value: Any, place: str, kind: str) -> PluginDefinition 
     data = c.mapping(value, place)
     if data is None:
         return None
-    suggested = c.keys(data, (kind, "parameters"), place)
+    suggested = c.keys(data, (kind, "variant", "parameters"), place)
+    data, kind_key = c.renamed(data, kind, "variant", place)
     if kind not in data:
         if kind not in suggested:  # else the misspelt key's message says it already
             c.problems.add(f"{place}.{kind}", f"missing: the name of the {kind} class")
         return None
-    variant = c.string(data[kind], f"{place}.{kind}")
+    variant = c.string(data[kind], f"{place}.{kind_key}")
     params = c.mapping(data.get("parameters"), f"{place}.parameters") or {}
     return PluginDefinition(variant, {str(k): v for k, v in params.items()}) if variant else None

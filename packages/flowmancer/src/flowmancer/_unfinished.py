@@ -1,0 +1,123 @@
+"""Which job file each unfinished run of a project came from, for ``python main.py -r``.
+
+The checkpoint of a job is found by the job's name, which is in its job file; ``-r`` without
+``-j`` has no job file to read it from. So when a run starts, the driver leaves a note in the
+project's state folder (``.flowmancer/`` beside the driver), ``<job>.jobfile``, naming the job
+file, whatever checkpointer the job uses; the note goes when the job's checkpoint is cleared
+after a whole run that succeeded. A note is plain JSON, written atomically, private (0600) and
+opened without following symbolic links.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from pathlib import Path
+
+__all__ = ["Unfinished", "forget", "note", "unfinished"]
+
+FOLDER = ".flowmancer"
+SUFFIX = ".jobfile"
+_LIMIT = 64 * 1024  # a note is a few hundred bytes; anything larger is not one of ours
+
+
+class Unfinished:
+    """An unfinished run: its job's name and the job file it came from."""
+
+    __slots__ = ("job", "job_file")
+
+    def __init__(self, job: str, job_file: Path) -> None:
+        self.job = job
+        self.job_file = job_file
+
+    def __repr__(self) -> str:
+        return f"Unfinished({self.job!r}, {str(self.job_file)!r})"
+
+
+def _path(root: Path, job: str) -> Path:
+    from flowmancer_checkpoint._store import safe_name
+
+    return root / FOLDER / f"{safe_name(job)}{SUFFIX}"
+
+
+def note(root: Path, job: str, job_file: Path) -> None:
+    """Remember that a run of ``job`` from ``job_file`` is under way (replacing any note)."""
+    folder = root / FOLDER
+    folder.mkdir(mode=0o700, exist_ok=True)
+    path = _path(root, job)
+    text = json.dumps({"job": job, "job_file": str(job_file.absolute())}) + "\n"
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = _above_stdio(os.open(temporary, flags, 0o600))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def forget(root: Path, job: str, job_file: Path | None = None) -> None:
+    """The run of ``job`` is over: drop its note, and any other note for the same job file
+    (left by the job under a name it no longer has)."""
+    with contextlib.suppress(OSError):
+        _path(root, job).unlink()
+    if job_file is None:
+        return
+    where = job_file.absolute()
+    for path, entry in _notes(root):
+        if entry.job_file == where:
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+
+def unfinished(root: Path) -> list[Unfinished]:
+    """The project's unfinished runs whose job file still exists, once per job file, by the
+    job's name. Notes that cannot be read are passed over."""
+    found: dict[Path, Unfinished] = {}
+    for _, entry in _notes(root):
+        if entry.job_file.exists():
+            found.setdefault(entry.job_file, entry)
+    return list(found.values())
+
+
+def _notes(root: Path) -> list[tuple[Path, Unfinished]]:
+    folder = root / FOLDER
+    try:
+        paths = sorted(p for p in folder.iterdir() if p.name.endswith(SUFFIX))
+    except OSError:
+        return []
+    notes = [(path, _read(path)) for path in paths]
+    return [(path, entry) for path, entry in notes if entry is not None]
+
+
+def _read(path: Path) -> Unfinished | None:
+    try:
+        fd = _above_stdio(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC))
+        with os.fdopen(fd, "rb") as data:
+            raw = data.read(_LIMIT + 1)
+        entry = json.loads(raw) if len(raw) <= _LIMIT else None
+    except (OSError, ValueError):
+        return None
+    if not isinstance(entry, dict):
+        return None
+    job, job_file = entry.get("job"), entry.get("job_file")
+    if not isinstance(job, str) or not isinstance(job_file, str) or not job_file:
+        return None
+    return Unfinished(job, Path(job_file))
+
+
+def _above_stdio(fd: int) -> int:
+    """``fd``, moved above 0-2 if it landed there (a closed stdin or stdout must never become
+    a state file that a stray print would then write into)."""
+    if fd > 2:
+        return fd
+    import fcntl
+
+    try:
+        return fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3)
+    finally:
+        os.close(fd)
