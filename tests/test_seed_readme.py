@@ -29,7 +29,9 @@ def drive(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_the_seed_readme_project_is_exactly_its_three_files() -> None:
     files = sorted(
-        str(p.relative_to(SEED)) for p in SEED.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+        str(p.relative_to(SEED))
+        for p in SEED.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
     )
     assert files == ["job.yaml", "main.py", "tasks/mytasks.py"]
 

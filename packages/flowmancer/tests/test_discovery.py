@@ -99,9 +99,7 @@ def test_an_installed_package_named_like_the_folder_does_not_take_its_place(
 ) -> None:
     installed = tmp_path / "site"
     write(installed, {"tasks/__init__.py": "", "tasks/other.py": step("Installed")})
-    root = write(
-        tmp_path / "project", {"tasks/mytasks.py": step("Mine"), "job.yaml": job("Mine")}
-    )
+    root = write(tmp_path / "project", {"tasks/mytasks.py": step("Mine"), "job.yaml": job("Mine")})
     done = drive(root, PYTHONPATH=str(installed))
     assert done.returncode == 0, done.stderr
     assert "Mine ran" in done.stderr

@@ -112,7 +112,9 @@ class Dotted(flowmancer.task.Task):
 """
 
 
-@pytest.mark.parametrize("order", [("a", "b", "c"), ("c", "b", "a")], ids=["old-first", "new-first"])
+@pytest.mark.parametrize(
+    "order", [("a", "b", "c"), ("c", "b", "a")], ids=["old-first", "new-first"]
+)
 def test_one_project_imports_tasks_in_both_styles_in_either_order(
     tmp_path: Path, order: tuple[str, str, str]
 ) -> None:

@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[3]
 SEED = REPO / "tests" / "seed_readme"
 COMPAT = REPO / "tests" / "compat" / "project"
 
-STEP = "from flowmancer import Task, task\n\n\n@task\nclass Step(Task):\n    def run(self):\n        pass\n"
+STEP = "from flowmancer import Task, task\n\n@task\nclass Step(Task):\n    def run(self): pass\n"
 TASK_JOB = "tasks:\n  t: {task: Step}\n"
 MAIN = "import sys\nfrom flowmancer import Flowmancer\nsys.exit(Flowmancer().start())\n"
 
@@ -85,7 +85,9 @@ def test_validate_and_the_driver_agree(tmp_path: Path, case: str) -> None:
         )
 
     driver = run("main.py", "-j", job, "--dry-run")
-    validate = run("-c", "import sys; from flowmancer._cli import main; sys.exit(main())", "validate", job)
+    validate = run(
+        "-c", "import sys; from flowmancer._cli import main; sys.exit(main())", "validate", job
+    )
     assert "Traceback" not in driver.stderr + validate.stderr
     if driver.returncode == 0:
         assert validate.returncode == 0, validate.stderr

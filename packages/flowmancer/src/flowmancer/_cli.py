@@ -108,7 +108,9 @@ def _loaded(
     if found is None:
         driver.load_job_definition(job, str(root))
     else:
-        driver._job, driver._marks = read_job(job, app_root=root, variables=driver._vars, found=found)
+        driver._job, driver._marks = read_job(
+            job, app_root=root, variables=driver._vars, found=found
+        )
     return driver, root
 
 

@@ -155,7 +155,9 @@ class PluginAdapter:
             level = record.level if record.level in Severity.__members__ else "INFO"
             when = _when(record.time)
             task, job = record.task, self._job
-            event = LogWriteEvent(task, Severity(level), record.message, job_name=job, timestamp=when)
+            event = LogWriteEvent(
+                task, Severity(level), record.message, job_name=job, timestamp=when
+            )
             if task in self._open:
                 self._call(lambda: self.plugin.update(event))
                 return

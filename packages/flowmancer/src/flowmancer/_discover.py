@@ -104,7 +104,9 @@ def discover(
         if not folder.exists():
             found.add(f"no such folder: {folder}", place, "missing")
         elif not folder.is_dir():
-            found.add(f"not a folder: {folder} (name the folder that holds it)", place, "not-a-folder")
+            found.add(
+                f"not a folder: {folder} (name the folder that holds it)", place, "not-a-folder"
+            )
         else:
             found.folder(folder, place)
     for number, name in enumerate(packages):

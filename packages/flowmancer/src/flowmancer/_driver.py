@@ -222,9 +222,7 @@ class Flowmancer:
                 return run_job(job, self._marks, self._root, args, self._added_classes, job_file)
             build(job, self._marks, self._root, args, self._added_classes)
         except Stop as stop:
-            raise type(stop)(
-                together(found, stop.problems), exit_status=stop.exit_status
-            ) from None
+            raise type(stop)(together(found, stop.problems), exit_status=stop.exit_status) from None
         raise Stop(found)
 
     def _job_file(

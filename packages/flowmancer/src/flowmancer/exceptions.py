@@ -44,7 +44,7 @@ class CannotStartError(Exception):
     def __init__(
         self, problems: Sequence[object] | str = (), *, exit_status: int = CANNOT_START
     ) -> None:
-        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        self.problems: list[object] = [problems] if isinstance(problems, str) else list(problems)
         self.exit_status = exit_status
         super().__init__(describe(self.problems))
 
@@ -82,8 +82,9 @@ class TaskValidationError(CannotStartError):
     def errors(self) -> list[dict[str, str]]:
         """Each problem's place (``tasks.load.parameters.count``) and message."""
         return [
-            {"field": p.place, "msg": p.message} if isinstance(p, Problem) else
-            {"field": "", "msg": str(p)}
+            {"field": p.place, "msg": p.message}
+            if isinstance(p, Problem)
+            else {"field": "", "msg": str(p)}
             for p in self.problems
         ]
 
