@@ -61,7 +61,7 @@ Kind = Literal["missing", "not-a-folder", "import"]
 @dataclasses.dataclass(frozen=True)
 class DiscoveryProblem(Problem):
     """A problem found while importing the user's modules; ``kind`` says which sort (0.12 had
-    an exception type for each: see ``exceptions.discovery_error``)."""
+    an exception type for each: see ``discovery_error``)."""
 
     kind: Kind = "import"
 
