@@ -96,7 +96,13 @@ def _unreadable(project: Path) -> None:
     job.chmod(0)
 
 
+def _no_job_file(project: Path) -> None:
+    # Without -j the driver runs job.yaml beside it: here there is none.
+    (project / "job.yaml").unlink()
+
+
 GENERATED: dict[str, Callable[[Path], None]] = {
+    "cli_no_job_file": _no_job_file,
     "huge_file": _huge,
     "deeply_nested": _deep,
     "binary_garbage": _garbage,

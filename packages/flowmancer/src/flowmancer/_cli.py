@@ -23,7 +23,7 @@ from ._driver import (
     _inside,
     _interrupted,
     _say_problems,
-    together,
+    joined,
 )
 from ._interrupt import noticing_interrupts
 from ._jobfile._problems import JobFileError, Problem
@@ -138,7 +138,7 @@ def _built(
         with _inside(root):
             built = build(job, driver._marks, root, args, driver._added_classes)
     except Stop as stop:
-        raise type(stop)(together(found, stop.problems), exit_status=stop.exit_status) from None
+        raise joined(found, stop) from None
     if found:
         raise Stop(found)
     return built

@@ -28,7 +28,7 @@ from ._jobfile._schema import JobDefinition, TaskDefinition
 from .exceptions import CannotStartError as Stop
 from .exceptions import NoTasksLoadedError
 
-__all__ = ["CANNOT_START", "Flowmancer", "Stop", "place_problems", "together"]
+__all__ = ["CANNOT_START", "Flowmancer", "Stop", "joined", "place_problems", "together"]
 
 CANNOT_START = 99
 USAGE = 2  # as argparse exits for a bad command line
@@ -222,7 +222,7 @@ class Flowmancer:
                 return run_job(job, self._marks, self._root, args, self._added_classes, job_file)
             build(job, self._marks, self._root, args, self._added_classes)
         except Stop as stop:
-            raise type(stop)(together(found, stop.problems), exit_status=stop.exit_status) from None
+            raise joined(found, stop) from None
         raise Stop(found)
 
     def _job_file(
@@ -289,6 +289,11 @@ def _shown(path: Path, caller: Path) -> str:
 def _interrupted() -> int:
     print("flowmancer: interrupted (SIGINT)", file=sys.stderr)
     return INTERRUPTED
+
+
+def joined(found: Sequence[Problem], stop: Stop) -> Stop:
+    """``stop`` (of the same type) with the problems ``found`` in the job file first."""
+    return type(stop)(together(found, stop.problems), exit_status=stop.exit_status)
 
 
 def together(found: Sequence[Problem], later: Sequence[object]) -> list[object]:

@@ -183,7 +183,14 @@ def run_job(
             # one that comes while the runner is set up aborts the run once it has started.
             raise_if_interrupted()
             if job_file is not None:
-                _unfinished.note(root, name, job_file)
+                try:
+                    _unfinished.note(root, name, job_file)
+                except OSError as error:  # only -r without -j needs it: not worth a refusal
+                    print(
+                        f"flowmancer: warning: cannot note which job file this run is of "
+                        f"({error}); resume it with -r -j {job_file}",
+                        file=sys.stderr,
+                    )
             runner.observers.append(InterruptAtStart(runner.abort))
             collecting_from_the_run()
             with deferring_interrupts():

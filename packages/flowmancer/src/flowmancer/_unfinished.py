@@ -46,7 +46,11 @@ def note(root: Path, job: str, job_file: Path) -> None:
     folder = root / FOLDER
     folder.mkdir(mode=0o700, exist_ok=True)
     path = _path(root, job)
-    text = json.dumps({"job": job, "job_file": str(job_file.absolute())}) + "\n"
+    # Relative to the project when inside it: a copy of the project resumes its own job file.
+    where = _normal(job_file)
+    with contextlib.suppress(ValueError):
+        where = where.relative_to(_normal(root))
+    text = json.dumps({"job": job, "job_file": str(where)}) + "\n"
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
     fd = _above_stdio(os.open(temporary, flags, 0o600))
@@ -67,7 +71,7 @@ def forget(root: Path, job: str, job_file: Path | None = None) -> None:
         _path(root, job).unlink()
     if job_file is None:
         return
-    where = job_file.absolute()
+    where = _normal(job_file)
     for path, entry in _notes(root):
         if entry.job_file == where:
             with contextlib.suppress(OSError):
@@ -107,7 +111,11 @@ def _read(path: Path) -> Unfinished | None:
     job, job_file = entry.get("job"), entry.get("job_file")
     if not isinstance(job, str) or not isinstance(job_file, str) or not job_file:
         return None
-    return Unfinished(job, Path(job_file))
+    return Unfinished(job, _normal(path.parent.parent / job_file))  # in the project, or absolute
+
+
+def _normal(path: Path) -> Path:
+    return Path(os.path.normpath(path.absolute()))
 
 
 def _above_stdio(fd: int) -> int:

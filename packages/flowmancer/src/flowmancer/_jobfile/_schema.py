@@ -121,9 +121,10 @@ CONFIG_KEYS = (
     "dask",
     *_IGNORED_CONFIG,
 )
-# With 0.12's own field names, accepted as well as the names its documentation used (its
-# aliases): variant (task, logger, extension, checkpointer) and depends_on (dependencies).
-TASK_KEYS = (*(f.name for f in dataclasses.fields(TaskDefinition)), "variant", "depends_on")
+TASK_KEYS = tuple(f.name for f in dataclasses.fields(TaskDefinition))
+# 0.12's own field names, which its schema accepted beside the names its documentation used
+# (their aliases): variant (for task, logger, extension, checkpointer), depends_on.
+OLD_TASK_KEYS = ("variant", "depends_on")
 TOP_KEYS = (
     "version",
     "include",
@@ -140,11 +141,18 @@ class _Checker:
     def __init__(self, problems: Problems) -> None:
         self.problems = problems
 
-    def keys(self, data: Mapping[str, Any], allowed: tuple[str, ...], place: str) -> set[str]:
-        """Report unknown keys; returns the valid keys suggested in their place."""
+    def keys(
+        self,
+        data: Mapping[str, Any],
+        allowed: tuple[str, ...],
+        place: str,
+        old_names: tuple[str, ...] = (),
+    ) -> set[str]:
+        """Report unknown keys; returns the valid keys suggested in their place. ``old_names``
+        (0.12's) are accepted too, but neither listed nor suggested."""
         suggested: set[str] = set()
         for key in data:
-            if key not in allowed:
+            if key not in allowed and key not in old_names:
                 close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 suggested.update(close)
@@ -323,7 +331,7 @@ def _task(c: _Checker, value: Any, place: str) -> TaskDefinition | None:
     data = c.mapping(value, place)
     if data is None:
         return None
-    suggested = c.keys(data, TASK_KEYS, place)
+    suggested = c.keys(data, TASK_KEYS, place, OLD_TASK_KEYS)
     data, task_key = c.renamed(data, "task", "variant", place)
     data, deps_key = c.renamed(data, "dependencies", "depends_on", place)
     if "task" in data:
@@ -386,7 +394,7 @@ def _plugin(c: _Checker, value: Any, place: str, kind: str) -> PluginDefinition 
     data = c.mapping(value, place)
     if data is None:
         return None
-    suggested = c.keys(data, (kind, "variant", "parameters"), place)
+    suggested = c.keys(data, (kind, "parameters"), place, ("variant",))
     data, kind_key = c.renamed(data, kind, "variant", place)
     if kind not in data:
         if kind not in suggested:  # else the misspelt key's message says it already
