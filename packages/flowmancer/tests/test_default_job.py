@@ -7,12 +7,11 @@ run of ``job.yaml``.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from driver_support import MAIN, TASKS
+from driver_support import MAIN, TASKS, drive
 
 
 def job(name: str, fail: bool = False) -> str:
@@ -36,17 +35,6 @@ def project(tmp_path: Path, jobs: dict[str, str] | None = None) -> Path:
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_text(text)
     return root
-
-
-def drive(root: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(root / "main.py"), *args],
-        cwd=cwd or root,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def ran(root: Path) -> list[str]:

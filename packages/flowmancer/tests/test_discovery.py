@@ -10,6 +10,10 @@ from pathlib import Path
 
 import pytest
 
+sys.path.insert(0, str(Path(__file__).parent))
+from driver_support import MAIN
+from driver_support import drive as run_driver
+
 STEP = """
 from flowmancer import Task, task
 {imports}
@@ -28,10 +32,7 @@ def write(root: Path, files: dict[str, str]) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(text))
     if "main.py" not in files:
-        (root / "main.py").write_text(
-            "import sys\nfrom flowmancer import Flowmancer\n"
-            "if __name__ == '__main__':\n    sys.exit(Flowmancer().start())\n"
-        )
+        (root / "main.py").write_text(MAIN)
     return root
 
 
@@ -45,16 +46,7 @@ def job(*names: str, extra: str = "") -> str:
 
 
 def drive(root: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    import os
-
-    return subprocess.run(
-        [sys.executable, "main.py", "-j", "job.yaml", *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, **env},
-    )
+    return run_driver(root, "-j", "job.yaml", *args, **env)
 
 
 def test_a_folder_without_init_is_imported_with_its_subfolders(tmp_path: Path) -> None:

@@ -3,15 +3,13 @@ message the driver prints otherwise."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from driver_support import TASKS
+from driver_support import TASKS, drive
 
 MAIN = """
 import os, sys
@@ -83,19 +81,9 @@ def test_each_case_raises_0_12s_exception_with_the_printed_message(
         (tmp_path / file).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / file).write_text(text)
 
-    def drive(**env: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "main.py", *args],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env={**os.environ, **env},
-        )
-
-    printed = drive()
+    printed = drive(tmp_path, *args)
     assert printed.returncode == status, printed.stderr
-    raised = drive(RAISE="1")
+    raised = drive(tmp_path, *args, RAISE="1")
     assert raised.returncode == 0, raised.stderr
     kind, errors, message = raised.stdout.split("\n", 2)
     assert kind == exception

@@ -14,12 +14,8 @@ from pathlib import Path
 
 import pytest
 
-MAIN = """
-import sys
-from flowmancer import Flowmancer
-if __name__ == '__main__':
-    sys.exit(Flowmancer().start())
-"""
+sys.path.insert(0, str(Path(__file__).parent))
+from driver_support import MAIN
 
 TASKS = """
 import os
