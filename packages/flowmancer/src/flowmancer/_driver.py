@@ -258,11 +258,7 @@ class Flowmancer:
         default = self._root / DEFAULT_JOB_FILE
         if not default.exists():
             raise NoTasksLoadedError(
-                [
-                    f"no job file: {default} does not exist (give one with -j JOB"
-                    + (", or run the job once without -r" if args.restart else "")
-                    + ")"
-                ],
+                [f"no job file: {default} does not exist (give one with -j JOB)"],
                 exit_status=USAGE,
             )
         return default

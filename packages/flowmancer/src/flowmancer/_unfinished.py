@@ -3,7 +3,8 @@
 The checkpoint of a job is found by the job's name, which is in its job file; ``-r`` without
 ``-j`` has no job file to read it from. So when a run starts, the driver leaves a note in the
 project's state folder (``.flowmancer/`` beside the driver), ``<job>.jobfile``, naming the job
-file, whatever checkpointer the job uses; the note goes when the job's checkpoint is cleared
+file (relative to the project when it is inside it, so that a copy of the project resumes its
+own), whatever checkpointer the job uses; the note goes when the job's checkpoint is cleared
 after a whole run that succeeded. A note is plain JSON, written atomically, private (0600) and
 opened without following symbolic links.
 """
