@@ -51,6 +51,7 @@ __all__ = [
 
 DEFAULT_FOLDERS = ("tasks", "extensions", "loggers")
 FOLDERS_PARENT = "flowmancer._folders"
+_PYDANTIC_EXTRA = "pip install 'flowmancer[pydantic]'"
 
 # Module name -> real folder, for each folder imported without __init__.py in this process.
 _FOLDER_PACKAGES: dict[str, str] = {}
@@ -235,6 +236,9 @@ def _describe(module: str, label: str, error: BaseException) -> str:
     user = [f for f in frames if not f.filename.startswith(ours)]
     where = f"{user[-1].filename}:{user[-1].lineno}: " if user else ""
     hint = _sibling_hint(error, user[-1].filename if user else None)
+    missing = (error.name or "") if isinstance(error, ModuleNotFoundError) else ""
+    if missing.partition(".")[0] == "pydantic":
+        hint = f" (Flowmancer runs pydantic tasks with its extra: {_PYDANTIC_EXTRA})"
     return f"{where}cannot import {label}: {type(error).__name__}: {error}{hint}"
 
 
