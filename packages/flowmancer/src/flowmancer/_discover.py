@@ -164,7 +164,7 @@ class _Discovery:
     ) -> None:
         try:
             module = importlib.import_module(name)
-        except Exception as error:
+        except (Exception, SystemExit) as error:  # sys.exit() in a module would end the driver
             label = name if file is None else _relative(file, self.root)
             self.add(_describe(name, label, error), place)
             return
@@ -235,6 +235,8 @@ def _describe(module: str, label: str, error: BaseException) -> str:
     ours = (str(Path(__file__).parent), "<frozen importlib", str(Path(importlib.__file__).parent))
     user = [f for f in frames if not f.filename.startswith(ours)]
     where = f"{user[-1].filename}:{user[-1].lineno}: " if user else ""
+    if isinstance(error, SystemExit):
+        return f"{where}cannot import {label}: it called sys.exit({error.code!r}) while imported"
     hint = _sibling_hint(error, user[-1].filename if user else None)
     missing = (error.name or "") if isinstance(error, ModuleNotFoundError) else ""
     if missing.partition(".")[0] == "pydantic":

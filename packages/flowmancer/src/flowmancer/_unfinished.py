@@ -5,8 +5,9 @@ The checkpoint of a job is found by the job's name, which is in its job file; ``
 project's state folder (``.flowmancer/`` beside the driver), ``<job>.jobfile``, naming the job
 file (relative to the project when it is inside it, so that a copy of the project resumes its
 own), whatever checkpointer the job uses; the note goes when the job's checkpoint is cleared
-after a whole run that succeeded. A note is plain JSON, written atomically, private (0600) and
-opened without following symbolic links.
+after a whole run that succeeded. A note is plain JSON, written atomically, and kept as every
+state file is (``flowmancer_checkpoint``'s rules: 0600 in a 0700 folder of the user's own, never
+through a link, never on descriptors 0-2).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ __all__ = ["Unfinished", "forget", "note", "unfinished"]
 
 FOLDER = ".flowmancer"
 SUFFIX = ".jobfile"
-_LIMIT = 64 * 1024  # a note is a few hundred bytes; anything larger is not one of ours
 
 
 class Unfinished:
@@ -43,22 +43,26 @@ def _path(root: Path, job: str) -> Path:
 
 
 def note(root: Path, job: str, job_file: Path) -> None:
-    """Remember that a run of ``job`` from ``job_file`` is under way (replacing any note)."""
+    """Remember that a run of ``job`` from ``job_file`` is under way (replacing any note).
+
+    Raises:
+        OSError, flowmancer_checkpoint.CheckpointError: it could not be written.
+    """
+    from flowmancer_checkpoint._files import open_state, state_folder
+
     folder = root / FOLDER
-    folder.mkdir(mode=0o700, exist_ok=True)
-    path = _path(root, job)
+    state_folder(folder)
     # Relative to the project when inside it: a copy of the project resumes its own job file.
     where = _normal(job_file)
     with contextlib.suppress(ValueError):
         where = where.relative_to(_normal(root))
     text = json.dumps({"job": job, "job_file": str(where)}) + "\n"
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
-    fd = _above_stdio(os.open(temporary, flags, 0o600))
+    temporary = folder / f".note-{os.getpid()}.tmp"
+    fd = open_state(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(text)
-        os.replace(temporary, path)
+        os.replace(temporary, _path(root, job))
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
@@ -100,12 +104,13 @@ def _notes(root: Path) -> list[tuple[Path, Unfinished]]:
 
 
 def _read(path: Path) -> Unfinished | None:
+    from flowmancer_checkpoint import CheckpointError
+    from flowmancer_checkpoint._files import read_state
+
     try:
-        fd = _above_stdio(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC))
-        with os.fdopen(fd, "rb") as data:
-            raw = data.read(_LIMIT + 1)
-        entry = json.loads(raw) if len(raw) <= _LIMIT else None
-    except (OSError, ValueError):
+        raw = read_state(path)
+        entry = json.loads(raw) if raw is not None else None
+    except (CheckpointError, ValueError):
         return None
     if not isinstance(entry, dict):
         return None
@@ -117,16 +122,3 @@ def _read(path: Path) -> Unfinished | None:
 
 def _normal(path: Path) -> Path:
     return Path(os.path.normpath(path.absolute()))
-
-
-def _above_stdio(fd: int) -> int:
-    """``fd``, moved above 0-2 if it landed there (a closed stdin or stdout must never become
-    a state file that a stray print would then write into)."""
-    if fd > 2:
-        return fd
-    import fcntl
-
-    try:
-        return fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3)
-    finally:
-        os.close(fd)
