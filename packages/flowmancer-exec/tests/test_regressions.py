@@ -51,7 +51,10 @@ def test_a_huge_number_of_doubling_retries_does_not_overflow() -> None:
 
 
 def test_timeouts_right_after_fork_never_abort_the_run() -> None:
-    specs = [TaskSpec(f"t{i}", Sleep, {"seconds": 1}, timeout=0.0001) for i in range(30)]
+    # run() lasts far longer than any stall of the runner's loop: forking 30 children on a
+    # loaded machine can hold the loop past a 1 s run(), and a run() that returns before its
+    # stop arrives is COMPLETED (or failed "in a hook"), not what this test is about.
+    specs = [TaskSpec(f"t{i}", Sleep, {"seconds": 60}, timeout=0.0001) for i in range(30)]
     result, _ = run(specs, "process", grace=1)
     assert not result.aborted
     assert all(result.reasons[f"t{i}"] == "timed out after 0.0001 s" for i in range(30))

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from driver_support import MAIN, TASKS
+from driver_support import MAIN, TASKS, drive
 
 JOB = """
 config:
@@ -38,16 +38,6 @@ def project(tmp_path: Path, job: str = JOB) -> Path:
     (root / "tasks" / "steps.py").write_text(TASKS)
     (root / "job.yaml").write_text(textwrap.dedent(job))
     return root
-
-
-def drive(root: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(root / "main.py"), *args],
-        cwd=cwd or root,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def runs(root: Path) -> list[str]:

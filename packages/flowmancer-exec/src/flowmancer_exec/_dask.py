@@ -19,10 +19,11 @@ import os
 import pickle
 import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ._errors import ExecutorUnavailableError
+from ._folders import folder_package
 from ._interface import Attempt, AttemptResult, Emit
 from ._records import LogRecord
 
@@ -52,6 +53,9 @@ class DaskExecutor:
             classes (the driver adds its own folder); the folders must exist on the workers.
             On one machine this is all it takes; across machines, install the task code as a
             package on every worker instead (or share the folder at the same path).
+        packages: packages the workers make over folders before they import task classes:
+            module name -> folder, for task code imported from a folder under a name of its
+            own (as flowmancer imports a folder without ``__init__.py``).
         reconnect_timeout: seconds without the scheduler after which running attempts are
             FAILED ("lost the dask scheduler"); the run then ends and ``-r`` resumes it.
 
@@ -68,6 +72,7 @@ class DaskExecutor:
         grace_period: float = 5.0,
         paths: Sequence[str] = (),
         reconnect_timeout: float = 30.0,
+        packages: Mapping[str, str] | None = None,
     ) -> None:
         _distributed()
         self.reconnect_timeout = reconnect_timeout
@@ -75,6 +80,7 @@ class DaskExecutor:
         self.n_workers = n_workers
         self.grace_period = grace_period
         self.paths = [os.path.abspath(p) for p in paths]
+        self.packages = dict(packages or {})
         self._cluster: Any = None
         self._client: Any = None
 
@@ -104,7 +110,9 @@ class DaskExecutor:
                 f"cannot reach the dask scheduler at {address}: {error}"
             ) from None
         paths = [*self.paths, *(p for p in sys.path[:1] if p)]
-        await self._client.register_plugin(_paths_plugin(paths), name="flowmancer-paths")
+        await self._client.register_plugin(
+            _paths_plugin(paths, self.packages), name="flowmancer-paths"
+        )
 
     async def close(self) -> None:
         """Disconnect; close the local cluster if this executor started it."""
@@ -214,8 +222,9 @@ def _describe_loss(error: BaseException) -> str:
     return f"{name}: {error}"
 
 
-def _paths_plugin(paths: Sequence[str]) -> Any:
-    """A worker plugin: the task code's folders on ``sys.path`` of every worker, now and later.
+def _paths_plugin(paths: Sequence[str], packages: Mapping[str, str]) -> Any:
+    """A worker plugin: the task code's folders on ``sys.path`` of every worker, now and later,
+    and the packages made over folders (see ``folder_package``).
 
     Defined here, not at module level: importing this module must not import dask. (The class
     travels to the workers by value, as cloudpickle sends classes defined in functions.)
@@ -223,15 +232,18 @@ def _paths_plugin(paths: Sequence[str]) -> Any:
     from distributed.diagnostics.plugin import WorkerPlugin
 
     class _Paths(WorkerPlugin):  # type: ignore[misc]
-        def __init__(self, paths: Sequence[str]) -> None:
+        def __init__(self, paths: Sequence[str], packages: Mapping[str, str]) -> None:
             self.paths = list(paths)
+            self.packages = dict(packages)
 
         def setup(self, worker: Any) -> None:
             for path in reversed(self.paths):
                 if path not in sys.path:
                     sys.path.insert(0, path)
+            for name, folder in self.packages.items():
+                folder_package(name, folder)
 
-    return _Paths(paths)
+    return _Paths(paths, packages)
 
 
 def _on_worker(payload: bytes, stop_name: str, grace: float) -> bytes:

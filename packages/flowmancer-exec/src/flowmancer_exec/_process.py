@@ -208,6 +208,10 @@ class _Watch:
             return
         self._drain(self.out)
         self._drain(self.err)
+        # The child wrote all it will before it reported: a last line without a newline is
+        # part of this attempt's output, delivered before its end (not when the pipe closes).
+        self.stdout.close()
+        self.stderr.close()
         self._settle(self._result(0, False))
 
     def _settle(self, result: AttemptResult) -> None:

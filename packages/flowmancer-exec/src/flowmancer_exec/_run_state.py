@@ -326,7 +326,6 @@ class RunState:
         self.merge(result)
         timed_out = name in self.timed_out
         self.timed_out.discard(name)
-        retry_note = None
         if result.ok and timed_out:
             # The timeout came once run() had returned (a stop then waits for the remaining
             # hooks, see Shield): the attempt overran it and fails, but run()'s work is done and
@@ -350,12 +349,10 @@ class RunState:
                 f"timed out after {spec.timeout:g} s" if timed_out else (result.reason or "failed")
             )
             if self.should_retry(spec, result, timed_out):
-                retry_note = self.retry(name, spec, reason)
+                self.retry(name, spec, reason)
             else:
                 self.finish(name, False, reason)
         self.dispatch()
-        if retry_note is not None:  # observers hear of it after what was ready has started
-            self.note(name, "WARNING", retry_note)
 
     def merge(self, result: AttemptResult) -> None:
         self.shared.update(result.updates)
@@ -371,7 +368,7 @@ class RunState:
             return bool(set(spec.retry_on) & set(result.error_types))
         return True
 
-    def retry(self, name: str, spec: TaskSpec, reason: str) -> str:
+    def retry(self, name: str, spec: TaskSpec, reason: str) -> None:
         number = self.attempts[name]
         try:
             delay = spec.backoff * spec.backoff_factor ** (number - 1)
@@ -383,6 +380,9 @@ class RunState:
             delay = 365 * 24 * 3600.0
         if spec.jitter and delay > 0:
             delay = random.uniform(delay / 2, delay)
+        # Said while the attempt is still RUNNING: a line belongs to the attempt it is about
+        # (0.12 loggers close a task's log when its attempt ends).
+        self.note(name, "WARNING", f"attempt {number} failed: {reason}; retrying in {delay:.3g} s")
         self.change(
             name,
             S.PENDING,
@@ -392,7 +392,6 @@ class RunState:
             self.timers[name] = self.loop.call_later(delay, self.requeue, name)
         else:
             self.queue.append(name)
-        return f"attempt {number} failed: {reason}; retrying in {delay:.3g} s"
 
     def requeue(self, name: str) -> None:
         self.timers.pop(name, None)

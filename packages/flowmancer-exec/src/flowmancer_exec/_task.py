@@ -142,6 +142,8 @@ class Task(abc.ABC):
     exception in any hook fails the attempt.
 
     ``Task(**parameters)`` builds one by hand (for unit tests); its logger then writes to stderr.
+    As in 0.12, ``shared_dict=`` gives it the dict to read and write (``Put(shared_dict=d,
+    key="k").run()``, then look in ``d``); it is not a parameter.
     """
 
     shared_dict: dict[str, Any]
@@ -150,6 +152,9 @@ class Task(abc.ABC):
 
     def __init__(self, **parameters: Any) -> None:
         cls = type(self)
+        if "shared_dict" in parameters:
+            parameters = dict(parameters)
+            self.shared_dict = parameters.pop("shared_dict")
         values = validate_parameters(cls, parameters, cls.__name__, RESERVED)
         self.__dict__.update(values)
         if uses_pydantic(cls):  # model_dump() gives these, pydantic's extra values included

@@ -26,16 +26,20 @@ __all__ = ["Flowmancer", "JobDefinition", "JobFileError", "Task", "task"]
 
 
 if not TYPE_CHECKING:  # so that type checkers still see the names above, and only those
+    # `task` is also 0.12's submodule flowmancer.task, which Python puts here whenever it is
+    # imported: the module is the decorator too (callable), so `from flowmancer import task`
+    # gets the same object whichever import style ran first.
+    from . import task
 
     def __getattr__(name: str) -> Any:
-        # Task and task come from flowmancer_exec, imported when first asked for: the driver
-        # reads the job file before the runner's modules (and asyncio) are imported, so that
-        # they take the memory the YAML reading left free, and the process every task is forked
-        # from is smaller; a job file with a mistake is also reported sooner.
-        if name in ("Task", "task"):
+        # Task comes from flowmancer_exec, imported when first asked for: the driver reads the
+        # job file before the runner's modules (and asyncio) are imported, so that they take
+        # the memory the YAML reading left free, and the process every task is forked from is
+        # smaller; a job file with a mistake is also reported sooner.
+        if name == "Task":
             import flowmancer_exec
 
-            return getattr(flowmancer_exec, name)
+            return flowmancer_exec.Task
         raise AttributeError(f"module 'flowmancer' has no attribute {name!r}", name=name)
 
 

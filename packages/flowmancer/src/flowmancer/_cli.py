@@ -1,7 +1,10 @@
 """The ``flowmancer`` command: run, validate, plan, graph and list tasks of a job file.
 
-For discovery (``./tasks`` and friends) and relative paths, the job file's folder stands in
-for the driver's folder (the current folder when no job file is given).
+For discovery (``./tasks`` and friends) and relative paths, the project's folder stands in for
+the driver's: the job file's folder, or the nearest folder above it (up to the current folder)
+that holds ``tasks``, ``extensions`` or ``loggers`` — so a job file kept in ``jobs/`` beside
+``main.py`` is checked as ``python main.py -j jobs/job.yaml`` runs it. With no job file, the
+current folder.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ._args import parser as driver_parser
+from ._discover import DEFAULT_FOLDERS
 from ._driver import (
     CANNOT_START,
     Flowmancer,
@@ -19,14 +23,14 @@ from ._driver import (
     _inside,
     _interrupted,
     _say_problems,
-    together,
+    joined,
 )
 from ._interrupt import noticing_interrupts
 from ._jobfile._problems import JobFileError, Problem
 from ._run import Built, build
 from ._streams import hardy_stdio, reserve_stdio
 
-__all__ = ["main"]
+__all__ = ["main", "project_root"]
 
 USAGE = """flowmancer COMMAND ...
 flowmancer --version     the versions of Flowmancer's five packages and of Python
@@ -77,7 +81,7 @@ def _command(command: Callable[[list[str]], int], rest: list[str]) -> int:
         return command(rest)
     except (Stop, JobFileError) as error:
         _say_problems(error.problems)
-        return CANNOT_START
+        return error.exit_status if isinstance(error, Stop) else CANNOT_START
     except KeyboardInterrupt:
         return _interrupted()
 
@@ -92,7 +96,7 @@ def _run(rest: list[str]) -> int:
         return 2
     job = Path(rest[0]).absolute()
     args = driver_parser("flowmancer run JOB").parse_args(["-j", str(job), *rest[1:]])
-    return Flowmancer()._start_parsed(args, Path.cwd(), job.parent)
+    return Flowmancer()._start_parsed(args, Path.cwd(), project_root(job))
 
 
 def _loaded(
@@ -104,6 +108,7 @@ def _loaded(
     from ._jobfile._load import read_job
 
     job = Path(job_arg).absolute()
+    root = project_root(job)
     driver = Flowmancer()
     for text in variables:
         try:
@@ -112,14 +117,29 @@ def _loaded(
             print(f"flowmancer: error: --var: {error}", file=sys.stderr)
             raise SystemExit(2) from None
         driver.set_jobdef_var(key, value)
-    driver._root = job.parent
+    driver._root = root
     if found is None:
-        driver.load_job_definition(job, str(job.parent))
+        driver.load_job_definition(job, str(root))
     else:
         driver._job, driver._marks = read_job(
-            job, app_root=job.parent, variables=driver._vars, found=found
+            job, app_root=root, variables=driver._vars, found=found
         )
-    return driver, job.parent
+    return driver, root
+
+
+def project_root(job: Path) -> Path:
+    """The folder a driver beside the project's ``tasks`` would have: the job file's, or the
+    nearest above it, up to the current folder, holding one of the folders discovery reads."""
+    here = Path.cwd()
+    folder = job.parent
+    if folder != here and here not in folder.parents:
+        return folder
+    for candidate in (folder, *folder.parents):
+        if any((candidate / name).is_dir() for name in DEFAULT_FOLDERS):
+            return candidate
+        if candidate == here:
+            break
+    return folder
 
 
 def _built(
@@ -131,7 +151,7 @@ def _built(
         with _inside(root):
             built = build(job, driver._marks, root, args, driver._added_classes)
     except Stop as stop:
-        raise Stop(together(found, stop.problems)) from None
+        raise joined(found, stop) from None
     if found:
         raise Stop(found)
     return built
@@ -157,7 +177,7 @@ def _plan(rest: list[str]) -> int:
         print("flowmancer plan: error: give the job file: flowmancer plan JOB", file=sys.stderr)
         return 2
     job = Path(args.jobdef).absolute()
-    return Flowmancer()._start_parsed(args, Path.cwd(), job.parent)
+    return Flowmancer()._start_parsed(args, Path.cwd(), project_root(job))
 
 
 def _graph(rest: list[str]) -> int:
@@ -193,7 +213,7 @@ def _tasks(rest: list[str]) -> int:
 
     from ._discover import discover
 
-    root = Path(args.job).absolute().parent if args.job else Path.cwd()
+    root = Path.cwd()
     directories: list[str] = []
     packages: list[str] = []
     if args.job:

@@ -21,16 +21,28 @@ from ._jobfile._problems import (
     Mark,
     Problem,
     Problems,
+    describe,
     file_order,
     without_consequences,
 )
 from ._jobfile._schema import JobDefinition, TaskDefinition
 from ._streams import hardy_stdio, json_stderr, reserve_stdio
 from .exceptions import CannotStartError as Stop
+from .exceptions import NoTasksLoadedError
 
-__all__ = ["CANNOT_START", "Flowmancer", "Stop", "matrix_place", "place_problems", "together"]
+__all__ = [
+    "CANNOT_START",
+    "Flowmancer",
+    "Stop",
+    "joined",
+    "matrix_place",
+    "place_problems",
+    "together",
+]
 
 CANNOT_START = 99
+USAGE = 2  # as argparse exits for a bad command line
+DEFAULT_JOB_FILE = "job.yaml"
 
 
 class Flowmancer:
@@ -179,7 +191,7 @@ class Flowmancer:
                 if raise_exception_on_failure:
                     raise
                 _say_problems(stop.problems)
-                return CANNOT_START
+                return stop.exit_status
             except JobFileError as error:
                 if raise_exception_on_failure:
                     raise
@@ -206,13 +218,10 @@ class Flowmancer:
 
         self._vars.update(dict(args.var))
         found: list[Problem] = []  # problems in the file, reported with those found later
-        # A job file from the command line is found from the caller's folder; the driver's own
-        # default (start("job.yaml")) from the driver's folder, as in 0.12.
-        path, base = (args.jobdef, caller) if args.jobdef else (default_path, self._root)
-        if path:
+        job_file = self._job_file(args, caller, default_path)
+        if job_file is not None:
             if (args.type or kind) != "yaml":
                 raise Stop([f"unknown job file type {args.type or kind!r} (only 'yaml')"])
-            job_file = Path(path) if os.path.isabs(path) else base / path
             self._job, self._marks = read_job(
                 job_file, app_root=self._root, variables=self._vars, found=found
             )
@@ -222,20 +231,83 @@ class Flowmancer:
 
         job = self.get_job_definition()
         if not job.tasks and not found:
-            raise Stop(["no tasks to run: give a job file with -j JOB, or add tasks in Python"])
+            raise NoTasksLoadedError(
+                ["no tasks to run: give a job file with -j JOB, or add tasks in Python"]
+            )
         try:
             if not found:
-                return run_job(job, self._marks, self._root, args, self._added_classes)
+                return run_job(job, self._marks, self._root, args, self._added_classes, job_file)
             build(job, self._marks, self._root, args, self._added_classes)
         except Stop as stop:
-            raise Stop(together(found, stop.problems)) from None
+            raise joined(found, stop) from None
         raise Stop(found)
+
+    def _job_file(
+        self, args: argparse.Namespace, caller: Path, default_path: str | None
+    ) -> Path | None:
+        """The job file to read: ``-j`` (from the caller's folder), else the driver's own
+        default (``start("job.yaml")``, from the driver's folder, as in 0.12), else — for a job
+        not built in Python — with ``-r`` the project's unfinished run, else ``job.yaml``
+        beside the driver.
+
+        Raises:
+            Stop: (exit status 2) no job file, or ``-r`` finds several unfinished runs.
+        """
+        if args.jobdef:
+            return Path(args.jobdef) if os.path.isabs(args.jobdef) else caller / args.jobdef
+        if default_path:
+            return Path(default_path) if os.path.isabs(default_path) else self._root / default_path
+        if self._job is not None or self._added or self._test:
+            return None  # built in Python (or 0.12's test mode, which reads no command line)
+        if args.restart:
+            from ._unfinished import unfinished
+
+            runs = unfinished(self._root)
+            if len(runs) > 1:
+                raise Stop([_several_unfinished(runs, caller)], exit_status=USAGE)
+            if runs:
+                print(
+                    f"flowmancer: -r: resuming job {runs[0].job!r} from "
+                    f"{_shown(runs[0].job_file, caller)}, where its unfinished run came from",
+                    file=sys.stderr,
+                )
+                return runs[0].job_file
+        default = self._root / DEFAULT_JOB_FILE
+        if not default.exists():
+            raise NoTasksLoadedError(
+                [f"no job file: {default} does not exist (give one with -j JOB)"],
+                exit_status=USAGE,
+            )
+        return default
+
+
+def _several_unfinished(runs: Sequence[Any], caller: Path) -> str:
+    program = os.path.basename(sys.argv[0]) or "main.py"
+    lines = [f"-r: {len(runs)} jobs have an unfinished run here; say which one to resume:"]
+    for run in runs:
+        lines.append(
+            f"  python {program} -r -j {_shown(run.job_file, caller)}    (job {run.job!r})"
+        )
+    return "\n".join(lines)
+
+
+def _shown(path: Path, caller: Path) -> str:
+    """``path`` as the user would type it from ``caller`` (relative when it lies below)."""
+    try:
+        return str(path.relative_to(caller))
+    except ValueError:
+        return str(path)
 
 
 def _interrupted() -> int:
     name = interrupted_by()
     print(f"flowmancer: interrupted ({name})", file=sys.stderr)
     return 128 + signal.Signals[name].value
+
+
+def joined(found: Sequence[Problem], stop: Stop) -> Stop:
+    """``stop`` (of the same type) with the problems ``found`` in the job file first."""
+    return type(stop)(together(found, stop.problems), exit_status=stop.exit_status)
 
 
 def together(found: Sequence[Problem], later: Sequence[object]) -> list[object]:
@@ -278,12 +350,7 @@ def _inside(folder: Path) -> Iterator[None]:
 
 
 def _say_problems(problems: Sequence[object]) -> None:
-    if len(problems) == 1:
-        print(f"flowmancer: error: {problems[0]}", file=sys.stderr)
-        return
-    print(f"flowmancer: error: {len(problems)} problems:", file=sys.stderr)
-    for problem in problems:
-        print(f"  {problem}", file=sys.stderr)
+    print(f"flowmancer: error: {describe(problems)}", file=sys.stderr)
 
 
 def place_problems(problems: Sequence[Any], marks: Mapping[str, Mark], file: str) -> list[Problem]:

@@ -11,12 +11,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import _unfinished
 from ._collector import collecting_from_the_run
-from ._discover import discover, not_registered
+from ._discover import discover, discovery_error, folder_packages, not_registered
 from ._driver import Stop, matrix_place, place_problems
 from ._jobfile._problems import Mark, Problems
 from ._jobfile._schema import JobDefinition
 from ._plugins import build_checkpointer, build_extensions, build_loggers
+from .exceptions import CheckpointInvalidError, TaskValidationError
 
 if TYPE_CHECKING:
     from flowmancer_checkpoint import Checkpointer
@@ -49,10 +51,11 @@ def build(
 
     file = next(iter(marks.values())).file if marks else "<job>"
     problems = Problems(marks, file)
-    for problem in discover(root, job.config.extension_directories, job.config.extension_packages):
+    found = discover(root, job.config.extension_directories, job.config.extension_packages)
+    for problem in found:
         problems.add(problem.place, problem.message)
     if problems.items:
-        raise Stop(problems.items)
+        raise discovery_error(found)(problems.items)
 
     warned: set[str] = set()
     specs = [
@@ -91,7 +94,10 @@ def build(
 
         try:
             executor = DaskExecutor(
-                job.config.dask.address, job.config.dask.n_workers, paths=[str(root)]
+                job.config.dask.address,
+                job.config.dask.n_workers,
+                paths=[str(root)],
+                packages=folder_packages(),
             )
         except ExecutorUnavailableError as error:
             problems.add("" if args.executor else "config.executor", str(error))
@@ -110,7 +116,9 @@ def build(
         found = _explain_unregistered(error.problems, job, root)
         problems.items.extend(place_problems(found, marks, file))
     if problems.items or runner is None:
-        raise Stop(problems.items)
+        # 0.12 checked tasks (classes and parameters) last and raised TaskValidationError.
+        about_tasks = any(p.place.startswith("tasks.") for p in problems.items)
+        raise (TaskValidationError if about_tasks else Stop)(problems.items)
     return Built(runner, store)
 
 
@@ -157,8 +165,12 @@ def run_job(
     root: Path,
     args: argparse.Namespace,
     classes: Mapping[str, Any],
+    job_file: Path | None = None,
 ) -> int:
-    """Check everything, then run (or, with ``--dry-run``, say what would run)."""
+    """Check everything, then run (or, with ``--dry-run``, say what would run).
+
+    ``job_file``: where the job came from (None: built in Python), noted beside the checkpoint
+    for a later ``-r`` without ``-j``."""
     from flowmancer_checkpoint import (
         CheckpointError,
         CheckpointLockedError,
@@ -218,6 +230,15 @@ def run_job(
             # A Ctrl-C Python swallowed while the tasks were imported still stops the job here;
             # one that comes while the runner is set up aborts the run once it has started.
             raise_if_interrupted()
+            if job_file is not None:
+                try:
+                    _unfinished.note(root, name, job_file)
+                except (OSError, CheckpointError) as error:  # for -r alone: not worth a refusal
+                    print(
+                        f"flowmancer: warning: cannot note which job file this run is of "
+                        f"({error}); resume it with -r -j {job_file}",
+                        file=sys.stderr,
+                    )
             runner.observers.append(InterruptAtStart(runner.abort))
             collecting_from_the_run()
             # From here a stop signal is the runner's, and once the run has ended it changes
@@ -239,6 +260,8 @@ def run_job(
                     # Not worth failing a run that succeeded: a later -r finds every task
                     # completed there and runs nothing.
                     print(f"flowmancer: warning: {error}", file=sys.stderr)
+                else:
+                    _unfinished.forget(root, name, job_file)
             _print_result(result)
     except CheckpointLockedError as error:
         raise Stop([str(error)]) from None
@@ -253,7 +276,7 @@ def run_job(
         raise Stop([f"{error}{hint}"]) from None
     except CheckpointError as error:
         hint = " (nothing was changed: run with -r --fresh to start over, or delete it)"
-        raise Stop([f"{error}{hint}"]) from None
+        raise CheckpointInvalidError([f"{error}{hint}"]) from None
     return result.exit_code
 
 

@@ -122,6 +122,9 @@ CONFIG_KEYS = (
     *_IGNORED_CONFIG,
 )
 TASK_KEYS = tuple(f.name for f in dataclasses.fields(TaskDefinition))
+# 0.12's own field names, which its schema accepted beside the names its documentation used
+# (their aliases): variant (for task, logger, extension, checkpointer), depends_on.
+OLD_TASK_KEYS = ("variant", "depends_on")
 TOP_KEYS = (
     "version",
     "include",
@@ -138,11 +141,18 @@ class _Checker:
     def __init__(self, problems: Problems) -> None:
         self.problems = problems
 
-    def keys(self, data: Mapping[str, Any], allowed: tuple[str, ...], place: str) -> set[str]:
-        """Report unknown keys; returns the valid keys suggested in their place."""
+    def keys(
+        self,
+        data: Mapping[str, Any],
+        allowed: tuple[str, ...],
+        place: str,
+        old_names: tuple[str, ...] = (),
+    ) -> set[str]:
+        """Report unknown keys; returns the valid keys suggested in their place. ``old_names``
+        (0.12's) are accepted too, but neither listed nor suggested."""
         suggested: set[str] = set()
         for key in data:
-            if key not in allowed:
+            if key not in allowed and key not in old_names:
                 close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 suggested.update(close)
@@ -150,6 +160,27 @@ class _Checker:
                 valid = ", ".join(allowed)
                 self.problems.add(where, f"unknown key{hint}; valid keys here: {valid}")
         return suggested
+
+    def renamed(
+        self, data: dict[str, Any], key: str, old: str, place: str
+    ) -> tuple[dict[str, Any], str]:
+        """``data`` with 0.12's field name ``old`` given as ``key``, and the name the file used.
+
+        Both given is a problem (at the old name; ``key`` is then used). Later messages about
+        ``key`` point at the line where ``old`` is."""
+        if old not in data:
+            return data, key
+        if key in data:
+            self.problems.add(
+                f"{place}.{old}", f"{old!r} and {key!r} are two names for one value; give one"
+            )
+            return {k: v for k, v in data.items() if k != old}, key
+        marks = self.problems.marks
+        if isinstance(marks, dict):
+            prefix = f"{place}.{old}"
+            for where in [m for m in marks if m == prefix or m.startswith(prefix + ".")]:
+                marks.setdefault(f"{place}.{key}{where[len(prefix) :]}", marks[where])
+        return {(key if k == old else k): v for k, v in data.items()}, old
 
     def mapping(self, value: Any, place: str) -> dict[str, Any] | None:
         if value is None:
@@ -300,15 +331,17 @@ def _task(c: _Checker, value: Any, place: str) -> TaskDefinition | None:
     data = c.mapping(value, place)
     if data is None:
         return None
-    suggested = c.keys(data, TASK_KEYS, place)
+    suggested = c.keys(data, TASK_KEYS, place, OLD_TASK_KEYS)
+    data, task_key = c.renamed(data, "task", "variant", place)
+    data, deps_key = c.renamed(data, "dependencies", "depends_on", place)
     if "task" in data:
-        variant = c.string(data["task"], f"{place}.task")
+        variant = c.string(data["task"], f"{place}.{task_key}")
     else:
         variant = None
         if "task" not in suggested:  # else the misspelt key's message says it already
             c.problems.add(f"{place}.task", "missing: the name of the @task class to run")
     task = TaskDefinition(variant or "")
-    deps = c.strings(data.get("dependencies"), f"{place}.dependencies")
+    deps = c.strings(data.get("dependencies"), f"{place}.{deps_key}")
     task.dependencies = deps if deps is not None else []
     params = c.mapping(data.get("parameters"), f"{place}.parameters")
     task.parameters = {str(k): v for k, v in (params or {}).items()}
@@ -361,11 +394,12 @@ def _plugin(c: _Checker, value: Any, place: str, kind: str) -> PluginDefinition 
     data = c.mapping(value, place)
     if data is None:
         return None
-    suggested = c.keys(data, (kind, "parameters"), place)
+    suggested = c.keys(data, (kind, "parameters"), place, ("variant",))
+    data, kind_key = c.renamed(data, kind, "variant", place)
     if kind not in data:
         if kind not in suggested:  # else the misspelt key's message says it already
             c.problems.add(f"{place}.{kind}", f"missing: the name of the {kind} class")
         return None
-    variant = c.string(data[kind], f"{place}.{kind}")
+    variant = c.string(data[kind], f"{place}.{kind_key}")
     params = c.mapping(data.get("parameters"), f"{place}.parameters") or {}
     return PluginDefinition(variant, {str(k): v for k, v in params.items()}) if variant else None
