@@ -1,4 +1,5 @@
-"""The ``flowmancer`` command: run, validate, plan, graph and list tasks of a job file.
+"""The ``flowmancer`` command: run, validate, plan, graph and list tasks of a job file; list its
+recorded runs and write their reports.
 
 For discovery (``./tasks`` and friends) and relative paths, the job file's folder stands in
 for the driver's folder (the current folder when no job file is given).
@@ -24,6 +25,8 @@ from ._driver import (
 from ._interrupt import noticing_interrupts
 from ._jobfile._problems import JobFileError, Problem
 from ._run import Built, build
+from ._runs import report_command as _report_command
+from ._runs import runs_command as _runs_command
 
 __all__ = ["main"]
 
@@ -36,6 +39,8 @@ commands:
   graph JOB              the job's graph as mermaid (default) or dot; --states colours it by
                          the last checkpoint
   tasks [JOB]            the registered task classes and their parameters
+  runs [JOB]             the recorded runs, newest first (--json, --limit N)
+  report [JOB]           write a run's HTML report (--run ID, -o FILE) and print its path
 """
 
 
@@ -56,6 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0 if args else 2
     command, rest = args[0], args[1:]
     commands = {"run": _run, "validate": _validate, "plan": _plan, "graph": _graph, "tasks": _tasks}
+    commands.update(runs=_runs_command, report=_report_command)
     if command not in commands:
         print(f"flowmancer: error: unknown command {command!r}\n\n{USAGE}", file=sys.stderr, end="")
         return 2

@@ -109,6 +109,11 @@ def build(
         problems.items.extend(place_problems(error.problems, marks, file))
     if problems.items or runner is None:
         raise Stop(problems.items)
+    if job.config.record and not test_mode:  # beside the loggers: after them, as they start it
+        from ._record import make_recorder
+
+        recorder = make_recorder(runner, loggers, root, file if marks else None, kind)
+        runner.observers.insert(len(loggers), recorder)
     return Built(runner, store)
 
 
@@ -128,6 +133,7 @@ def run_job(
     )
 
     from ._interrupt import InterruptAtStart, deferring_interrupts, raise_if_interrupted
+    from ._record import record_dry_run, recorder_of, report_at_end
 
     built = build(job, marks, root, args, classes)
     runner, store = built.runner, built.store
@@ -163,10 +169,18 @@ def run_job(
                 _preflight(runner, store)
             if plan is not None:  # after the checks: a run refused does not say it resumes
                 print(f"flowmancer: {plan.summary()}", file=sys.stderr)
+            resumed_from = plan.checkpoint.run_id if plan and plan.checkpoint else None
             if args.dry_run:
                 changed = set(plan.changed) if plan else set()
-                _print_plan(runner.tasks, selected, set(completed), changed)
+                what = _plan(runner.tasks, selected, set(completed), changed)
+                print("dry run: nothing is run")
+                for task, why in what.items():
+                    print(f"  {task}: {why}")
+                record_dry_run(runner, args, what, resumed_from)
                 return 0
+            recorder = recorder_of(runner)
+            if recorder is not None and resumed_from:
+                recorder.details["resumed_from"] = resumed_from
             # A Ctrl-C Python swallowed while the tasks were imported still stops the job here;
             # one that comes while the runner is set up aborts the run once it has started.
             raise_if_interrupted()
@@ -182,7 +196,10 @@ def run_job(
                         shared_dict=plan.shared_dict if plan else None,
                     )
                 )
-            _print_result(result)
+            report = None
+            if recorder is not None and (args.report or job.config.report):
+                report = report_at_end(recorder.path)
+            _print_result(result, report)
             if result.ok and not partial:
                 try:
                     store.clear(name)
@@ -321,10 +338,11 @@ def _console(args: argparse.Namespace) -> list[Any]:
     return []
 
 
-def _print_plan(
+def _plan(
     tasks: tuple[str, ...], selected: Any, completed: set[str], changed: set[str]
-) -> None:
-    print("dry run: nothing is run")
+) -> dict[str, str]:
+    """What a run would do with each task, and why."""
+    what = {}
     for name in tasks:
         if name in completed:
             why = "skip: completed in the checkpoint, unchanged"
@@ -334,10 +352,11 @@ def _print_plan(
             why = "run: changed since the checkpoint"
         else:
             why = "run"
-        print(f"  {name}: {why}")
+        what[name] = why
+    return what
 
 
-def _print_result(result: Any) -> None:
+def _print_result(result: Any, report: Path | None = None) -> None:
     from flowmancer_dag import TaskState
 
     counts: dict[str, int] = {}
@@ -347,7 +366,7 @@ def _print_result(result: Any) -> None:
     took = result.ended - result.started
     print(
         f"flowmancer: job {result.job!r} {'succeeded' if result.ok else 'failed'} "
-        f"in {took:.2f}s: {summary}",
+        f"in {took:.2f}s: {summary}" + (f"; report: {report}" if report else ""),
         file=sys.stderr,
     )
     for name, state in result.states.items():

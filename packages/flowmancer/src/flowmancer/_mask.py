@@ -1,0 +1,123 @@
+"""Secrets in parameters, masked wherever Flowmancer shows or keeps parameter values outside the
+task (the run record and its report).
+
+The rule, documented in the README ("Secrets in parameters"):
+
+- a value is masked when its name — a parameter's, or a key anywhere inside a mapping value —
+  has a word that names a secret: ``password``, ``passwd``, ``passphrase``, ``pwd``,
+  ``secret``, ``token``, ``credential(s)``, ``auth``, ``authorization``, ``apikey``,
+  ``cookie``, ``signature``, or the pairs ``api key``, ``access key``, ``private key``,
+  ``secret key`` (words are split at ``_``, ``-``, ``.``, spaces and camelCase, case ignored:
+  ``db_password``, ``apiKey``, ``X-Auth-Token`` are masked; ``sort_key``, ``author`` are not);
+- a URL's password is masked wherever it appears in text (``postgres://me:***@db/x``);
+- on the command line, ``--var KEY=VALUE`` is masked by ``KEY`` the same way;
+- masked values read ``***``; ``None`` and empty values are shown as they are.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+__all__ = ["MASK", "is_secret_name", "mask_command", "mask_parameters", "mask_value"]
+
+MASK = "***"
+_WORDS = frozenset(
+    {
+        "password",
+        "passwd",
+        "passphrase",
+        "pwd",
+        "secret",
+        "secrets",
+        "token",
+        "tokens",
+        "credential",
+        "credentials",
+        "auth",
+        "authorization",
+        "apikey",
+        "cookie",
+        "signature",
+    }
+)
+_PAIRS = frozenset({("api", "key"), ("access", "key"), ("private", "key"), ("secret", "key")})
+_SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/?#@\s]*:)[^@/\s]+(?=@)")
+
+
+def is_secret_name(name: object) -> bool:
+    """True when ``name`` names a secret by the rule above."""
+    words = [w.lower() for w in _SPLIT.split(str(name)) if w]
+    if any(w in _WORDS for w in words):
+        return True
+    return any(pair in _PAIRS for pair in zip(words, words[1:]))
+
+
+def mask_value(name: object, value: Any) -> Any:
+    """``value`` as plain data (text, numbers, lists, mappings) that may be shown: masked whole
+    when ``name`` names a secret, else with the secrets inside it masked (values under secret
+    keys of mappings and of dataclasses or pydantic models, URL passwords in text)."""
+    if value is None:
+        return value
+    if isinstance(value, (str, Mapping, list, tuple, set, frozenset)) and not value:
+        return value if isinstance(value, (str, Mapping, list)) else []
+    if is_secret_name(name):
+        return MASK
+    if isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, str):
+        return _URL_PASSWORD.sub(r"\g<head>" + MASK, value) if "://" in value else value
+    if isinstance(value, Mapping):
+        return {str(k): mask_value(k, v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [mask_value("", v) for v in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = {f.name: getattr(value, f.name, None) for f in dataclasses.fields(value)}
+        return mask_value("", fields)
+    dump = getattr(value, "model_dump", None)  # a pydantic model
+    if callable(dump):
+        try:
+            return mask_value("", dump())
+        except Exception:
+            pass
+    if isinstance(value, enum.Enum):
+        return mask_value("", value.value)
+    isoformat = getattr(value, "isoformat", None)  # dates and times
+    if callable(isoformat):
+        return str(isoformat())
+    return mask_value("", _text(value))
+
+
+def _text(value: object) -> str:
+    try:
+        return str(value)
+    except Exception:
+        return f"<unprintable {type(value).__name__}>"
+
+
+def mask_parameters(parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """Every parameter as plain data that may be shown (see ``mask_value``)."""
+    return {name: mask_value(name, value) for name, value in parameters.items()}
+
+
+def mask_command(argv: Sequence[str]) -> list[str]:
+    """A command line as it may be shown: ``--var KEY=VALUE`` values masked by ``KEY`` (and
+    URL passwords anywhere)."""
+    out: list[str] = []
+    after_var = False
+    for arg in argv:
+        text = str(arg)
+        if after_var or text.startswith("--var="):
+            head, sep, pair = text.rpartition("--var=") if not after_var else ("", "", text)
+            key, eq, value = pair.partition("=")
+            if eq:
+                text = f"{head}{sep}{key}={mask_value(key, value)}"
+        elif "://" in text:
+            text = mask_value("", text)
+        after_var = text == "--var"
+        out.append(text)
+    return out

@@ -1,0 +1,157 @@
+"""A project whose runs the record and report tests look at: retries, a failure and what it
+defaults, Unicode, HTML and script in names, parameters and logs, a secret parameter."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+MAIN = """
+import sys
+from flowmancer import Flowmancer
+if __name__ == '__main__':
+    sys.exit(Flowmancer().start())
+"""
+
+TASKS = '''
+import time
+from flowmancer import Task, task
+
+
+@task
+class Sleep(Task):
+    seconds: float = 0.05
+
+    def run(self):
+        time.sleep(self.seconds)
+        print(f"{self.metadata.name} slept {self.seconds}")
+
+
+@task
+class Chatty(Task):
+    lines: int = 150
+    title: str = ""
+
+    def run(self):
+        print(f"title: {self.title}")
+        for n in range(1, self.lines + 1):
+            print(f"line {n} of {self.lines} <b>not bold</b> & été")
+
+
+@task
+class FlakyOnce(Task):
+    def run(self):
+        if self.metadata.attempt == 1:
+            raise ConnectionError("busy the first time")
+        print("worked on attempt", self.metadata.attempt)
+
+
+@task
+class Fails(Task):
+    def run(self):
+        raise ValueError("broken <i>on purpose</i>")
+
+
+@task
+class Secretive(Task):
+    db_password: str
+    url: str
+
+    def run(self):
+        print("connected")
+
+
+@task
+class Hang(Task):
+    def run(self):
+        print("hanging", flush=True)
+        time.sleep(600)
+'''
+
+SCRIPT_NAME = "<script>alert(1)</script>"
+UNICODE_NAME = "données été ✓"
+HTML_TITLE = '<img src=x onerror="document.body.dataset.pwned=1">'
+
+JOB = f"""
+config:
+  name: report-demo
+  max_concurrency: 3
+tasks:
+  extract:
+    task: Sleep
+    parameters:
+      seconds: $VAR{{slow:0.05}}
+  "{UNICODE_NAME}":
+    task: Sleep
+    dependencies: [extract]
+  "{SCRIPT_NAME}":
+    task: Chatty
+    dependencies: [extract]
+    parameters:
+      title: '{HTML_TITLE}'
+  flaky:
+    task: FlakyOnce
+    dependencies: ["{UNICODE_NAME}"]
+    max_attempts: 3
+    backoff: 0.2
+  secret:
+    task: Secretive
+    parameters: {{db_password: hunter2, url: "postgres://me:hunter2@db/x"}}
+  broken:
+    task: Fails
+    dependencies: [flaky]
+  after-broken:
+    task: Sleep
+    dependencies: [broken]
+  summary:
+    task: Sleep
+    dependencies: ["{SCRIPT_NAME}", flaky, secret]
+"""
+
+EXPECTED = {
+    "extract": "COMPLETED",
+    UNICODE_NAME: "COMPLETED",
+    SCRIPT_NAME: "COMPLETED",
+    "flaky": "COMPLETED",
+    "secret": "COMPLETED",
+    "broken": "FAILED",
+    "after-broken": "DEFAULTED",
+    "summary": "COMPLETED",
+}
+
+
+def make_project(folder: Path, job: str = JOB) -> Path:
+    """The driver, the tasks and the job file in ``folder``."""
+    (folder / "tasks").mkdir(parents=True)
+    (folder / "main.py").write_text(MAIN)
+    (folder / "tasks" / "__init__.py").write_text("")
+    (folder / "tasks" / "report_tasks.py").write_text(textwrap.dedent(TASKS))
+    (folder / "job.yaml").write_text(textwrap.dedent(job), encoding="utf-8")
+    return folder
+
+
+def drive(folder: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """``python main.py -j job.yaml ARGS`` in ``folder``."""
+    return subprocess.run(
+        [sys.executable, "main.py", "-j", "job.yaml", *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+    )
+
+
+def flowmancer(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The ``flowmancer`` command, in ``folder``."""
+    return subprocess.run(
+        [sys.executable, "-c", "import sys; from flowmancer._cli import main; sys.exit(main())", *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONIOENCODING": "utf-8"},
+    )
