@@ -17,6 +17,7 @@ if __name__ == '__main__':
 """
 
 TASKS = '''
+import os
 import time
 from flowmancer import Task, task
 
@@ -62,6 +63,15 @@ class Secretive(Task):
 
     def run(self):
         print("connected")
+
+
+@task
+class FailsWhile(Task):
+    path: str
+
+    def run(self):
+        if os.path.exists(self.path):
+            raise RuntimeError(f"{self.path} is there")
 
 
 @task

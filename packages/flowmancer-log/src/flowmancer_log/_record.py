@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ._file import _retention
 from ._flush import IdleFlush, forget, track
 from ._jsonl import json_default
 from ._retention import make_run_folder, release_live, remove_expired_runs
@@ -77,7 +78,7 @@ class RunRecorder:
         details: Mapping[str, Any] | None = None,
     ) -> None:
         self.base_log_dir = Path(base_log_dir)
-        self.retention_days = float(retention_days)
+        self.retention_days = _retention(retention_days)
         self.beside = beside
         self.details: dict[str, Any] = dict(details or {})
         self.path: Path | None = None

@@ -108,16 +108,18 @@ def mask_command(argv: Sequence[str]) -> list[str]:
     """A command line as it may be shown: ``--var KEY=VALUE`` values masked by ``KEY`` (and
     URL passwords anywhere)."""
     out: list[str] = []
-    after_var = False
-    for arg in argv:
+    for i, arg in enumerate(argv):
         text = str(arg)
-        if after_var or text.startswith("--var="):
-            head, sep, pair = text.rpartition("--var=") if not after_var else ("", "", text)
-            key, eq, value = pair.partition("=")
-            if eq:
-                text = f"{head}{sep}{key}={mask_value(key, value)}"
-        elif "://" in text:
+        if text.startswith("--var="):
+            text = "--var=" + _masked_pair(text[len("--var=") :])
+        elif i and str(argv[i - 1]) == "--var":
+            text = _masked_pair(text)
+        else:
             text = mask_value("", text)
-        after_var = text == "--var"
         out.append(text)
     return out
+
+
+def _masked_pair(pair: str) -> str:
+    key, eq, value = pair.partition("=")
+    return f"{key}={mask_value(key, value)}" if eq else str(mask_value("", pair))
