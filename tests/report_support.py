@@ -16,7 +16,7 @@ if __name__ == '__main__':
     sys.exit(Flowmancer().start())
 """
 
-TASKS = '''
+TASKS = """
 import os
 import time
 from flowmancer import Task, task
@@ -79,8 +79,9 @@ class Hang(Task):
     def run(self):
         print("hanging", flush=True)
         time.sleep(600)
-'''
+"""
 
+DASH = "\N{EN DASH}"  # what the page writes for "none" and in ranges
 SCRIPT_NAME = "<script>alert(1)</script>"
 UNICODE_NAME = "données été ✓"
 HTML_TITLE = '<img src=x onerror="document.body.dataset.pwned=1">'
@@ -158,7 +159,12 @@ def drive(folder: Path, *args: str, timeout: float = 120) -> subprocess.Complete
 def flowmancer(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """The ``flowmancer`` command, in ``folder``."""
     return subprocess.run(
-        [sys.executable, "-c", "import sys; from flowmancer._cli import main; sys.exit(main())", *args],
+        [
+            sys.executable,
+            "-c",
+            "import sys; from flowmancer._cli import main; sys.exit(main())",
+            *args,
+        ],
         cwd=folder,
         capture_output=True,
         text=True,

@@ -18,7 +18,15 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from browser_support import browser, console_errors, open_page, screenshot
-from report_support import EXPECTED, HTML_TITLE, SCRIPT_NAME, UNICODE_NAME, drive, make_project
+from report_support import (
+    DASH,
+    EXPECTED,
+    HTML_TITLE,
+    SCRIPT_NAME,
+    UNICODE_NAME,
+    drive,
+    make_project,
+)
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +53,10 @@ def view(driver: Any, name: str) -> Any:
 
 def table_rows(driver: Any) -> list[tuple[str, str]]:
     rows = driver.find_elements("css selector", "#tasks tbody tr")
-    return [(r.find_element("css selector", "td.name").text, r.get_attribute("data-state")) for r in rows]
+    return [
+        (r.find_element("css selector", "td.name").text, r.get_attribute("data-state"))
+        for r in rows
+    ]
 
 
 def test_every_task_is_in_the_table_with_its_final_state(chromium: Any, report: Path) -> None:
@@ -104,7 +115,9 @@ def test_clicking_a_task_shows_its_last_100_log_lines_as_text(chromium: Any, rep
     log = chromium.find_element("id", "detail-log").text.splitlines()
     assert len(log) == 100
     assert log[-2:] == [
-        "[" + log[-2].split("[", 1)[1].split("]", 1)[0] + "] INFO - line 150 of 150 <b>not bold</b> & été",
+        "["
+        + log[-2].split("[", 1)[1].split("]", 1)[0]
+        + "] INFO - line 150 of 150 <b>not bold</b> & été",
         log[-1],
     ]
     assert log[-1].endswith("RUNNING -> COMPLETED")
@@ -134,7 +147,7 @@ def test_sorting_by_duration_state_and_attempts(chromium: Any, report: Path) -> 
         return [c.text for c in cells]
 
     def seconds(text: str) -> float:
-        if text == "–":
+        if text == DASH:  # no duration
             return -1.0
         number, unit = text.split()
         return float(number) / (1000 if unit == "ms" else 1)

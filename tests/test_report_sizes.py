@@ -15,7 +15,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from browser_support import browser, console_errors, open_page, screenshot
-from report_support import drive, flowmancer, make_project
+from report_support import DASH, drive, flowmancer, make_project
 
 LAYERS, WIDTH = 100, 100
 
@@ -27,7 +27,9 @@ def large_job(layers: int = LAYERS, width: int = WIDTH) -> str:
         for i in range(width):
             lines += [f"  t{level}-{i}:", "    task: Sleep", "    parameters: {seconds: 0}"]
             if level:
-                lines.append(f"    dependencies: [t{level - 1}-{i}, t{level - 1}-{(i + 1) % width}]")
+                lines.append(
+                    f"    dependencies: [t{level - 1}-{i}, t{level - 1}-{(i + 1) % width}]"
+                )
     return "\n".join(lines) + "\n"
 
 
@@ -76,17 +78,17 @@ def test_10000_tasks_collapse_to_layers_with_counts(chromium: Any, large_report:
     screenshot(chromium, "graph-10000")
     layers[3].click()  # lists that layer's tasks
     shown = chromium.find_element("id", "shown").text
-    assert shown.startswith(f"{WIDTH} of 10000 tasks (layers 3–3)")
+    assert shown.startswith(f"{WIDTH} of 10000 tasks (layers 3{DASH}3)")
     assert console_errors(chromium) == []
 
 
 def test_10000_tasks_page_and_sort_in_the_table(chromium: Any, large_report: Path) -> None:
     open_page(chromium, large_report)
     chromium.find_element("css selector", '#tabs button[data-view="tasks"]').click()
-    assert chromium.find_element("id", "shown").text == "10000 tasks, 1–500 shown"
+    assert chromium.find_element("id", "shown").text == f"10000 tasks, 1{DASH}500 shown"
     assert len(chromium.find_elements("css selector", "#tasks tbody tr")) == 500
     chromium.find_element("css selector", '#pages button[data-step="1"]').click()
-    assert chromium.find_element("id", "shown").text == "10000 tasks, 501–1000 shown"
+    assert chromium.find_element("id", "shown").text == f"10000 tasks, 501{DASH}1000 shown"
     chromium.find_element("css selector", '#tasks th[data-key="name"] button').click()
     names = [c.text for c in chromium.find_elements("css selector", "#tasks td.name")]
     assert names == sorted(names) and names[0] == "t0-0"

@@ -134,7 +134,9 @@ def test_a_dry_run_is_recorded_with_what_each_task_would_do(tmp_path: Path) -> N
 
 
 def test_record_false_keeps_no_record(tmp_path: Path) -> None:
-    folder = make_project(tmp_path / "project", SMALL.replace("name: small", "name: small\n  record: false"))
+    folder = make_project(
+        tmp_path / "project", SMALL.replace("name: small", "name: small\n  record: false")
+    )
     assert drive(folder).returncode == 0
     (run_folder,) = (folder / "logs" / "small").iterdir()
     assert (run_folder / "first.log").is_file()
@@ -160,7 +162,9 @@ def test_records_older_than_the_retention_are_pruned(tmp_path: Path) -> None:
 
 
 def test_config_report_writes_the_page_and_the_summary_line_names_it(tmp_path: Path) -> None:
-    folder = make_project(tmp_path / "project", SMALL.replace("name: small", "name: small\n  report: true"))
+    folder = make_project(
+        tmp_path / "project", SMALL.replace("name: small", "name: small\n  report: true")
+    )
     done = drive(folder)
     assert done.returncode == 0, done.stderr
     summary = next(line for line in done.stderr.splitlines() if "succeeded in" in line)
@@ -175,7 +179,9 @@ def test_report_writes_where_asked_and_prints_the_path_and_size(tmp_path: Path) 
     written = flowmancer(folder, "report", "job.yaml", "-o", "out.html")
     assert written.returncode == 0, written.stderr
     assert written.stdout == f"{folder / 'out.html'}\n"
-    assert re.search(r"report of run \S+ of job 'small' \(succeeded, 3 tasks\): [\d.]+ kB", written.stderr)
+    assert re.search(
+        r"report of run \S+ of job 'small' \(succeeded, 3 tasks\): [\d.]+ kB", written.stderr
+    )
     assert "<!doctype html>" in (folder / "out.html").read_text(encoding="utf-8")
     default = flowmancer(folder, "report", "job.yaml")
     assert Path(default.stdout.strip()) == only_record(folder, "small").parent / "report.html"
@@ -237,7 +243,7 @@ def start_hanging(folder: Path) -> subprocess.Popen[str]:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # until the record says `hang` runs
         records = find_records(folder / "logs", "hangs")
-        if records and '[1,' in records[0].read_text() and '"RUNNING"' in records[0].read_text():
+        if records and "[1," in records[0].read_text() and '"RUNNING"' in records[0].read_text():
             return driver
         time.sleep(0.05)
     driver.kill()

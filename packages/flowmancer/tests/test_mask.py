@@ -36,7 +36,8 @@ def test_names_with_a_secret_word_are_secret(name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["sort_key", "key_column", "author", "authority", "tokenizer", "passes", "monkey", "path"]
+    "name",
+    ["sort_key", "key_column", "author", "authority", "tokenizer", "passes", "monkey", "path"],
 )
 def test_names_that_only_look_like_one_are_not(name: str) -> None:
     assert not is_secret_name(name)
@@ -89,5 +90,23 @@ def test_parameters_become_plain_data_with_secrets_masked_at_any_depth() -> None
 
 def test_var_values_on_the_command_line_are_masked_by_their_key() -> None:
     assert mask_command(
-        ["main.py", "--var", "db_password=x=y", "--var=api_token=t", "--var", "day=1", "-j", "s3://k:v@b/j"]
-    ) == ["main.py", "--var", "db_password=***", "--var=api_token=***", "--var", "day=1", "-j", "s3://k:***@b/j"]
+        [
+            "main.py",
+            "--var",
+            "db_password=x=y",
+            "--var=api_token=t",
+            "--var",
+            "day=1",
+            "-j",
+            "s3://k:v@b/j",
+        ]
+    ) == [
+        "main.py",
+        "--var",
+        "db_password=***",
+        "--var=api_token=***",
+        "--var",
+        "day=1",
+        "-j",
+        "s3://k:***@b/j",
+    ]

@@ -37,13 +37,13 @@ from .typing import (
 __version__ = "0.13.0"
 
 __all__ = [
+    "RECORD_NAME",
     "ConsoleLogger",
     "FileLogger",
     "JSONLinesLogger",
     "LogRecordLike",
     "Logger",
     "LoggerProtocol",
-    "RECORD_NAME",
     "RecordError",
     "RecordedAttempt",
     "RecordedRun",

@@ -26,6 +26,7 @@ __all__ = [
 # The header's own keys; everything else in it is the driver's ``details``.
 _HEADER = ("record", "kind", "job", "run_id", "started", "resumed", "logs")
 _TAIL = 64 * 1024  # the end line is found in the last this-many bytes
+_PAIRS = {b"[": b"]", b"{": b"}"}
 
 
 class RecordError(ValueError):
@@ -271,10 +272,7 @@ def _parse(path: Path, data: bytes) -> RecordedRun:
     names: list[str] = []
     end: dict[str, Any] | None = None
     log_dir = run.details.get("log_dir")
-    for number, line in enumerate(lines[1:], start=2):
-        if not line:
-            continue
-        item = _load(path, number, line)
+    for number, item in enumerate(_items(path, lines), start=2):
         if isinstance(item, list):
             _event(path, number, run, names, item)
         elif isinstance(item, dict) and item.get("kind") == "tasks":
@@ -293,18 +291,32 @@ def _parse(path: Path, data: bytes) -> RecordedRun:
     return run
 
 
-def _tasks(
-    path: Path, number: int, run: RecordedRun, rows: Any, log_dir: str | None
-) -> list[str]:
+def _items(path: Path, lines: list[bytes]) -> list[Any]:
+    """The lines after the header, parsed: all at once (one JSON array: a 10,000-task record
+    in a fraction of the time), or line by line to name the one that is damaged."""
+    rest = lines[1:]
+    try:
+        if not all(not line or _PAIRS.get(line[:1]) == line[-1:] for line in rest):
+            raise ValueError("a line that is not one whole value")
+        items = json.loads(b"[" + b",".join(line or b"null" for line in rest) + b"]")
+    except ValueError:
+        items = [_load(path, number, line) if line else None for number, line in enumerate(rest, 2)]
+    if len(items) != len(rest):  # a line holding more than one value ("1, 2")
+        items = [_load(path, number, line) if line else None for number, line in enumerate(rest, 2)]
+    return list(items)
+
+
+def _tasks(path: Path, number: int, run: RecordedRun, rows: Any, log_dir: str | None) -> list[str]:
     if not isinstance(rows, list):
         raise RecordError(path, number, "the tasks line holds no list of tasks")
     names = []
+    logs = Path(log_dir) if log_dir else None
     for row in rows:
         if not isinstance(row, dict) or not isinstance(row.get("name"), str):
             raise RecordError(path, number, f"a task without a name: {row!r}"[:200])
         name = row["name"]
         details = {k: v for k, v in row.items() if k != "name"}
-        log = Path(log_dir) / (safe_name(name) + ".log") if log_dir else None
+        log = logs / (safe_name(name) + ".log") if logs is not None else None
         run.tasks[name] = RecordedTask(name, details=details, log=log)
         names.append(name)
     return names

@@ -111,8 +111,9 @@ class RunRecorder:
             self._fd = os.open(path, flags | os.O_NOFOLLOW, 0o644)
         except OSError as error:
             self._finish()
+            where = folder or self.base_log_dir
             print(
-                f"flowmancer_log: the run record could not be started in {folder or self.base_log_dir}: "
+                f"flowmancer_log: the run record could not be started in {where}: "
                 f"{error.strerror or error}; this run keeps no record",
                 file=sys.__stderr__,
             )

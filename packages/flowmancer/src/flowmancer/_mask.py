@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import itertools
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -54,7 +55,7 @@ def is_secret_name(name: object) -> bool:
     words = [w.lower() for w in _SPLIT.split(str(name)) if w]
     if any(w in _WORDS for w in words):
         return True
-    return any(pair in _PAIRS for pair in zip(words, words[1:]))
+    return any(pair in _PAIRS for pair in itertools.pairwise(words))
 
 
 def mask_value(name: object, value: Any) -> Any:

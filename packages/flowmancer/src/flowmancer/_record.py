@@ -133,5 +133,7 @@ def report_at_end(record: Path | None) -> Path | None:
     try:
         return write_report(read_record(record))
     except (OSError, RecordError) as error:
-        print(f"flowmancer: warning: the run's report could not be written: {error}", file=sys.stderr)
+        print(
+            f"flowmancer: warning: the run's report could not be written: {error}", file=sys.stderr
+        )
         return None

@@ -31,7 +31,9 @@ class _Failed(Exception):
 
 def _parser(prog: str, description: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=prog, description=description)
-    p.add_argument("job", metavar="JOB", nargs="?", help="the job file (default: every job in ./logs)")
+    p.add_argument(
+        "job", metavar="JOB", nargs="?", help="the job file (default: every job in ./logs)"
+    )
     p.add_argument("--logs", metavar="DIR", help="where the job folders are (default: the job's)")
     p.add_argument(
         "--var", action="append", default=[], metavar="KEY=VALUE", help="a value for $VAR{KEY}"
@@ -76,8 +78,12 @@ def runs_command(rest: Sequence[str]) -> int:
 def report_command(rest: Sequence[str]) -> int:
     """``flowmancer report``: write one run's HTML report and print where it went."""
     p = _parser("flowmancer report", "Write a run's report: one self-contained HTML file.")
-    p.add_argument("--run", metavar="ID", help="the run (its id, or the start of it); default: the latest")
-    p.add_argument("-o", "--output", metavar="FILE", help="where (default: report.html beside the run's logs)")
+    p.add_argument(
+        "--run", metavar="ID", help="the run (its id, or the start of it); default: the latest"
+    )
+    p.add_argument(
+        "-o", "--output", metavar="FILE", help="where (default: report.html beside the run's logs)"
+    )
     args = p.parse_args(rest)
     from flowmancer_log import RecordError, read_record
 
@@ -157,7 +163,9 @@ def _chosen(paths: list[Path], wanted: str | None, job: str | None, base: Path) 
     if matches:
         ids = ", ".join(m[0] for m in matches[:5])
         raise _Failed(f"--run {wanted}: more than one run starts so: {ids}")
-    raise _Failed(f"--run {wanted}: no such run{_of(job)} under {base} (flowmancer runs lists them)")
+    raise _Failed(
+        f"--run {wanted}: no such run{_of(job)} under {base} (flowmancer runs lists them)"
+    )
 
 
 def _of(job: str | None) -> str:

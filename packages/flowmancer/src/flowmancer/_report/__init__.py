@@ -27,7 +27,13 @@ if TYPE_CHECKING:
 __all__ = ["REPORT_NAME", "render_page", "write_report"]
 
 REPORT_NAME = "report.html"
-_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+_ESCAPES = {
+    "<": "\\u003c",
+    ">": "\\u003e",
+    "&": "\\u0026",
+    "\u2028": "\\u2028",
+    "\u2029": "\\u2029",
+}
 
 
 def write_report(run: RecordedRun, out: Path | None = None) -> Path:

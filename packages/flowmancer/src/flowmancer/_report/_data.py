@@ -10,7 +10,6 @@ import os
 import shlex
 import statistics
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -47,7 +46,9 @@ def page_data(run: RecordedRun, earlier: Sequence[RecordedRun]) -> dict[str, Any
             "s": task.state,
             "l": levels[i],
             "d": deps,
-            "a": [[a.number, a.started, a.ended, a.outcome, a.reason, a.wait] for a in task.attempts],
+            "a": [
+                [a.number, a.started, a.ended, a.outcome, a.reason, a.wait] for a in task.attempts
+            ],
             "dur": task.duration,
         }
         if task.reason:
@@ -168,7 +169,9 @@ def _tail(task: RecordedTask, limit: int) -> str | None:
             text = file.read().decode("utf-8", "replace")
     except OSError:
         return None
-    lines = text.splitlines()
+    lines = text.split("\n")  # not splitlines(): U+2028 and friends are text in a log line
+    if lines and not lines[-1]:
+        lines.pop()
     if start > 0 and lines:
         lines.pop(0)  # read from the middle of a line
     lines = lines[-LOG_LINES:]
