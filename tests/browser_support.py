@@ -14,8 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 ARTIFACTS = Path(__file__).parent / "artifacts"
 CHROMIUM = (
     shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
@@ -40,12 +38,14 @@ FLAGS = (
 )
 
 
-def browser() -> Iterator[Any]:
-    """A headless chromium that keeps its console messages (a generator for a fixture)."""
+def start_chromium() -> Any:
+    """A headless chromium that keeps its console messages (the caller quits it).
+
+    Raises:
+        RuntimeError: chromium or its driver is not installed.
+    """
     if CHROMIUM is None or CHROMEDRIVER is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must run the browser tests: {MISSING}")
-        pytest.skip(MISSING)
+        raise RuntimeError(MISSING)
     from selenium import webdriver
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
@@ -55,7 +55,18 @@ def browser() -> Iterator[Any]:
     for flag in FLAGS:
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+
+
+def browser() -> Iterator[Any]:
+    """``start_chromium()`` for a fixture: skipped where chromium is missing, failed under CI."""
+    import pytest
+
+    if CHROMIUM is None or CHROMEDRIVER is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the browser tests: {MISSING}")
+        pytest.skip(MISSING)
+    driver = start_chromium()
     try:
         yield driver
     finally:

@@ -163,6 +163,7 @@ class Flowmancer:
         if args.debug:
             self._debug = True
         self._root = root
+        args.caller = str(caller)  # where the command was given (the run record says it)
         with _inside(self._root), deferring_collection(), quiet_on_the_way_out():
             try:
                 return self._start(args, caller, default_jobdef_path, default_jobdef_type)

@@ -42,7 +42,11 @@ def records_folder(loggers: Iterable[Any], root: Path) -> tuple[Any, Path, float
 
 
 def make_recorder(
-    runner: Runner, loggers: Iterable[Any], root: Path, job_file: str | None, executor: str
+    runner: Runner,
+    loggers: Iterable[Any],
+    root: Path,
+    job_file: str | None,
+    args: argparse.Namespace,
 ) -> RunRecorder:
     """A recorder for ``runner``'s runs, beside the first ``FileLogger`` when there is one."""
     from flowmancer_log import RunRecorder
@@ -69,13 +73,13 @@ def make_recorder(
     details = {
         "job_file": job_file,
         "command": mask_command(getattr(sys, "orig_argv", sys.argv)),
-        "cwd": _caller_folder(),
+        "cwd": getattr(args, "caller", None) or os.getcwd(),
         "root": str(root),
         "host": socket.gethostname(),
         "user": _user(),
         "pid": os.getpid(),
         "versions": {"flowmancer": __version__, "python": platform.python_version()},
-        "executor": executor,
+        "executor": type(runner.executor).__name__.replace("Executor", "").lower(),
         "max_concurrency": runner.max_concurrency,
         "tasks": tasks,
     }
@@ -105,12 +109,6 @@ def record_dry_run(
         recorder.record_plan(start, plan)
     except OSError as error:  # a dry run is not failed by its record
         print(f"flowmancer: warning: the dry run could not be recorded: {error}", file=sys.stderr)
-
-
-def _caller_folder() -> str:
-    # The driver runs in its own folder; the shell's is where the command was typed.
-    pwd = os.environ.get("PWD")
-    return pwd if pwd and os.path.isabs(pwd) else os.getcwd()
 
 
 def _user() -> str | None:

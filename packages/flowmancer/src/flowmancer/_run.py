@@ -112,7 +112,7 @@ def build(
     if job.config.record and not test_mode:  # beside the loggers: after them, as they start it
         from ._record import make_recorder
 
-        recorder = make_recorder(runner, loggers, root, file if marks else None, kind)
+        recorder = make_recorder(runner, loggers, root, file if marks else None, args)
         runner.observers.insert(len(loggers), recorder)
     return Built(runner, store)
 

@@ -96,24 +96,36 @@ def earlier_runs(run: RecordedRun, limit: int = COMPARE_RUNS) -> list[RecordedRu
 def _shape(
     run: RecordedRun, depends: dict[str, list[str]], index: dict[str, int]
 ) -> tuple[list[int], list[str], float]:
-    """Each task's layer, and the critical path (by the durations of this run) with its
-    length; a record whose dependencies do not make a graph is drawn as one layer."""
+    """Each task's layer, and the critical path with its length; a record whose dependencies
+    do not make a graph is drawn as one layer.
+
+    The critical path is the chain that decided when the run ended: from the task that ended
+    last, back through the dependency each one waited for longest (the last of them to end).
+    It is ``flowmancer_dag``'s longest path, each task weighing the time from the end of its
+    last dependency (the run's start, for a task with none) to its own end: waits for a slot
+    or a retry included, so the chain matches the timeline.
+    """
     from flowmancer_dag import Graph, GraphError
 
     graph: Graph[str] = Graph(depends)
     try:
         layers = graph.levels()
-        durations = {n: t.duration or 0.0 for n, t in run.tasks.items()}
-        total, path = graph.critical_path(durations)
     except GraphError:
         return [0] * len(index), [], 0.0
+    ends = {n: t.ended for n, t in run.tasks.items()}
+    weights = {}
+    for name, end in ends.items():
+        if end is None:
+            continue
+        before = [e for e in (ends[d] for d in depends[name]) if e is not None]
+        weights[name] = max(0.0, end - max(before, default=run.started))
+    total, path = graph.critical_path(weights)
     level = [0] * len(index)
     for k, members in enumerate(layers):
         for name in members:
             level[index[name]] = k
-    if total <= 0:
-        path = []
-    return level, path, total
+    path = [n for n in path if n in weights]  # a chain ending in tasks that never ran
+    return level, path, total if path else 0.0
 
 
 def _run(run: RecordedRun) -> dict[str, Any]:

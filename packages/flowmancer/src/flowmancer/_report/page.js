@@ -121,7 +121,7 @@
         esc(short(t.n, 23)) + "</text></g>");
     });
     el.innerHTML = legend(D.critical.length ? '<span><span class="dot" style="background:var(--crit)"></span> critical path: ' +
-      D.critical.length + " tasks, " + esc(seconds(D.critical_total)) + "</span>" : "") +
+      D.critical.length + " tasks, " + esc(seconds(D.critical_total)) + " (the chain that decided when the run ended)</span>" : "") +
       '<div class="scroll" id="graph"><svg xmlns="http://www.w3.org/2000/svg" width="' + width + '" height="' + height + '">' +
       edges.join("") + nodes.join("") + "</svg></div>";
   }
