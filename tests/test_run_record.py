@@ -14,7 +14,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from flowmancer_log import RECORD_NAME, find_records, read_record
+from flowmancer_log import find_records, read_record
 
 sys.path.insert(0, str(Path(__file__).parent))
 from report_support import SCRIPT_NAME, UNICODE_NAME, drive, flowmancer, make_project
@@ -140,7 +140,7 @@ def test_record_false_keeps_no_record(tmp_path: Path) -> None:
     assert drive(folder).returncode == 0
     (run_folder,) = (folder / "logs" / "small").iterdir()
     assert (run_folder / "first.log").is_file()
-    assert not list(folder.rglob(RECORD_NAME))
+    assert not list(folder.rglob("run.jsonl"))
     listed = flowmancer(folder, "runs", "job.yaml")
     assert listed.returncode == 0 and listed.stdout == ""
     assert "no runs recorded of job 'small'" in listed.stderr
@@ -153,7 +153,7 @@ def test_records_older_than_the_retention_are_pruned(tmp_path: Path) -> None:
         folder = make_project(tmp_path / f"project{len(loggers)}", SMALL + loggers)
         old = folder / "logs" / "small" / "2020-01-01T00-00-00.000Z"
         old.mkdir(parents=True)
-        (old / RECORD_NAME).write_text("{}\n")
+        (old / "run.jsonl").write_text("{}\n")
         assert drive(folder).returncode == 0
         assert not old.exists()
         (path,) = find_records(folder / "logs", "small")
@@ -255,6 +255,12 @@ def test_a_run_killed_with_kill_9_is_listed_and_reported_as_incomplete(tmp_path:
     driver = start_hanging(folder)
     os.killpg(driver.pid, signal.SIGKILL)
     driver.communicate()
+    # The attempt, in a process group of its own, dies with the driver (its parent-death
+    # signal) a moment later; until then the run folder is still in use: "running".
+    deadline = time.monotonic() + 60
+    while read_record(only_record(folder, "hangs")).status == "running":
+        assert time.monotonic() < deadline, "the attempt outlived its driver"
+        time.sleep(0.1)
     run = read_record(only_record(folder, "hangs"))
     assert (run.status, run.incomplete, run.exit_code) == ("incomplete", True, None)
     assert run.tasks["quick"].state == "COMPLETED"

@@ -11,7 +11,6 @@ import pytest
 from log_feed import T0, Feed
 
 from flowmancer_log import (
-    RECORD_NAME,
     FileLogger,
     RecordError,
     RunRecorder,
@@ -45,7 +44,7 @@ def recorded(base: Path, **details: object) -> Path:
 def test_a_run_reads_back_with_its_attempts_retry_waits_reasons_and_logs(tmp_path: Path) -> None:
     tasks = {"load": {"dependencies": ["extract"], "parameters": {"rows": 3}, "pool": "db"}}
     path = recorded(tmp_path, tasks=tasks, job_file="job.yaml", command=["main.py"])
-    assert path.parent.parent == tmp_path / "job" and path.name == RECORD_NAME
+    assert path.parent.parent == tmp_path / "job" and path.name == "run.jsonl"
     run = read_record(path)
     assert (run.job, run.run_id, run.started) == ("job", "run-1", T0)
     assert (run.status, run.exit_code, run.incomplete) == ("failed", 2, False)
@@ -72,7 +71,7 @@ def test_a_record_cut_anywhere_reads_as_incomplete_up_to_its_last_whole_line(
 ) -> None:
     whole = recorded(tmp_path / "logs").read_bytes()
     lines = whole.split(b"\n")[:-1]
-    cut = tmp_path / "cut" / RECORD_NAME
+    cut = tmp_path / "cut" / "run.jsonl"
     cut.parent.mkdir()
     for size in range(len(whole)):  # every length a kill -9 could leave
         cut.write_bytes(whole[:size])
@@ -128,7 +127,7 @@ def test_a_summary_reads_the_header_and_the_end_line_only(tmp_path: Path) -> Non
 def test_a_record_that_is_not_one_is_refused_naming_the_line(
     tmp_path: Path, first_line: bytes, problem: str
 ) -> None:
-    path = tmp_path / RECORD_NAME
+    path = tmp_path / "run.jsonl"
     path.write_bytes(first_line)
     with pytest.raises(RecordError, match=problem) as raised:
         read_record(path)
@@ -172,7 +171,7 @@ def test_a_folder_that_cannot_be_made_costs_the_record_not_the_run(
 def test_the_record_goes_where_the_file_logger_writes_as_its_files_are(tmp_path: Path) -> None:
     path = recorded(tmp_path / "logs")
     logs = sorted(p.name for p in path.parent.iterdir())
-    assert logs == ["extract.log", "load.log", RECORD_NAME]
+    assert logs == ["extract.log", "load.log", "run.jsonl"]
     assert oct(os.stat(path).st_mode & 0o777) == oct(0o644 & ~_umask())
 
 

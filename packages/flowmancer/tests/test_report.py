@@ -61,3 +61,20 @@ def test_the_policy_allows_only_the_page_s_own_script_and_no_network(tmp_path: P
         "img-src data:",
         f"script-src 'sha256-{digest}'",
     ]
+
+
+def test_the_critical_path_is_the_chain_that_decided_when_the_run_ended(tmp_path: Path) -> None:
+    from flowmancer._report._data import page_data
+    from flowmancer_log import RecordedAttempt, RecordedRun, RecordedTask
+
+    def ran(name: str, start: float, end: float, *deps: str) -> RecordedTask:
+        attempt = RecordedAttempt(1, start, end, "COMPLETED")
+        return RecordedTask(name, "COMPLETED", None, [attempt], {"dependencies": list(deps)})
+
+    # x ran 2 s alone; y 1 s, then z 1 s, but z waited a second for a slot after y ended.
+    # By durations alone x and y+z tie at 2 s; the run ended when z did: y, then z, 3 s.
+    tasks = {t.name: t for t in (ran("x", 0, 2), ran("y", 0, 1), ran("z", 2, 3, "y"))}
+    run = RecordedRun(tmp_path / "run.jsonl", "job", "run", 0.0, ended=3.0, tasks=tasks)
+    data = page_data(run, [])
+    assert [data["tasks"][i]["n"] for i in data["critical"]] == ["y", "z"]
+    assert data["critical_total"] == 3.0

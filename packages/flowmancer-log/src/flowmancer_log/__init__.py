@@ -24,7 +24,7 @@ from ._history import (
     read_record,
 )
 from ._jsonl import JSONLinesLogger
-from ._record import RECORD_NAME, RunRecorder
+from ._record import RunRecorder
 from ._structlog import StructlogLogger, configure_structlog
 from .typing import (
     LoggerProtocol,
@@ -37,7 +37,6 @@ from .typing import (
 __version__ = "0.13.0"
 
 __all__ = [
-    "RECORD_NAME",
     "ConsoleLogger",
     "FileLogger",
     "JSONLinesLogger",

@@ -65,8 +65,8 @@ class RunRecorder:
         beside: the ``FileLogger`` whose run folder holds the record (and the tasks' logs).
         details: what the runner cannot tell: written in the header (the job file, command
             line, host, versions, ``resumed_from``...), except ``tasks``: name -> a mapping
-            (dependencies, pool, parameters...) written on the second line. Later changes to
-            the mapping before the run starts are written too.
+            (dependencies, pool, parameters...), or a callable returning that, written on the
+            second line. Changes to ``self.details`` before the run starts are written too.
     """
 
     def __init__(
@@ -121,7 +121,9 @@ class RunRecorder:
         self.path = path
         self._index = {name: i for i, name in enumerate(start.tasks)}
         details = dict(self.details)
-        tasks: Mapping[str, Any] = details.pop("tasks", None) or {}
+        tasks = details.pop("tasks", None) or {}
+        if callable(tasks):  # made now, written, and let go: not kept through the run
+            tasks = tasks()
         header = {
             "record": RECORD_FORMAT,
             "kind": "start",

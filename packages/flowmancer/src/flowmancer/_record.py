@@ -54,6 +54,26 @@ def make_recorder(
     from . import __version__
 
     beside, base, retention = records_folder(loggers, root)
+    details = {
+        "job_file": job_file,
+        "command": mask_command(getattr(sys, "orig_argv", sys.argv)),
+        "cwd": getattr(args, "caller", None) or os.getcwd(),
+        "root": str(root),
+        "host": socket.gethostname(),
+        "user": _user(),
+        "pid": os.getpid(),
+        "versions": {"flowmancer": __version__, "python": platform.python_version()},
+        "executor": type(runner.executor).__name__.replace("Executor", "").lower(),
+        "max_concurrency": runner.max_concurrency,
+        # Made when the run starts and let go once written: masked copies of every task's
+        # parameters are not kept in the process each attempt is forked from.
+        "tasks": lambda: _tasks(runner),
+    }
+    return RunRecorder(base, retention, beside=beside, details=details)
+
+
+def _tasks(runner: Runner) -> dict[str, dict[str, Any]]:
+    """What the record says of each task: class, dependencies, parameters (masked), pool."""
     prepared = runner.prepared
     graph = prepared.graph
     tasks: dict[str, dict[str, Any]] = {}
@@ -70,20 +90,7 @@ def make_recorder(
         if spec.max_attempts != 1:
             entry["max_attempts"] = spec.max_attempts
         tasks[name] = entry
-    details = {
-        "job_file": job_file,
-        "command": mask_command(getattr(sys, "orig_argv", sys.argv)),
-        "cwd": getattr(args, "caller", None) or os.getcwd(),
-        "root": str(root),
-        "host": socket.gethostname(),
-        "user": _user(),
-        "pid": os.getpid(),
-        "versions": {"flowmancer": __version__, "python": platform.python_version()},
-        "executor": type(runner.executor).__name__.replace("Executor", "").lower(),
-        "max_concurrency": runner.max_concurrency,
-        "tasks": tasks,
-    }
-    return RunRecorder(base, retention, beside=beside, details=details)
+    return tasks
 
 
 def recorder_of(runner: Runner) -> RunRecorder | None:
