@@ -2,39 +2,48 @@
 
 The record is JSON lines, appended: a header (the run and where it came from), the job's
 tasks, one short array per state change, and an end line. Lines are buffered and written, whole,
-once the runner's event loop has handled what was ready, so a run killed with ``kill -9`` leaves
-a record that ends at a line boundary close to where it stopped; ``read_record`` takes its whole
-lines and says the run is incomplete.
+a batch at a time (``FLUSH_EVERY`` after the first one waiting), so a run killed with ``kill -9``
+leaves a record that ends at a line boundary close to where it stopped; ``read_record`` takes
+its whole lines and says the run is incomplete. The recorder is called on the runner's thread
+only (as observers are), and holds no file object: a forked child has nothing of it to write.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import os
 import re
 import sys
-import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from ._file import _retention
-from ._flush import IdleFlush, forget, track
 from ._jsonl import json_default
 from ._retention import make_run_folder, release_live, remove_expired_runs
 from .typing import RunResultLike, RunStartLike, StateChangeLike
 
-__all__ = ["RECORD_FORMAT", "RECORD_NAME", "RunRecorder", "retry_wait"]
+__all__ = ["FLUSH_EVERY", "RECORD_FORMAT", "RECORD_NAME", "RunRecorder", "retry_wait"]
 
 RECORD_NAME = "run.jsonl"
 RECORD_FORMAT = 1
 
 _ENCODER = json.JSONEncoder(default=json_default, ensure_ascii=False, separators=(",", ":"))
-# Past this many bytes buffered, lines are written at once (memory stays flat under a flood).
+# Lines are written this many seconds after the first one waiting (a run killed with -9 loses
+# at most that much of its record), and at once past _BUFFER bytes (memory stays flat).
+FLUSH_EVERY = 0.05
 _BUFFER = 256 * 1024
+# A state as it is written ('"COMPLETED"'), made once per state.
+_QUOTED: dict[object, str] = {}
 # The runner's note on a retry: "attempt 1 of 3 failed (ValueError: x); next in 0.1 s".
 _RETRY = re.compile(r"\Aattempt \d+ of \d+ failed \((.*)\); next in ([0-9.e+-]+|inf) s\Z", re.S)
+
+
+def _quote(state: object) -> str:
+    quoted = _QUOTED[state] = _ENCODER.encode(str(state))
+    return quoted
 
 
 def retry_wait(reason: str | None) -> tuple[str, float] | None:
@@ -87,8 +96,7 @@ class RunRecorder:
         self._index: dict[str, int] = {}
         self._pending: list[str] = []
         self._size = 0
-        self._lock = threading.Lock()
-        self._idle = IdleFlush(self.flush_files)
+        self._timer: asyncio.TimerHandle | None = None
         self._failed = False
 
     # -- the run --------------------------------------------------------------------------------
@@ -97,7 +105,6 @@ class RunRecorder:
         """Open ``run.jsonl`` in the run's folder and write the header and the tasks."""
         self.close_files()
         self._failed = False
-        self._idle.reset()
         self.path = None
         folder = getattr(self.beside, "run_dir", None)
         logs = folder is not None
@@ -135,34 +142,32 @@ class RunRecorder:
             **details,
         }
         rows = [{"name": name, **tasks.get(name, {})} for name in start.tasks]
-        track(self)
-        with self._lock:
-            self._pending.append(_ENCODER.encode(header) + "\n")
-            self._pending.append(_ENCODER.encode({"kind": "tasks", "tasks": rows}) + "\n")
+        self._pending.append(_ENCODER.encode(header) + "\n")
+        self._pending.append(_ENCODER.encode({"kind": "tasks", "tasks": rows}) + "\n")
         self.flush_files()  # the header at once: `flowmancer runs` lists a run from its start
 
     def on_state_change(self, change: StateChangeLike) -> None:
         """One short line: ``[task index, time, state, attempt(, reason(, wait))]``."""
         if self._fd is None:  # no record for this run (said once), or no run
             return
+        after = change.after
+        state = _QUOTED.get(after) or _quote(after)
         reason = change.reason
-        head = f"[{self._index[change.task]},{change.time:.6f},"
         if reason is None:
-            line = f'{head}"{change.after}",{change.attempt}]\n'
+            line = f"[{self._index[change.task]},{change.time!r},{state},{change.attempt}]\n"
         else:
             tail = _ENCODER.encode(reason)
-            if change.after == "PENDING":
+            if after == "PENDING":
                 retry = retry_wait(reason)
                 if retry is not None and math.isfinite(retry[1]):
                     tail = f"{tail},{retry[1]!r}"
-            line = f'{head}"{change.after}",{change.attempt},{tail}]\n'
-        with self._lock:
-            self._pending.append(line)
-            self._size += len(line)
+            line = f"[{self._index[change.task]},{change.time!r},{state},{change.attempt},{tail}]\n"
+        self._pending.append(line)
+        self._size += len(line)
         if self._size > _BUFFER:
             self.flush_files()
-        else:
-            self._idle.request()
+        elif self._timer is None:
+            self._flush_soon()
 
     def on_run_end(self, result: RunResultLike) -> None:
         """Write the end line, close the file, apply retention to folders made here."""
@@ -181,8 +186,7 @@ class RunRecorder:
             "counts": counts,
         }
         try:
-            with self._lock:
-                self._pending.append(_ENCODER.encode(end) + "\n")
+            self._pending.append(_ENCODER.encode(end) + "\n")
             self.close_files()
         finally:
             self._finish()
@@ -193,17 +197,14 @@ class RunRecorder:
         self.details["dry_run"] = True
         self.details["plan"] = dict(plan)
         self.on_run_start(start)
-        with self._lock:
-            end = {"kind": "end", "ended": start.started, "exit_code": 0, "ok": True}
-            self._pending.append(_ENCODER.encode({**end, "aborted": False, "counts": {}}) + "\n")
+        end = {"kind": "end", "ended": start.started, "exit_code": 0, "ok": True}
+        self._pending.append(_ENCODER.encode({**end, "aborted": False, "counts": {}}) + "\n")
         try:
             self.close_files()
         finally:
             self._finish()
 
     def _finish(self) -> None:
-        forget(self)
-        self._idle.reset()
         own, self._own = self._own, None
         if own is not None:
             base, folder, live = own
@@ -212,37 +213,50 @@ class RunRecorder:
 
     # -- writing --------------------------------------------------------------------------------
 
+    def _flush_soon(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # fed by hand, outside an event loop: at once
+            self.flush_files()
+            return
+        self._timer = loop.call_later(FLUSH_EVERY, self._flush_later)
+
+    def _flush_later(self) -> None:
+        self._timer = None
+        self.flush_files()
+
     def flush_files(self) -> None:
-        """Write out the buffered lines (normally done for you when the runner is idle)."""
-        with self._lock:
-            if not self._pending or self._fd is None:
-                return
-            data = "".join(self._pending).encode("utf-8", "backslashreplace")
-            self._pending.clear()
-            self._size = 0
-            fd = self._fd
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
-            except OSError as error:
-                # A record with a hole would mislead: stop here, the reader says "incomplete".
-                self._fd = None
-                os.close(fd)
-                if not self._failed:
-                    self._failed = True
-                    print(
-                        f"flowmancer_log: the run record {self.path} could not be written "
-                        f"({error.strerror or error}); it stops here",
-                        file=sys.__stderr__,
-                    )
+        """Write out the buffered lines (done for you every ``FLUSH_EVERY`` seconds)."""
+        if not self._pending or self._fd is None:
+            return
+        data = "".join(self._pending).encode("utf-8", "backslashreplace")
+        self._pending.clear()
+        self._size = 0
+        fd = self._fd
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        except OSError as error:
+            # A record with a hole would mislead: stop here, the reader says "incomplete".
+            self._fd = None
+            os.close(fd)
+            if not self._failed:
+                self._failed = True
+                print(
+                    f"flowmancer_log: the run record {self.path} could not be written "
+                    f"({error.strerror or error}); it stops here",
+                    file=sys.__stderr__,
+                )
 
     def close_files(self) -> None:
         """Write out what is buffered and close the record (done for you at the run's end)."""
+        timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
         self.flush_files()
-        with self._lock:
-            fd, self._fd = self._fd, None
-            self._pending.clear()
-            self._size = 0
+        fd, self._fd = self._fd, None
+        self._pending.clear()
+        self._size = 0
         if fd is not None:
             os.close(fd)

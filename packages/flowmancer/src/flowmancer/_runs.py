@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._args import _count
 from ._record import DEFAULT_LOGS
 
 if TYPE_CHECKING:
@@ -170,16 +171,6 @@ def _chosen(paths: list[Path], wanted: str | None, job: str | None, base: Path) 
 
 def _of(job: str | None) -> str:
     return f" of job {job!r}" if job else ""
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
-    return value
 
 
 def _counts(run: RecordedRun) -> str:
