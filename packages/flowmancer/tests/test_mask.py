@@ -29,15 +29,19 @@ from flowmancer._mask import is_secret_name, mask_command, mask_parameters
         "credentials",
         "session_cookie",
         "SecretKey",
+        "ssh-key",
+        "sort_key",
+        "tokenizer",
+        "AUTH",
     ],
 )
-def test_names_with_a_secret_word_are_secret(name: str) -> None:
+def test_names_that_look_secret_are_secret(name: str) -> None:
     assert is_secret_name(name)
 
 
 @pytest.mark.parametrize(
     "name",
-    ["sort_key", "key_column", "author", "authority", "tokenizer", "passes", "monkey", "path"],
+    ["author", "authority", "keyboard", "passes", "monkey", "path", "turnkeys", "pw"],
 )
 def test_names_that_only_look_like_one_are_not(name: str) -> None:
     assert not is_secret_name(name)
@@ -61,6 +65,7 @@ def test_parameters_become_plain_data_with_secrets_masked_at_any_depth() -> None
             "pwd": 99,
             "url": "postgres://me:hunter2@db:5432/x?sslmode=require",
             "plain_url": "https://example.org/a:b@c",
+            "feed": "https://example.org/feed?page=2&access_token=abc&sort=asc",
             "settings": {"token": "t", "retries": 3, "nested": [{"api_key": "k"}]},
             "login": Login("me", "hunter2"),
             "when": datetime.date(2026, 11, 26),
@@ -77,6 +82,7 @@ def test_parameters_become_plain_data_with_secrets_masked_at_any_depth() -> None
         "pwd": "***",
         "url": "postgres://me:***@db:5432/x?sslmode=require",
         "plain_url": "https://example.org/a:b@c",
+        "feed": "https://example.org/feed?page=2&access_token=***&sort=asc",
         "settings": {"token": "***", "retries": 3, "nested": [{"api_key": "***"}]},
         "login": {"user": "me", "password": "***"},
         "when": "2026-11-26",

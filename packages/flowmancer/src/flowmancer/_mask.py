@@ -3,13 +3,15 @@ task (the run record and its report).
 
 The rule, documented in the README ("Secrets in parameters"):
 
-- a value is masked when its name — a parameter's, or a key anywhere inside a mapping value —
-  has a word that names a secret: ``password``, ``passwd``, ``passphrase``, ``pwd``,
-  ``secret``, ``token``, ``credential(s)``, ``auth``, ``authorization``, ``apikey``,
-  ``cookie``, ``signature``, or the pairs ``api key``, ``access key``, ``private key``,
-  ``secret key`` (words are split at ``_``, ``-``, ``.``, spaces and camelCase, case ignored:
-  ``db_password``, ``apiKey``, ``X-Auth-Token`` are masked; ``sort_key``, ``author`` are not);
-- a URL's password is masked wherever it appears in text (``postgres://me:***@db/x``);
+- a value is masked when its name — a parameter's, or a key anywhere inside a mapping,
+  dataclass or pydantic model — looks secret: it holds ``password``, ``passwd``,
+  ``passphrase``, ``secret``, ``token``, ``credential`` or ``apikey`` anywhere, or has ``key``,
+  ``auth``, ``pwd``, ``authorization``, ``cookie`` or ``signature`` as a word of its own (words
+  split at ``_``, ``-``, ``.``, spaces and camelCase, case ignored): ``db_password``,
+  ``apiKey``, ``X-Auth-Token``, ``ssh-key``, ``sort_key`` are masked; ``author``, ``keyboard``,
+  ``monkey`` are not;
+- in any text, a URL's password (``postgres://me:***@db/x``) and a query parameter whose name
+  looks secret (``?token=***``) are masked;
 - on the command line, ``--var KEY=VALUE`` is masked by ``KEY`` the same way;
 - masked values read ``***``; ``None`` and empty values are shown as they are.
 """
@@ -18,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import itertools
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -26,42 +27,37 @@ from typing import Any
 __all__ = ["MASK", "is_secret_name", "mask_command", "mask_parameters", "mask_value"]
 
 MASK = "***"
-_WORDS = frozenset(
-    {
-        "password",
-        "passwd",
-        "passphrase",
-        "pwd",
-        "secret",
-        "secrets",
-        "token",
-        "tokens",
-        "credential",
-        "credentials",
-        "auth",
-        "authorization",
-        "apikey",
-        "cookie",
-        "signature",
-    }
-)
-_PAIRS = frozenset({("api", "key"), ("access", "key"), ("private", "key"), ("secret", "key")})
+# Anywhere in a name (tokenizer is over-masked; a leak would be worse).
+_INSIDE = re.compile(r"password|passwd|passphrase|secret|token|credential|apikey")
+# As a word of the name.
+_WORDS = frozenset({"key", "keys", "auth", "pwd", "authorization", "cookie", "signature"})
 _SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
 _URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:/?#@\s]*:)[^@/\s]+(?=@)")
+_QUERY = re.compile(r"(?P<head>[?&;](?P<name>[^=&;#\s]+)=)(?P<value>[^&;#\s]*)")
 
 
 def is_secret_name(name: object) -> bool:
-    """True when ``name`` names a secret by the rule above."""
+    """True when ``name`` looks like the name of a secret, by the rule above."""
     words = [w.lower() for w in _SPLIT.split(str(name)) if w]
-    if any(w in _WORDS for w in words):
-        return True
-    return any(pair in _PAIRS for pair in itertools.pairwise(words))
+    return bool(_INSIDE.search("_".join(words))) or any(w in _WORDS for w in words)
+
+
+def _mask_text(text: str) -> str:
+    if "://" in text:
+        text = _URL_PASSWORD.sub(r"\g<head>" + MASK, text)
+    if "=" in text:
+        text = _QUERY.sub(
+            lambda m: m["head"] + MASK if m["value"] and is_secret_name(m["name"]) else m[0],
+            text,
+        )
+    return text
 
 
 def mask_value(name: object, value: Any) -> Any:
     """``value`` as plain data (text, numbers, lists, mappings) that may be shown: masked whole
     when ``name`` names a secret, else with the secrets inside it masked (values under secret
-    keys of mappings and of dataclasses or pydantic models, URL passwords in text)."""
+    keys of mappings and of dataclasses or pydantic models, URL passwords and secret query
+    parameters in text)."""
     if value is None:
         return value
     if isinstance(value, (str, Mapping, list, tuple, set, frozenset)) and not value:
@@ -71,7 +67,7 @@ def mask_value(name: object, value: Any) -> Any:
     if isinstance(value, (bool, int, float)):
         return value
     if isinstance(value, str):
-        return _URL_PASSWORD.sub(r"\g<head>" + MASK, value) if "://" in value else value
+        return _mask_text(value)
     if isinstance(value, Mapping):
         return {str(k): mask_value(k, v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
