@@ -51,6 +51,14 @@ def view(driver: Any, name: str) -> Any:
     return driver.find_element("id", f"view-{name}")
 
 
+def seconds(text: str) -> float:
+    """A duration as the page writes it ("545 ms", "1.25 s"), in seconds (-1 for none)."""
+    if text == DASH:
+        return -1.0
+    number, unit = text.split()
+    return float(number) / (1000 if unit == "ms" else 1)
+
+
 def table_rows(driver: Any) -> list[tuple[str, str]]:
     rows = driver.find_elements("css selector", "#tasks tbody tr")
     return [
@@ -146,12 +154,6 @@ def test_sorting_by_duration_state_and_attempts(chromium: Any, report: Path) -> 
         cells = chromium.find_elements("css selector", f"#tasks tbody tr td:nth-child({index})")
         return [c.text for c in cells]
 
-    def seconds(text: str) -> float:
-        if text == DASH:  # no duration
-            return -1.0
-        number, unit = text.split()
-        return float(number) / (1000 if unit == "ms" else 1)
-
     longest_first = [seconds(t) for t in column("duration")]
     assert longest_first == sorted(longest_first, reverse=True)
     sort = chromium.find_element("css selector", '#tasks th[data-key="duration"]')
@@ -188,9 +190,15 @@ def test_the_comparison_puts_the_slowest_regression_first(chromium: Any, report:
     open_page(chromium, report)
     compare = view(chromium, "compare")
     assert "median of the last 2 runs" in compare.text
-    first = compare.find_element("css selector", "#compare tbody tr")
-    assert first.get_attribute("data-task") == "extract"
-    assert "+" in first.find_element("css selector", "td.worse").text
+    rows = compare.find_elements("css selector", "#compare tbody tr")
+    changes = {}
+    for row in rows:
+        text = row.find_elements("css selector", "td")[3].text  # "+545 ms (+739 %)"
+        sign = -1 if text.startswith("\N{MINUS SIGN}") else 1
+        changes[row.get_attribute("data-task")] = sign * seconds(text[1:].split(" (")[0])
+    assert list(changes.values()) == sorted(changes.values(), reverse=True)
+    assert changes["extract"] >= 0.5  # slept 0.6 s instead of 0.05 s
+    assert set(changes) == {n for n, s in EXPECTED.items() if s == "COMPLETED"}
     screenshot(chromium, "compare")
     assert console_errors(chromium) == []
 
