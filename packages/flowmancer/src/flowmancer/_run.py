@@ -152,26 +152,27 @@ def run_job(
         CheckpointError,
         CheckpointLockedError,
         CheckpointWriteError,
+        UnsafeCheckpointError,
         plan_resume,
     )
 
-    from ._interrupt import InterruptAtStart, deferring_interrupts, raise_if_interrupted
+    from ._interrupt import InterruptAtStart, deferring_from_now, raise_if_interrupted
     from ._record import record_dry_run, recorder_of, report_at_end
+    from ._streams import printable
 
     built = build(job, marks, root, args, classes)
     runner, store = built.runner, built.store
     selected = _select(runner, args)
     # Part of the job runs: its success must not erase what the checkpoint knows of the rest (a
-    # later -r still needs it). A whole run's success clears it, but only below, once the result
-    # has been printed: a driver killed in between leaves a checkpoint in which every task has
-    # completed (so -r runs nothing again), and one killed after it has told its user so.
+    # later -r still needs it). A whole run's success clears it, below, before the result is
+    # printed: the exit status and what is said always agree with the checkpoint.
     partial = bool(args.skip or args.run_from or args.run_to)
     store.clear_on_success = False
 
     name = job.config.name
     try:
         with store.lock(name):
-            plan = None
+            plan = record = None
             if args.fresh and args.dry_run:  # a dry run changes nothing, the checkpoint too
                 print(
                     f"flowmancer: --fresh: the checkpoint of job {name!r} would be cleared",
@@ -184,10 +185,19 @@ def run_job(
                     file=sys.stderr,
                 )
             elif args.restart:
-                plan = plan_resume(name, store.load(name), runner.prepared.fingerprints)
+                record = store.load(name)
+            check_files = getattr(store, "check_files", None)  # a 0.12 checkpointer has none
+            if check_files is not None and not args.dry_run:
+                check_files(name)  # a link in a state file's place: refused before any task
+            if args.restart and not args.fresh:
+                plan = plan_resume(name, record, runner.prepared.fingerprints)
             completed = list(plan.completed) if plan else []  # in the job's order
             done = set(completed)
             skipped = [n for n in runner.tasks if n not in selected and n not in done]
+            if plan is not None and record is not None:
+                # What this run leaves out keeps what the checkpoint said of it (a FAILED task
+                # left out by --run-to is still FAILED for the next -r), not SKIPPED.
+                store.kept = {n: record.tasks[n] for n in skipped if n in record.tasks}
             if not args.dry_run:
                 _preflight(runner, store)
             if plan is not None:  # after the checks: a run refused does not say it resumes
@@ -198,7 +208,7 @@ def run_job(
                 what = _plan(runner.tasks, selected, set(completed), changed)
                 print("dry run: nothing is run")
                 for task, why in what.items():
-                    print(f"  {task}: {why}")
+                    print(f"  {printable(task)}: {why}")
                 record_dry_run(runner, args, what, resumed_from)
                 return 0
             recorder = recorder_of(runner)
@@ -209,20 +219,21 @@ def run_job(
             raise_if_interrupted()
             runner.observers.append(InterruptAtStart(runner.abort))
             collecting_from_the_run()
-            with deferring_interrupts():
-                result = asyncio.run(
-                    _run_and_drain(
-                        runner,
-                        completed=completed,
-                        skipped=skipped,
-                        restarted=plan.restarted if plan else (),
-                        shared_dict=plan.shared_dict if plan else None,
-                    )
+            # From here a stop signal is the runner's, and once the run has ended it changes
+            # nothing: the checkpoint is settled first, then the result said.
+            deferring_from_now()
+            result = asyncio.run(
+                _run_and_drain(
+                    runner,
+                    completed=completed,
+                    skipped=skipped,
+                    restarted=plan.restarted if plan else (),
+                    shared_dict=plan.shared_dict if plan else None,
                 )
+            )
             report = None
             if recorder is not None and (args.report or job.config.report):
                 report = report_at_end(recorder.path)
-            _print_result(result, report)
             if result.ok and not partial:
                 try:
                     store.clear(name)
@@ -230,8 +241,11 @@ def run_job(
                     # Not worth failing a run that succeeded: a later -r finds every task
                     # completed there and runs nothing.
                     print(f"flowmancer: warning: {error}", file=sys.stderr)
+            _print_result(result, report)
     except CheckpointLockedError as error:
         raise Stop([str(error)]) from None
+    except UnsafeCheckpointError as error:
+        raise Stop([f"{error} (nothing was run, and nothing written through it)"]) from None
     except CheckpointWriteError as error:
         hint = (
             " (nothing was run: a run must be able to save its checkpoint; make the folder"
@@ -382,6 +396,8 @@ def _plan(
 def _print_result(result: Any, report: Path | None = None) -> None:
     from flowmancer_dag import TaskState
 
+    from ._streams import printable
+
     counts: dict[str, int] = {}
     for state in result.states.values():
         counts[state.value] = counts.get(state.value, 0) + 1
@@ -394,5 +410,5 @@ def _print_result(result: Any, report: Path | None = None) -> None:
     )
     for name, state in result.states.items():
         if state in (TaskState.FAILED, TaskState.ABORTED) and name in result.reasons:
-            reason = result.reasons[name].strip().splitlines()[-1][:200]
-            print(f"  {name}: {state.value}: {reason}", file=sys.stderr)
+            reason = printable(result.reasons[name].strip().splitlines()[-1][:200])
+            print(f"  {printable(name)}: {state.value}: {reason}", file=sys.stderr)
