@@ -4,10 +4,14 @@ defaults, Unicode, HTML and script in names, parameters and logs, a secret param
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
+
+from flowmancer_log import find_records, read_record
 
 MAIN = """
 import sys
@@ -171,3 +175,54 @@ def flowmancer(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
         timeout=120,
         env={**os.environ, "PYTHONIOENCODING": "utf-8"},
     )
+
+
+HANGS = """
+config:
+  name: hangs
+tasks:
+  quick:
+    task: Sleep
+    parameters: {seconds: 0.01}
+  hang:
+    task: Hang
+    dependencies: [quick]
+  never:
+    task: Sleep
+    dependencies: [hang]
+"""
+
+
+def start_hanging(folder: Path) -> subprocess.Popen[str]:
+    """``python main.py -j job.yaml`` of ``HANGS`` in a session of its own, once ``hang`` runs."""
+    driver = subprocess.Popen(
+        [sys.executable, "main.py", "-j", "job.yaml"],
+        cwd=folder,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # until the record says `hang` runs
+        records = find_records(folder / "logs", "hangs")
+        if records and "[1," in records[0].read_text() and '"RUNNING"' in records[0].read_text():
+            return driver
+        time.sleep(0.05)
+    driver.kill()
+    raise AssertionError("the hanging task never started")
+
+
+def kill_9_while_hanging(folder: Path) -> Path:
+    """A run of ``HANGS`` killed with ``kill -9`` while ``hang`` runs; returns its record once
+    the attempt, in a process group of its own, has died with its driver (its parent-death
+    signal, a moment later: until then the run folder is in use and the run reads "running")."""
+    driver = start_hanging(folder)
+    os.killpg(driver.pid, signal.SIGKILL)
+    driver.communicate()
+    (record,) = find_records(folder / "logs", "hangs")
+    deadline = time.monotonic() + 60
+    while read_record(record).status == "running":
+        assert time.monotonic() < deadline, "the attempt outlived its driver"
+        time.sleep(0.1)
+    return record

@@ -1,7 +1,8 @@
-"""The report of the smallest job (one task) and of a large one (10,000 tasks in 100 layers), run
-for real and opened in chromium: every task is there, the large graph collapses to its layers
-with counts, the table pages and sorts, the timeline draws only what is in view. How long the
-report takes to build and the page to respond is measured in benchmarks/report.py."""
+"""The report of the smallest job (one task), of a run killed with ``kill -9``, and of a large one
+(10,000 tasks in 100 layers), run for real and opened in chromium: every task is there, the
+killed run's page says it is incomplete, the large graph collapses to its layers with counts,
+the table pages and sorts, the timeline draws only what is in view. How long the report takes
+to build and the page to respond is measured in benchmarks/report.py."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from browser_support import browser, console_errors, open_page, screenshot
-from report_support import DASH, drive, flowmancer, make_project
+from report_support import DASH, HANGS, drive, flowmancer, kill_9_while_hanging, make_project
 
 LAYERS, WIDTH = 100, 100
 
@@ -60,6 +61,26 @@ def test_a_job_of_one_task_has_a_whole_report(chromium: Any, tmp_path: Path) -> 
     assert len(chromium.find_elements("css selector", "g.tl-row")) == 1
     chromium.find_element("css selector", '#tabs button[data-view="compare"]').click()
     assert "No earlier runs of this job" in chromium.find_element("id", "view-compare").text
+    assert console_errors(chromium) == []
+
+
+def test_the_page_of_a_run_killed_with_kill_9_says_it_is_incomplete(
+    chromium: Any, tmp_path: Path
+) -> None:
+    folder = make_project(tmp_path / "project", HANGS)
+    kill_9_while_hanging(folder)
+    written = flowmancer(folder, "report", "job.yaml")
+    assert written.returncode == 0, written.stderr
+    open_page(chromium, Path(written.stdout.strip()))
+    assert chromium.find_element("id", "status").text == "incomplete"
+    assert chromium.find_element("id", "incomplete").text.startswith("Incomplete: the record ends")
+    assert "to resume:" in chromium.find_element("id", "resume").text
+    chromium.find_element("css selector", '#tabs button[data-view="tasks"]').click()
+    states = {
+        r.find_element("css selector", "td.name").text: r.get_attribute("data-state")
+        for r in chromium.find_elements("css selector", "#tasks tbody tr")
+    }
+    assert states == {"quick": "COMPLETED", "hang": "RUNNING", "never": "INIT"}
     assert console_errors(chromium) == []
 
 

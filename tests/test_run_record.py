@@ -5,19 +5,25 @@ killed runs."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
-import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 from flowmancer_log import find_records, read_record
 
 sys.path.insert(0, str(Path(__file__).parent))
-from report_support import SCRIPT_NAME, UNICODE_NAME, drive, flowmancer, make_project
+from report_support import (
+    HANGS,
+    SCRIPT_NAME,
+    UNICODE_NAME,
+    drive,
+    flowmancer,
+    kill_9_while_hanging,
+    make_project,
+    start_hanging,
+)
 
 SMALL = """
 config:
@@ -215,52 +221,9 @@ def test_a_damaged_record_is_named_with_its_line_and_the_others_still_listed(
     assert "Traceback" not in listed.stderr + report.stderr
 
 
-HANGS = """
-config:
-  name: hangs
-tasks:
-  quick:
-    task: Sleep
-    parameters: {seconds: 0.01}
-  hang:
-    task: Hang
-    dependencies: [quick]
-  never:
-    task: Sleep
-    dependencies: [hang]
-"""
-
-
-def start_hanging(folder: Path) -> subprocess.Popen[str]:
-    driver = subprocess.Popen(
-        [sys.executable, "main.py", "-j", "job.yaml"],
-        cwd=folder,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # until the record says `hang` runs
-        records = find_records(folder / "logs", "hangs")
-        if records and "[1," in records[0].read_text() and '"RUNNING"' in records[0].read_text():
-            return driver
-        time.sleep(0.05)
-    driver.kill()
-    raise AssertionError("the hanging task never started")
-
-
 def test_a_run_killed_with_kill_9_is_listed_and_reported_as_incomplete(tmp_path: Path) -> None:
     folder = make_project(tmp_path / "project", HANGS)
-    driver = start_hanging(folder)
-    os.killpg(driver.pid, signal.SIGKILL)
-    driver.communicate()
-    # The attempt, in a process group of its own, dies with the driver (its parent-death
-    # signal) a moment later; until then the run folder is still in use: "running".
-    deadline = time.monotonic() + 60
-    while read_record(only_record(folder, "hangs")).status == "running":
-        assert time.monotonic() < deadline, "the attempt outlived its driver"
-        time.sleep(0.1)
+    kill_9_while_hanging(folder)
     run = read_record(only_record(folder, "hangs"))
     assert (run.status, run.incomplete, run.exit_code) == ("incomplete", True, None)
     assert run.tasks["quick"].state == "COMPLETED"
