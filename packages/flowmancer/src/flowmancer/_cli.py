@@ -23,6 +23,7 @@ from ._driver import (
     together,
 )
 from ._interrupt import noticing_interrupts
+from ._jobarg import _loaded
 from ._jobfile._problems import JobFileError, Problem
 from ._run import Built, build
 from ._runs import report_command as _report_command
@@ -93,33 +94,6 @@ def _run(rest: list[str]) -> int:
     job = Path(rest[0]).absolute()
     args = driver_parser("flowmancer run JOB").parse_args(["-j", str(job), *rest[1:]])
     return Flowmancer()._start_parsed(args, Path.cwd(), job.parent)
-
-
-def _loaded(
-    job_arg: str, variables: list[str], found: list[Problem] | None = None
-) -> tuple[Flowmancer, Path]:
-    """The job file read; with ``found``, its problems are added there, for ``_built`` to
-    report with those of the later checks (as the driver does), instead of raised."""
-    from ._args import _var
-    from ._jobfile._load import read_job
-
-    job = Path(job_arg).absolute()
-    driver = Flowmancer()
-    for text in variables:
-        try:
-            key, value = _var(text)
-        except argparse.ArgumentTypeError as error:
-            print(f"flowmancer: error: --var: {error}", file=sys.stderr)
-            raise SystemExit(2) from None
-        driver.set_jobdef_var(key, value)
-    driver._root = job.parent
-    if found is None:
-        driver.load_job_definition(job, str(job.parent))
-    else:
-        driver._job, driver._marks = read_job(
-            job, app_root=job.parent, variables=driver._vars, found=found
-        )
-    return driver, job.parent
 
 
 def _built(

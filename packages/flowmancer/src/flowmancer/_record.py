@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._mask import mask_command, mask_parameters
+from ._version import __version__
 
 if TYPE_CHECKING:
     from flowmancer_exec import Runner
@@ -50,8 +51,6 @@ def make_recorder(
 ) -> RunRecorder:
     """A recorder for ``runner``'s runs, beside the first ``FileLogger`` when there is one."""
     from flowmancer_log import RunRecorder
-
-    from . import __version__
 
     beside, base, retention = records_folder(loggers, root)
     details = {

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._args import _count
+from ._jobarg import _loaded
 from ._record import DEFAULT_LOGS
 
 if TYPE_CHECKING:
@@ -123,8 +124,6 @@ def _where(args: argparse.Namespace) -> tuple[Path, str | None]:
     """The folder the job folders are in, and the job's name (None: every job)."""
     if args.job is None:
         return Path(args.logs or DEFAULT_LOGS).absolute(), None
-    from ._cli import _loaded
-
     driver, root = _loaded(args.job, args.var)
     job = driver.get_job_definition()
     if args.logs:
