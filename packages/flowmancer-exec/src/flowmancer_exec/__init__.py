@@ -30,7 +30,7 @@ from ._job import PreparedJob, TaskSpec, prepare
 from ._params import Parameter, validate_parameters
 from ._process import ProcessExecutor
 from ._records import LogRecord, RunResult, RunSnapshot, RunStart, StateChange
-from ._runner import Runner
+from ._runner import Runner, new_run_id
 from ._task import Task, TaskLogger, TaskMetadata, get_task_class, registered_tasks, task
 from ._thread import ThreadExecutor
 
@@ -67,6 +67,7 @@ __all__ = [
     "ThreadExecutor",
     "fingerprint",
     "get_task_class",
+    "new_run_id",
     "prepare",
     "registered_tasks",
     "task",

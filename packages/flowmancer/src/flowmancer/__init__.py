@@ -16,11 +16,10 @@ from typing import TYPE_CHECKING, Any
 from ._driver import Flowmancer
 from ._jobfile._problems import JobFileError
 from ._jobfile._schema import JobDefinition
+from ._version import __version__ as __version__
 
 if TYPE_CHECKING:
     from flowmancer_exec import Task, task
-
-__version__ = "0.13.0"
 
 __all__ = ["Flowmancer", "JobDefinition", "JobFileError", "Task", "task"]
 

@@ -103,6 +103,11 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
         choices=["text", "json"],
         help="also show every line and state change on stderr, as text or JSON lines",
     )
+    p.add_argument(
+        "--report",
+        action="store_true",
+        help="write the run's HTML report at its end (as config.report: true)",
+    )
     return p
 
 

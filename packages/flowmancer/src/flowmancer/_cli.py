@@ -1,4 +1,5 @@
-"""The ``flowmancer`` command: run, validate, plan, graph and list tasks of a job file.
+"""The ``flowmancer`` command: run, validate, plan, graph and list tasks of a job file; list its
+recorded runs and write their reports.
 
 For discovery (``./tasks`` and friends) and relative paths, the project's folder stands in for
 the driver's: the job file's folder, or the nearest folder above it (up to the current folder)
@@ -15,7 +16,6 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ._args import parser as driver_parser
-from ._discover import DEFAULT_FOLDERS
 from ._driver import (
     CANNOT_START,
     Flowmancer,
@@ -26,11 +26,14 @@ from ._driver import (
     joined,
 )
 from ._interrupt import noticing_interrupts
+from ._jobarg import _loaded, project_root
 from ._jobfile._problems import JobFileError, Problem
 from ._run import Built, build
+from ._runs import report_command as _report_command
+from ._runs import runs_command as _runs_command
 from ._streams import hardy_stdio, reserve_stdio
 
-__all__ = ["main", "project_root"]
+__all__ = ["main"]
 
 USAGE = """flowmancer COMMAND ...
 flowmancer --version     the versions of Flowmancer's five packages and of Python
@@ -42,6 +45,8 @@ commands:
   graph JOB              the job's graph as mermaid (default) or dot; --states colours it by
                          the last checkpoint
   tasks [JOB]            the registered task classes and their parameters
+  runs [JOB]             the recorded runs, newest first (--json, --limit N)
+  report [JOB]           write a run's HTML report (--run ID, -o FILE) and print its path
 """
 
 
@@ -67,6 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     command, rest = args[0], args[1:]
     commands = {"run": _run, "validate": _validate, "plan": _plan, "graph": _graph, "tasks": _tasks}
+    commands.update(runs=_runs_command, report=_report_command)
     if command not in commands:
         print(f"flowmancer: error: unknown command {command!r}\n\n{USAGE}", file=sys.stderr, end="")
         return 2
@@ -97,49 +103,6 @@ def _run(rest: list[str]) -> int:
     job = Path(rest[0]).absolute()
     args = driver_parser("flowmancer run JOB").parse_args(["-j", str(job), *rest[1:]])
     return Flowmancer()._start_parsed(args, Path.cwd(), project_root(job))
-
-
-def _loaded(
-    job_arg: str, variables: list[str], found: list[Problem] | None = None
-) -> tuple[Flowmancer, Path]:
-    """The job file read; with ``found``, its problems are added there, for ``_built`` to
-    report with those of the later checks (as the driver does), instead of raised."""
-    from ._args import _var
-    from ._jobfile._load import read_job
-
-    job = Path(job_arg).absolute()
-    root = project_root(job)
-    driver = Flowmancer()
-    for text in variables:
-        try:
-            key, value = _var(text)
-        except argparse.ArgumentTypeError as error:
-            print(f"flowmancer: error: --var: {error}", file=sys.stderr)
-            raise SystemExit(2) from None
-        driver.set_jobdef_var(key, value)
-    driver._root = root
-    if found is None:
-        driver.load_job_definition(job, str(root))
-    else:
-        driver._job, driver._marks = read_job(
-            job, app_root=root, variables=driver._vars, found=found
-        )
-    return driver, root
-
-
-def project_root(job: Path) -> Path:
-    """The folder a driver beside the project's ``tasks`` would have: the job file's, or the
-    nearest above it, up to the current folder, holding one of the folders discovery reads."""
-    here = Path.cwd()
-    folder = job.parent
-    if folder != here and here not in folder.parents:
-        return folder
-    for candidate in (folder, *folder.parents):
-        if any((candidate / name).is_dir() for name in DEFAULT_FOLDERS):
-            return candidate
-        if candidate == here:
-            break
-    return folder
 
 
 def _built(

@@ -178,6 +178,7 @@ class Flowmancer:
         if args.debug:
             self._debug = True
         self._root = root
+        args.caller = str(caller)  # where the command was given (the run record says it)
         json_lines = getattr(args, "log_format", None) == "json"
         with (
             json_stderr(json_lines),

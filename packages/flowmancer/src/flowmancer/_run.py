@@ -119,6 +119,11 @@ def build(
         # 0.12 checked tasks (classes and parameters) last and raised TaskValidationError.
         about_tasks = any(p.place.startswith("tasks.") for p in problems.items)
         raise (TaskValidationError if about_tasks else Stop)(problems.items)
+    if job.config.record and not test_mode:  # beside the loggers: after them, as they start it
+        from ._record import make_recorder
+
+        recorder = make_recorder(runner, loggers, root, file if marks else None, args)
+        runner.observers.insert(len(loggers), recorder)
     return Built(runner, store)
 
 
@@ -180,6 +185,8 @@ def run_job(
     )
 
     from ._interrupt import InterruptAtStart, deferring_from_now, raise_if_interrupted
+    from ._record import record_dry_run, recorder_of, report_at_end
+    from ._streams import printable
 
     built = build(job, marks, root, args, classes)
     runner, store = built.runner, built.store
@@ -223,10 +230,18 @@ def run_job(
                 _preflight(runner, store)
             if plan is not None:  # after the checks: a run refused does not say it resumes
                 print(f"flowmancer: {plan.summary()}", file=sys.stderr)
+            resumed_from = plan.checkpoint.run_id if plan and plan.checkpoint else None
             if args.dry_run:
                 changed = set(plan.changed) if plan else set()
-                _print_plan(runner.tasks, selected, set(completed), changed)
+                what = _plan(runner.tasks, selected, set(completed), changed)
+                print("dry run: nothing is run")
+                for task, why in what.items():
+                    print(f"  {printable(task)}: {why}")
+                record_dry_run(runner, args, what, resumed_from)
                 return 0
+            recorder = recorder_of(runner)
+            if recorder is not None and resumed_from:
+                recorder.details["resumed_from"] = resumed_from
             # A Ctrl-C Python swallowed while the tasks were imported still stops the job here;
             # one that comes while the runner is set up aborts the run once it has started.
             raise_if_interrupted()
@@ -253,6 +268,9 @@ def run_job(
                     shared_dict=plan.shared_dict if plan else None,
                 )
             )
+            report = None
+            if recorder is not None and (args.report or job.config.report):
+                report = report_at_end(recorder.path)
             if result.ok and not partial:
                 try:
                     store.clear(name)
@@ -262,7 +280,7 @@ def run_job(
                     print(f"flowmancer: warning: {error}", file=sys.stderr)
                 else:
                     _unfinished.forget(root, name, job_file)
-            _print_result(result)
+            _print_result(result, report)
     except CheckpointLockedError as error:
         raise Stop([str(error)]) from None
     except UnsafeCheckpointError as error:
@@ -399,12 +417,11 @@ def _console(args: argparse.Namespace) -> list[Any]:
     return []
 
 
-def _print_plan(
+def _plan(
     tasks: tuple[str, ...], selected: Any, completed: set[str], changed: set[str]
-) -> None:
-    from ._streams import printable
-
-    print("dry run: nothing is run")
+) -> dict[str, str]:
+    """What a run would do with each task, and why."""
+    what = {}
     for name in tasks:
         if name in completed:
             why = "skip: completed in the checkpoint, unchanged"
@@ -414,10 +431,11 @@ def _print_plan(
             why = "run: changed since the checkpoint"
         else:
             why = "run"
-        print(f"  {printable(name)}: {why}")
+        what[name] = why
+    return what
 
 
-def _print_result(result: Any) -> None:
+def _print_result(result: Any, report: Path | None = None) -> None:
     from flowmancer_dag import TaskState
 
     from ._streams import printable
@@ -429,7 +447,7 @@ def _print_result(result: Any) -> None:
     took = result.ended - result.started
     print(
         f"flowmancer: job {result.job!r} {'succeeded' if result.ok else 'failed'} "
-        f"in {took:.2f}s: {summary}",
+        f"in {took:.2f}s: {summary}" + (f"; report: {report}" if report else ""),
         file=sys.stderr,
     )
     for name, state in result.states.items():

@@ -1,4 +1,6 @@
-"""``--version``: what is installed of the five distributions that make up Flowmancer."""
+"""The package's version, and ``--version``: what is installed of the five distributions that
+make up Flowmancer. A module of its own so that the driver's modules (the run record writes the
+version) can read it without importing the package's ``__init__``."""
 
 from __future__ import annotations
 
@@ -7,7 +9,9 @@ import platform
 import sys
 from collections.abc import Sequence
 
-__all__ = ["DISTRIBUTIONS", "VersionAction", "versions"]
+__all__ = ["DISTRIBUTIONS", "VersionAction", "__version__", "versions"]
+
+__version__ = "0.13.0"
 
 DISTRIBUTIONS = (
     "flowmancer",

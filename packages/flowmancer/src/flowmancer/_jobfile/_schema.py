@@ -84,6 +84,8 @@ class Config:
     pools: dict[str, int] = dataclasses.field(default_factory=dict)
     executor: str = "process"
     dask: DaskConfig = dataclasses.field(default_factory=DaskConfig)
+    record: bool = True
+    report: bool = False
 
 
 @dataclasses.dataclass
@@ -119,6 +121,8 @@ CONFIG_KEYS = (
     "pools",
     "executor",
     "dask",
+    "record",
+    "report",
     *_IGNORED_CONFIG,
 )
 TASK_KEYS = tuple(f.name for f in dataclasses.fields(TaskDefinition))
@@ -304,6 +308,8 @@ def _config(c: _Checker, value: Any) -> Config:
         "extension_directories": c.strings,
         "extension_packages": c.strings,
         "executor": lambda v, p: c.choice(v, p, EXECUTORS),
+        "record": c.boolean,
+        "report": c.boolean,
     }
     for key, check in setters.items():
         if key in data:
