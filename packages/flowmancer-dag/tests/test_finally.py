@@ -139,6 +139,10 @@ def test_a_node_that_is_not_finally_cannot_depend_on_a_finally_node() -> None:
         "so only finally nodes may depend on it (make report finally too, or drop the dependency)"
     )
     copy = pickle.loads(pickle.dumps(first))
-    assert (copy.node, copy.finally_nodes, str(copy)) == (first.node, first.finally_nodes, str(first))
+    assert (copy.node, copy.finally_nodes, str(copy)) == (
+        first.node,
+        first.finally_nodes,
+        str(first),
+    )
     with pytest.raises(GraphError):
         g.run()

@@ -167,7 +167,6 @@ def test_select_matches_ancestors_and_descendants(mapping: Mapping, data: st.Dat
     assert list(graph.select(run_to=node)) == [n for n in graph if n in graph.select(run_to=node)]
 
 
-
 class _Simulated:
     """A run driven to its end, finishing running nodes in a random order, on one clock that
     ticks at every finish: when each node was handed out, finished, and settled (any final

@@ -203,9 +203,7 @@ class Run(Generic[N]):
         """
         state = self._state
         rules = self._c.rules
-        aborted = [
-            i for i, s in enumerate(state) if not s.is_finished and rules[i] is not _FINALLY
-        ]
+        aborted = [i for i, s in enumerate(state) if not s.is_finished and rules[i] is not _FINALLY]
         for i in aborted:
             state[i] = _ABORTED
         # Only finally nodes can depend on finally nodes, so the others are all ABORTED now;
