@@ -70,6 +70,28 @@ def test_a_timeout_stops_the_attempt_on_the_worker_with_on_abort(tmp_path: Path)
     assert time.monotonic() - started < 25
 
 
+def test_alert_and_finally_tasks_read_upstream_states_on_the_workers(tmp_path: Path) -> None:
+    from exec_tasks import Fail, Noop, Witness, upstream_told
+
+    folder = {"folder": str(tmp_path)}
+    specs = [
+        TaskSpec("fetch", Fail, {"message": "HTTP 503"}),
+        TaskSpec("store", Noop, depends_on=["fetch"]),
+        TaskSpec("alert", Witness, folder, depends_on=["store"], trigger_rule="one_failed"),
+        TaskSpec("cleanup", Witness, folder, trigger_rule="finally"),
+    ]
+    result = Runner(specs, executor=DaskExecutor(n_workers=1, paths=[str(HERE)])).run()
+    assert result.states["alert"] is S.COMPLETED and result.states["cleanup"] is S.COMPLETED
+    fetch = ["FAILED", "ValueError: HTTP 503", True]
+    store = ["DEFAULTED", "upstream did not complete: fetch", True]
+    assert upstream_told(tmp_path, "alert") == {"fetch": fetch, "store": store}
+    assert upstream_told(tmp_path, "cleanup") == {
+        "fetch": fetch,
+        "store": store,
+        "alert": ["COMPLETED", None, False],
+    }
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

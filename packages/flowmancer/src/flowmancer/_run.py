@@ -104,6 +104,7 @@ def build(
             pools=job.config.pools,
             observers=[*loggers, *extensions, *_console(args), *_hooks_of(store)],
             checkpoint=store,
+            finally_grace_period=job.config.finally_grace_period,
         )
     except JobError as error:
         problems.items.extend(place_problems(error.problems, marks, file))
@@ -155,7 +156,13 @@ def run_job(
                     file=sys.stderr,
                 )
             elif args.restart:
-                plan = plan_resume(name, store.load(name), runner.prepared.fingerprints)
+                plan = plan_resume(
+                    name,
+                    store.load(name),
+                    runner.prepared.fingerprints,
+                    finally_tasks=_finally_tasks(runner),
+                    left_out=[n for n in runner.tasks if n not in selected],
+                )
             completed = list(plan.completed) if plan else []  # in the job's order
             done = set(completed)
             skipped = [n for n in runner.tasks if n not in selected and n not in done]
@@ -164,8 +171,7 @@ def run_job(
             if plan is not None:  # after the checks: a run refused does not say it resumes
                 print(f"flowmancer: {plan.summary()}", file=sys.stderr)
             if args.dry_run:
-                changed = set(plan.changed) if plan else set()
-                _print_plan(runner.tasks, selected, set(completed), changed)
+                _print_plan(runner, selected, plan)
                 return 0
             # A Ctrl-C Python swallowed while the tasks were imported still stops the job here;
             # one that comes while the runner is set up aborts the run once it has started.
@@ -207,7 +213,8 @@ def run_job(
 
 def _select(runner: Runner, args: argparse.Namespace) -> Any:
     """What ``--skip``, ``--run-from`` and ``--run-to`` leave to run; a matrix task's own name
-    stands for all its members, as it does in dependencies."""
+    stands for all its members, as it does in dependencies. ``finally`` tasks belong to every
+    part of the job that runs: only ``--skip`` leaves them out."""
     from flowmancer_dag import GraphError, SelectionError
 
     names = runner.tasks
@@ -249,6 +256,8 @@ def _select(runner: Runner, args: argparse.Namespace) -> Any:
         ) from None
     except GraphError as error:
         raise Stop([f"command line: {error}"]) from None
+    if edges:
+        chosen.update(n for n in _finally_tasks(runner) if n not in skip)
     return chosen
 
 
@@ -321,20 +330,58 @@ def _console(args: argparse.Namespace) -> list[Any]:
     return []
 
 
-def _print_plan(
-    tasks: tuple[str, ...], selected: Any, completed: set[str], changed: set[str]
-) -> None:
+def _finally_tasks(runner: Runner) -> list[str]:
+    return [n for n, s in runner.prepared.specs.items() if s.trigger_rule == "finally"]
+
+
+def _print_plan(runner: Runner, selected: Any, plan: Any) -> None:
+    completed = set(plan.completed) if plan else set()
+    changed = set(plan.changed) if plan else set()
+    again = set(plan.finally_again) if plan else set()
+    finals = set(_finally_tasks(runner))
+    graph = runner.prepared.graph
+    left = {n for n in runner.tasks if n not in selected and n not in completed}
     print("dry run: nothing is run")
-    for name in tasks:
+    for name in runner.tasks:
         if name in completed:
             why = "skip: completed in the checkpoint, unchanged"
-        elif name not in selected:
+        elif name in left:
             why = "skip: left out by --skip/--run-from/--run-to"
         elif name in changed:
             why = "run: changed since the checkpoint"
+        elif name in again:
+            why = "run: finally, again after what this resume runs"
+        elif name in finals:
+            why = "run: finally, after every other task"
         else:
             why = "run"
+        if name not in left and name not in completed:
+            why += _waits_through(graph, name, left, completed)
         print(f"  {name}: {why}")
+
+
+def _waits_through(graph: Any, name: str, left: set[str], completed: set[str]) -> str:
+    """What a task waits for through the left-out tasks before it: a left-out task passes
+    order through, so the tasks that run before it still come first."""
+    through: list[str] = []
+    waits: list[str] = []
+    todo = [d for d in graph.dependencies(name) if d in left]
+    while todo:
+        d = todo.pop()
+        if d in through:
+            continue
+        through.append(d)
+        for e in graph.dependencies(d):
+            if e in left:
+                todo.append(e)
+            elif e not in completed and e not in waits:
+                waits.append(e)
+    if not waits:
+        return ""
+    order = {n: i for i, n in enumerate(graph)}
+    waits.sort(key=order.__getitem__)
+    through.sort(key=order.__getitem__)
+    return f" (waits for {', '.join(waits)} through left-out {', '.join(through)})"
 
 
 def _print_result(result: Any) -> None:

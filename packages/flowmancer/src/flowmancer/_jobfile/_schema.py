@@ -24,7 +24,7 @@ __all__ = [
     "check_job",
 ]
 
-TRIGGER_RULES = ("all_success", "all_done", "one_failed")
+TRIGGER_RULES = ("all_success", "all_done", "one_failed", "finally")
 EXECUTORS = ("process", "thread", "dask")
 
 
@@ -84,6 +84,7 @@ class Config:
     pools: dict[str, int] = dataclasses.field(default_factory=dict)
     executor: str = "process"
     dask: DaskConfig = dataclasses.field(default_factory=DaskConfig)
+    finally_grace_period: float = 30.0
 
 
 @dataclasses.dataclass
@@ -119,6 +120,7 @@ CONFIG_KEYS = (
     "pools",
     "executor",
     "dask",
+    "finally_grace_period",
     *_IGNORED_CONFIG,
 )
 TASK_KEYS = tuple(f.name for f in dataclasses.fields(TaskDefinition))
@@ -273,6 +275,7 @@ def _config(c: _Checker, value: Any) -> Config:
         "extension_directories": c.strings,
         "extension_packages": c.strings,
         "executor": lambda v, p: c.choice(v, p, EXECUTORS),
+        "finally_grace_period": lambda v, p: c.number(v, p, 0),
     }
     for key, check in setters.items():
         if key in data:
