@@ -217,14 +217,21 @@ def test_the_etl_alerts_when_the_load_fails_and_r_reruns_only_the_load(tmp_path:
     assert "load: FAILED: ConnectionError: warehouse busy" in failed.stderr
     assert "next in 0.2 s" in failed.stderr  # backoff 0.1, doubled by backoff_factor: 2
     alert = (root / "ALERT.txt").read_text()
-    assert alert == "the sales report was not loaded: ConnectionError: warehouse busy\n"
-    assert not (root / "staging").exists()  # all_done: cleanup ran after the failure
+    assert (
+        alert == "the sales report was not loaded: load FAILED (ConnectionError: warehouse busy)\n"
+    )
+    assert not (root / "staging").exists()  # finally: cleanup ran after the failure, last
+    (run,) = run_folders(root, "etl")
+    cleanup, alerted = (
+        attempt_windows((run / f"{n}.log").read_text())[0] for n in ("cleanup", "alert")
+    )
+    assert cleanup[0] >= alerted[1]
     assert not (root / "warehouse").exists()
 
     resumed = drive(root, "-r", "--var", "busy=0")
     assert resumed.returncode == 0, resumed.stderr
-    assert "6 completed kept; running 1 failed (load)" in resumed.stderr
-    assert log_names(run_folders(root, "etl")[-1]) == ["load.log"]
+    assert "5 completed kept; running 1 failed (load), 1 finally again (cleanup)" in resumed.stderr
+    assert log_names(run_folders(root, "etl")[-1]) == ["cleanup.log", "load.log"]
     # the totals came from the checkpoint's shared_dict: transform did not run again
     assert json.loads((root / "warehouse" / "report.json").read_text()) == ETL_TOTALS
 
