@@ -89,8 +89,9 @@ def test_the_graph_demo_runs_the_quickstart_shape_and_shows_the_failure() -> Non
     out = run_example("graph")
     assert "do-something-3 FAILED: do-something-3 fails by design" in out
     assert "publish DEFAULTED (without running)" in out
-    assert "cleanup COMPLETED" in out  # all_done runs after a failure
+    assert "cleanup COMPLETED" in out  # finally runs after a failure
     assert "alert COMPLETED" in out  # one_failed runs because of it
+    assert out.index("alert COMPLETED") < out.index("cleanup RUNNING")  # finally: last
     assert "finished: 2 task(s) did not complete: do-something-3, publish" in out
     assert out.index("do-something-1 COMPLETED") < out.index("do-something-3 RUNNING")
     assert out.index("do-something-2 COMPLETED") < out.index("do-something-3 RUNNING")
