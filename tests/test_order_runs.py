@@ -4,6 +4,7 @@ on the process and the thread executor."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import signal
 import subprocess
@@ -186,7 +187,7 @@ def test_run_from_and_run_to_with_skip_keep_the_order(
     times = spans(root)
     assert set(times) == ran
     names = sorted(ran, key=lambda n: times[n][0])
-    for earlier, later in zip(names, names[1:]):
+    for earlier, later in itertools.pairwise(names):
         assert after(times, later, earlier), (earlier, later)  # a chain: one after the other
     for name in order:
         assert times[name][1] <= min(t[0] for n, t in times.items() if n != name and n != "prep")
@@ -329,6 +330,25 @@ def test_cleanup_runs_again_on_a_resume_that_runs_anything(tmp_path: Path, execu
     assert set(spans(root)) == {"extract", "load", "cleanup"}
 
 
+def start_while_side_runs(root: Path, executor: str, *variables: str) -> subprocess.Popen[str]:
+    """``python main.py`` started in the background, returned once the task `side` runs."""
+    flags = [f for v in variables for f in ("--var", v)]
+    process = subprocess.Popen(
+        [sys.executable, "main.py", "-j", "job.yaml", "--executor", executor, *flags],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    events = root / "events.txt"
+    while "start side" not in (events.read_text() if events.exists() else ""):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "side never started"
+        time.sleep(0.02)
+    return process
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_an_aborted_run_cleans_up_within_its_grace_period_and_resumes(
     tmp_path: Path, executor: str, sig: int
@@ -339,20 +359,7 @@ def test_an_aborted_run_cleans_up_within_its_grace_period_and_resumes(
             "config: {name: nightly}", "config: {name: nightly, finally_grace_period: 20}"
         ),
     )
-    process = subprocess.Popen(
-        [sys.executable, "main.py", "-j", "job.yaml", "--executor", executor, "--var", "side=60"],
-        cwd=root,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 30
-    while "start side" not in (
-        (root / "events.txt").read_text() if (root / "events.txt").exists() else ""
-    ):
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    process = start_while_side_runs(root, executor, "side=60")
     process.send_signal(sig)
     _, err = process.communicate(timeout=60)
     assert "Traceback" not in err
@@ -377,20 +384,8 @@ def test_the_grace_period_for_cleanup_after_an_abort_is_bounded(
         "config: {name: nightly}", "config: {name: nightly, finally_grace_period: 1}"
     )
     root = project(tmp_path, job)
-    process = subprocess.Popen(
-        [sys.executable, "main.py", "-j", "job.yaml", "--executor", executor]
-        + ["--var", "side=60", "--var", "cleanup=60"],
-        cwd=root,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 30
+    process = start_while_side_runs(root, executor, "side=60", "cleanup=60")
     events = root / "events.txt"
-    while "start side" not in (events.read_text() if events.exists() else ""):
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
     sent = time.monotonic()
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=60)

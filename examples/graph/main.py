@@ -1,8 +1,9 @@
 """The quickstart job's shape, driven by flowmancer_dag alone.
 
 Two tasks wait side by side, then one fails by design; an alert runs because something failed,
-and a cleanup runs last, whatever happened (trigger rule finally: after every other task). flowmancer_dag decides *when* each task may run; this
-script decides *how* (here: a thread pool), exactly as the Flowmancer runner does.
+and a cleanup runs last, whatever happened (trigger rule finally: after every other task).
+flowmancer_dag decides *when* each task may run; this script decides *how* (here: a thread
+pool), exactly as the Flowmancer runner does.
 
     hatch run demo-graph        # or: python examples/graph/main.py
 """
