@@ -238,30 +238,20 @@ class Run(Generic[N]):
                     remaining[j] -= 1
                     rule = rules[j]
                     if rule is _ALL_SUCCESS:
-                        if not ok:
-                            state[j] = _DEFAULTED
-                        elif remaining[j]:
+                        if ok and remaining[j]:
                             continue
-                        elif left[j]:
-                            state[j] = _SKIPPED
-                        else:
-                            state[j] = _PENDING
-                            queue.append(j)
-                            continue
+                        go = ok
                     elif rule is _ONE_FAILED:
-                        if ok:
-                            if remaining[j]:
-                                continue
-                            state[j] = _SKIPPED
-                        elif left[j]:
-                            state[j] = _SKIPPED
-                        else:
-                            state[j] = _PENDING
-                            queue.append(j)
+                        if ok and remaining[j]:
                             continue
+                        go = not ok
                     elif remaining[j] or (rule is _FINALLY and not self._gate):
                         continue  # all_done, finally: waits for the rest
-                    elif left[j]:
+                    else:
+                        go = True
+                    if not go:  # all_success after a failure; one_failed with none
+                        state[j] = _DEFAULTED if rule is _ALL_SUCCESS else _SKIPPED
+                    elif left[j]:  # would run, but is left out: settled where it stands
                         state[j] = _SKIPPED
                     else:
                         state[j] = _PENDING
