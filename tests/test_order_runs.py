@@ -397,4 +397,5 @@ def test_the_grace_period_for_cleanup_after_an_abort_is_bounded(
         "the run was aborted and its finally tasks' grace period (1 s) ran out",
     )
     bad = [n for n, (state, _) in saved.items() if state not in ("COMPLETED", "SKIPPED")]
-    assert process.returncode == len(bad) == 2  # side and cleanup
+    assert process.returncode == len(bad)  # the exit status agrees with the checkpoint
+    assert {"side", "cleanup"} <= set(bad)  # (load and alert too, if the stop came that soon)
