@@ -14,10 +14,18 @@ from pathlib import Path
 
 import pytest
 from conftest import run
-from exec_tasks import Fail, Noop, Track, Witness, spans, upstream_told
+from exec_tasks import Fail, Noop, Sleep, Track, Witness, spans, upstream_told
 
 from flowmancer_dag import TaskState
-from flowmancer_exec import Runner, TaskSpec, UpstreamState
+from flowmancer_exec import (
+    ProcessExecutor,
+    Runner,
+    RunResult,
+    StateChange,
+    TaskSpec,
+    ThreadExecutor,
+    UpstreamState,
+)
 
 S = TaskState
 HERE = Path(__file__).resolve().parent
@@ -247,38 +255,47 @@ def test_a_second_signal_stops_the_finally_tasks_at_once(tmp_path: Path, executo
     assert result["states"] == dict.fromkeys(["work", "later", "cleanup", "report"], "ABORTED")
 
 
-def test_an_abort_while_finally_tasks_run_lets_them_finish(executor: str, marks: Path) -> None:
-    # The job's work is over and its cleanup is running when the stop comes: it is not cut.
-    specs = [
-        TaskSpec("work", Noop),
-        TaskSpec(
-            "cleanup",
-            Witness,
-            {"folder": str(marks), "seconds": 0.6},
-            ["work"],
-            trigger_rule="finally",
-        ),
-    ]
+class AbortWhenRunning:
+    """An observer that aborts the run once ``task`` is RUNNING, as Ctrl-C would."""
 
-    class AbortWhenCleanupStarts:
-        def __init__(self) -> None:
-            self.runner: Runner | None = None
+    def __init__(self, task: str) -> None:
+        self.task = task
+        self.runner: Runner | None = None
 
-        def on_state_change(self, change: object) -> None:
-            if (
-                getattr(change, "task", "") == "cleanup"
-                and str(getattr(change, "after", "")) == "RUNNING"
-            ):
-                assert self.runner is not None
-                self.runner.abort()
+    def on_state_change(self, change: StateChange) -> None:
+        if change.task == self.task and change.after is S.RUNNING:
+            assert self.runner is not None
+            self.runner.abort()
 
-    watcher = AbortWhenCleanupStarts()
-    from flowmancer_exec import ProcessExecutor, ThreadExecutor
 
+def abort_when_running(
+    task: str, specs: list[TaskSpec], executor: str, skipped: tuple[str, ...] = ()
+) -> RunResult:
+    watcher = AbortWhenRunning(task)
     chosen = ProcessExecutor(1) if executor == "process" else ThreadExecutor(1)
     runner = Runner(specs, executor=chosen, observers=[watcher], handle_signals=False)
     watcher.runner = runner
-    result = runner.run()
+    return runner.run(skipped=skipped)
+
+
+def test_an_abort_while_finally_tasks_run_lets_them_finish(executor: str, marks: Path) -> None:
+    # The job's work is over and its cleanup is running when the stop comes: it is not cut.
+    cleanup = TaskSpec(
+        "cleanup", Witness, {"folder": str(marks), "seconds": 0.6}, ["work"], trigger_rule="finally"
+    )
+    result = abort_when_running("cleanup", [TaskSpec("work", Noop), cleanup], executor)
     assert dict(result.states) == {"work": S.COMPLETED, "cleanup": S.COMPLETED}
     assert not (marks / "cleanup.aborted").exists()
     assert result.aborted
+
+
+def test_a_left_out_task_overtaken_by_an_abort_says_so(executor: str, marks: Path) -> None:
+    specs = [
+        TaskSpec("work", Sleep, {"seconds": 60, "folder": str(marks)}),
+        TaskSpec("transform", Noop, depends_on=["work"]),
+        TaskSpec("load", Noop, depends_on=["transform"]),
+    ]
+    result = abort_when_running("work", specs, executor, skipped=("transform",))
+    assert dict(result.states) == dict.fromkeys(["work", "transform", "load"], S.ABORTED)
+    assert result.reasons["transform"] == "the run was aborted before it settled (it was left out)"
+    assert result.reasons["load"] == "the run was aborted before it started"

@@ -440,7 +440,8 @@ class RunState:
                 self.change(node, st, f"upstream did not complete: {', '.join(upstream)}")
             elif st is S.ABORTED:
                 if self.states[node] is not S.ABORTED:  # not already said by its attempt
-                    self.change(node, st, "the run was aborted before it started")
+                    why = "settled (it was left out)" if node in self.left_out else "started"
+                    self.change(node, st, f"the run was aborted before it {why}")
             else:
                 self.change(node, st, self.skip_reason(node))
 
