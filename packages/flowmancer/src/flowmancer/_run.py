@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._collector import collecting_from_the_run
 from ._discover import discover
-from ._driver import Stop, place_problems
+from ._driver import Stop, matrix_place, place_problems
 from ._jobfile._problems import Mark, Problems
 from ._jobfile._schema import JobDefinition
 from ._plugins import build_checkpointer, build_extensions, build_loggers
@@ -54,11 +54,12 @@ def build(
     if problems.items:
         raise Stop(problems.items)
 
+    warned: set[str] = set()
     specs = [
         TaskSpec(
             name,
             classes.get(name, task.task),
-            task.parameters,
+            _parameters(name, task.parameters, marks, file, warned),
             task.dependencies,
             max_attempts=task.max_attempts,
             backoff=task.backoff,
@@ -113,6 +114,28 @@ def build(
     return Built(runner, store)
 
 
+# Given to every task by Flowmancer. 0.12 accepted them among a job file's parameters and
+# ignored them; so do we, saying so.
+_SET_BY_FLOWMANCER = ("shared_dict", "logger", "metadata")
+
+
+def _parameters(
+    name: str, parameters: dict[str, Any], marks: Mapping[str, Mark], file: str, warned: set[str]
+) -> dict[str, Any]:
+    """A task's parameters without those Flowmancer sets itself, each warned about once."""
+    ignored = [key for key in _SET_BY_FLOWMANCER if key in parameters]
+    if not ignored:
+        return parameters
+    for key in ignored:
+        place = matrix_place(f"tasks.{name}.parameters.{key}", marks)
+        if place not in warned:
+            warned.add(place)
+            said = Problems(marks, file)
+            said.add(place, f"ignored: Flowmancer gives every task its {key} (0.12 ignored it too)")
+            print(f"flowmancer: warning: {said.items[0]}", file=sys.stderr)
+    return {key: value for key, value in parameters.items() if key not in ignored}
+
+
 def run_job(
     job: JobDefinition,
     marks: Mapping[str, Mark],
@@ -125,25 +148,25 @@ def run_job(
         CheckpointError,
         CheckpointLockedError,
         CheckpointWriteError,
+        UnsafeCheckpointError,
         plan_resume,
     )
 
-    from ._interrupt import InterruptAtStart, deferring_interrupts, raise_if_interrupted
+    from ._interrupt import InterruptAtStart, deferring_from_now, raise_if_interrupted
 
     built = build(job, marks, root, args, classes)
     runner, store = built.runner, built.store
     selected = _select(runner, args)
     # Part of the job runs: its success must not erase what the checkpoint knows of the rest (a
-    # later -r still needs it). A whole run's success clears it, but only below, once the result
-    # has been printed: a driver killed in between leaves a checkpoint in which every task has
-    # completed (so -r runs nothing again), and one killed after it has told its user so.
+    # later -r still needs it). A whole run's success clears it, below, before the result is
+    # printed: the exit status and what is said always agree with the checkpoint.
     partial = bool(args.skip or args.run_from or args.run_to)
     store.clear_on_success = False
 
     name = job.config.name
     try:
         with store.lock(name):
-            plan = None
+            plan = record = None
             if args.fresh and args.dry_run:  # a dry run changes nothing, the checkpoint too
                 print(
                     f"flowmancer: --fresh: the checkpoint of job {name!r} would be cleared",
@@ -156,9 +179,14 @@ def run_job(
                     file=sys.stderr,
                 )
             elif args.restart:
+                record = store.load(name)
+            check_files = getattr(store, "check_files", None)  # a 0.12 checkpointer has none
+            if check_files is not None and not args.dry_run:
+                check_files(name)  # a link in a state file's place: refused before any task
+            if args.restart and not args.fresh:
                 plan = plan_resume(
                     name,
-                    store.load(name),
+                    record,
                     runner.prepared.fingerprints,
                     finally_tasks=_finally_tasks(runner),
                     left_out=[n for n in runner.tasks if n not in selected],
@@ -166,6 +194,10 @@ def run_job(
             completed = list(plan.completed) if plan else []  # in the job's order
             done = set(completed)
             skipped = [n for n in runner.tasks if n not in selected and n not in done]
+            if plan is not None and record is not None:
+                # What this run leaves out keeps what the checkpoint said of it (a FAILED task
+                # left out by --run-to is still FAILED for the next -r), not SKIPPED.
+                store.kept = {n: record.tasks[n] for n in skipped if n in record.tasks}
             if not args.dry_run:
                 _preflight(runner, store)
             if plan is not None:  # after the checks: a run refused does not say it resumes
@@ -178,17 +210,18 @@ def run_job(
             raise_if_interrupted()
             runner.observers.append(InterruptAtStart(runner.abort))
             collecting_from_the_run()
-            with deferring_interrupts():
-                result = asyncio.run(
-                    _run_and_drain(
-                        runner,
-                        completed=completed,
-                        skipped=skipped,
-                        restarted=plan.restarted if plan else (),
-                        shared_dict=plan.shared_dict if plan else None,
-                    )
+            # From here a stop signal is the runner's, and once the run has ended it changes
+            # nothing: the checkpoint is settled first, then the result said.
+            deferring_from_now()
+            result = asyncio.run(
+                _run_and_drain(
+                    runner,
+                    completed=completed,
+                    skipped=skipped,
+                    restarted=plan.restarted if plan else (),
+                    shared_dict=plan.shared_dict if plan else None,
                 )
-            _print_result(result)
+            )
             if result.ok and not partial:
                 try:
                     store.clear(name)
@@ -196,8 +229,11 @@ def run_job(
                     # Not worth failing a run that succeeded: a later -r finds every task
                     # completed there and runs nothing.
                     print(f"flowmancer: warning: {error}", file=sys.stderr)
+            _print_result(result)
     except CheckpointLockedError as error:
         raise Stop([str(error)]) from None
+    except UnsafeCheckpointError as error:
+        raise Stop([f"{error} (nothing was run, and nothing written through it)"]) from None
     except CheckpointWriteError as error:
         hint = (
             " (nothing was run: a run must be able to save its checkpoint; make the folder"
@@ -335,6 +371,8 @@ def _finally_tasks(runner: Runner) -> list[str]:
 
 
 def _print_plan(runner: Runner, selected: Any, plan: Any) -> None:
+    from ._streams import printable
+
     completed = set(plan.completed) if plan else set()
     changed = set(plan.changed) if plan else set()
     again = set(plan.finally_again) if plan else set()
@@ -357,7 +395,7 @@ def _print_plan(runner: Runner, selected: Any, plan: Any) -> None:
             why = "run"
         if name not in left and name not in completed:
             why += _waits_through(graph, name, left, completed)
-        print(f"  {name}: {why}")
+        print(f"  {printable(name)}: {why}")
 
 
 def _waits_through(graph: Any, name: str, left: set[str], completed: set[str]) -> str:
@@ -381,11 +419,18 @@ def _waits_through(graph: Any, name: str, left: set[str], completed: set[str]) -
     order = {n: i for i, n in enumerate(graph)}
     waits.sort(key=order.__getitem__)
     through.sort(key=order.__getitem__)
-    return f" (waits for {', '.join(waits)} through left-out {', '.join(through)})"
+    from ._streams import printable
+
+    return (
+        f" (waits for {', '.join(map(printable, waits))}"
+        f" through left-out {', '.join(map(printable, through))})"
+    )
 
 
 def _print_result(result: Any) -> None:
     from flowmancer_dag import TaskState
+
+    from ._streams import printable
 
     counts: dict[str, int] = {}
     for state in result.states.values():
@@ -399,5 +444,5 @@ def _print_result(result: Any) -> None:
     )
     for name, state in result.states.items():
         if state in (TaskState.FAILED, TaskState.ABORTED) and name in result.reasons:
-            reason = result.reasons[name].strip().splitlines()[-1][:200]
-            print(f"  {name}: {state.value}: {reason}", file=sys.stderr)
+            reason = printable(result.reasons[name].strip().splitlines()[-1][:200])
+            print(f"  {printable(name)}: {state.value}: {reason}", file=sys.stderr)
