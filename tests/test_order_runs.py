@@ -349,7 +349,7 @@ def start_while_side_runs(root: Path, executor: str, *variables: str) -> subproc
     return process
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 def test_an_aborted_run_cleans_up_within_its_grace_period_and_resumes(
     tmp_path: Path, executor: str, sig: int
 ) -> None:

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -90,6 +91,29 @@ def test_alert_and_finally_tasks_read_upstream_states_on_the_workers(tmp_path: P
         "store": store,
         "alert": ["COMPLETED", None, False],
     }
+
+
+def test_a_local_cluster_starts_quietly_when_port_8787_is_taken() -> None:
+    # Another cluster on the machine (another job, another user's tests) holds the port the
+    # scheduler's HTTP server takes by default: ours picks a free one without a warning.
+    from exec_tasks import Noop
+
+    holder = socket.socket()
+    try:
+        holder.bind(("0.0.0.0", 8787))
+        holder.listen()
+    except OSError:
+        pass  # already taken by someone else: the very case
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = Runner(
+                [TaskSpec("one", Noop)], executor=DaskExecutor(n_workers=1, paths=[str(HERE)])
+            ).run()
+    finally:
+        holder.close()
+    assert result.ok, result.reasons
+    assert [str(w.message) for w in caught if "in use" in str(w.message)] == []
 
 
 def free_port() -> int:
