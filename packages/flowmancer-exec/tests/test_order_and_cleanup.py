@@ -7,13 +7,12 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
 
 import pytest
-from conftest import run
+from conftest import run, start_driver
 from exec_tasks import Fail, Noop, Sleep, Track, Witness, spans, upstream_told
 
 from flowmancer_dag import TaskState
@@ -28,7 +27,6 @@ from flowmancer_exec import (
 )
 
 S = TaskState
-HERE = Path(__file__).resolve().parent
 
 
 def test_a_left_out_task_keeps_the_order_of_the_rest(executor: str, marks: Path) -> None:
@@ -161,27 +159,10 @@ DRIVER = textwrap.dedent(
 def start(
     tmp_path: Path, executor: str, *, cleanup_takes: float = 0, grace: float = 30
 ) -> tuple[subprocess.Popen[str], Path]:
-    folder = tmp_path / "marks"
-    folder.mkdir()
-    script = tmp_path / "driver.py"
-    script.write_text(
-        DRIVER.format(
-            tests=str(HERE),
-            folder=str(folder),
-            executor="ProcessExecutor" if executor == "process" else "ThreadExecutor",
-            cleanup_takes=cleanup_takes,
-            grace=grace,
-        )
+    chosen = "ProcessExecutor" if executor == "process" else "ThreadExecutor"
+    return start_driver(
+        tmp_path, DRIVER, ["work"], executor=chosen, cleanup_takes=cleanup_takes, grace=grace
     )
-    process = subprocess.Popen(
-        [sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    deadline = time.monotonic() + 20
-    while not (folder / "work.start").exists():
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline, "work never started"
-        time.sleep(0.02)
-    return process, folder
 
 
 def outcome(process: subprocess.Popen[str]) -> dict[str, object]:
