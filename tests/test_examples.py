@@ -15,6 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 
@@ -251,6 +253,19 @@ def flowmancer_graph(job: Path, *args: str) -> str:
     )
     assert graph.returncode == 0, graph.stderr
     return f"```mermaid\n{graph.stdout.strip()}\n```"
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [["--run-from", "transform", "--skip", "alert"], ["--skip", "transform"]],
+)
+def test_the_etl_dry_runs_are_the_ones_in_the_readme(tmp_path: Path, flags: list[str]) -> None:
+    root = copy_example(tmp_path, "etl")
+    done = drive(root, "--dry-run", *flags)
+    assert done.returncode == 0, done.stderr
+    readme = (ROOT / "README.md").read_text()
+    shown = f"main.py -j job.yaml --dry-run {' '.join(flags)}\n{done.stdout}```"
+    assert shown in readme  # which tasks run, which are left out, what load waits for
 
 
 def test_the_etl_graphs_are_the_mermaid_charts_in_the_readme(tmp_path: Path) -> None:

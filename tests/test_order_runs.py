@@ -321,6 +321,9 @@ def test_cleanup_runs_again_on_a_resume_that_runs_anything(tmp_path: Path, execu
     drive(root, "--executor", executor, "--var", "side=0")
     (root / "broken").unlink()
     (root / "events.txt").unlink()
+    assert plan(root, "-r", "--var", "side=0")[-1] == (
+        "  cleanup: run: finally, again after what this resume runs"
+    )
     resumed = drive(root, "--executor", executor, "-r", "--var", "side=0")
     assert resumed.returncode == 0, resumed.stderr
     assert (
