@@ -168,16 +168,18 @@ def cluster() -> Iterator[tuple[str, list[subprocess.Popen[bytes]]]]:
         )
         for _ in range(2)
     ]
-    client = distributed.Client(address, timeout=30)
-    try:
-        client.wait_for_workers(2, timeout=60)
+    try:  # whatever happens, the processes end here (a slow start left them running)
+        client = distributed.Client(address, timeout=60)
+        try:
+            client.wait_for_workers(2, timeout=60)
+        finally:
+            client.close()
+        yield address, workers
     finally:
-        client.close()
-    yield address, workers
-    for process in [*workers, scheduler]:
-        if process.poll() is None:
-            process.kill()
-        process.wait()
+        for process in [*workers, scheduler]:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
 
 
 def test_a_worker_killed_mid_attempt_fails_it_and_the_retry_runs_elsewhere(
