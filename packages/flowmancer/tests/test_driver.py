@@ -91,7 +91,7 @@ def test_skip_run_from_run_to_and_dry_run(tmp_path: Path) -> None:
         "dry run: nothing is run",
         "  first: run",
         "  second: skip: left out by --skip/--run-from/--run-to",
-        "  third: run",
+        "  third: run (waits for first through left-out second)",
     ]
     assert runs(root) == []
     done = drive(root, "-j", "job.yaml", "--run-from", "second")

@@ -236,7 +236,7 @@ def test_every_wrong_value_is_reported_together_in_file_order(tmp_path: Path) ->
         f"{path}:10:5: tasks.load.jitter: expected true or false, got 'maybe'",
         f"{path}:11:5: tasks.load.timeout: expected a number > 0, got 0",
         f"{path}:12:5: tasks.load.trigger_rule: expected one of all_success, all_done, "
-        "one_failed, got 'any_failed' (did you mean 'one_failed'?)",
+        "one_failed, finally, got 'any_failed' (did you mean 'one_failed'?)",
         f"{path}:13:5: tasks.load.dependencies: expected a list of names, got 'extract'",
     ]
 

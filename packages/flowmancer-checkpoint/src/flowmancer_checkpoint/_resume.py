@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flowmancer_dag import TaskState
@@ -33,6 +33,8 @@ class ResumePlan:
         added: in the job now, not in the checkpoint: run.
         dropped: in the checkpoint, no longer in the job: forgotten.
         shared_dict: the values to start from; ``lost``: keys that could not be saved, and why.
+        finally_again: ``finally`` tasks COMPLETED before that run again, because this resume
+            runs other tasks (cleanup follows the work it cleans up after).
     """
 
     job: str
@@ -45,6 +47,7 @@ class ResumePlan:
     dropped: tuple[str, ...] = ()
     shared_dict: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     lost: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    finally_again: tuple[str, ...] = ()
 
     @property
     def fresh(self) -> bool:
@@ -69,6 +72,9 @@ class ResumePlan:
             runs.append(f"{len(names)} {_STATE_WORD.get(word, word)} ({_names(names)})")
         if self.changed:
             runs.append(f"{len(self.changed)} changed since ({_names(self.changed)})")
+        if self.finally_again:
+            again = self.finally_again
+            runs.append(f"{len(again)} finally again ({_names(again)})")
         if self.added:
             runs.append(f"{len(self.added)} new ({_names(self.added)})")
         parts.append("running " + ", ".join(runs) if runs else "nothing left to run")
@@ -101,7 +107,12 @@ def _names(names: tuple[str, ...] | list[str], limit: int = 5) -> str:
 
 
 def plan_resume(
-    job: str, checkpoint: Checkpoint | None, fingerprints: Mapping[str, str]
+    job: str,
+    checkpoint: Checkpoint | None,
+    fingerprints: Mapping[str, str],
+    *,
+    finally_tasks: Iterable[str] = (),
+    left_out: Iterable[str] = (),
 ) -> ResumePlan:
     """Decide what a resumed run keeps.
 
@@ -111,6 +122,9 @@ def plan_resume(
         fingerprints: each task of the job as it is now, name -> fingerprint of its definition
             (``flowmancer_exec.fingerprint``); a task whose fingerprint differs from the
             checkpoint's was changed and runs again (one saved without a fingerprint is kept).
+        finally_tasks: the tasks with trigger rule ``finally``: when any other task runs in
+            the resumed run, they run again even if they completed before.
+        left_out: tasks this run leaves out (``--skip``, ...): they do not count as running.
     """
     if checkpoint is None:
         return ResumePlan(job, None)
@@ -134,6 +148,14 @@ def plan_resume(
             restarted.append(name)
         else:
             again[name] = entry.state
+    finals = set(finally_tasks)
+    finally_again: list[str] = []
+    if finals:
+        skipped = set(left_out)
+        kept = set(completed)
+        if any(n not in finals and n not in kept and n not in skipped for n in fingerprints):
+            finally_again = [n for n in completed if n in finals and n not in skipped]
+            completed = [n for n in completed if n not in finally_again]
     return ResumePlan(
         job,
         checkpoint,
@@ -145,4 +167,5 @@ def plan_resume(
         tuple(dropped),
         dict(checkpoint.shared_dict),
         dict(checkpoint.lost),
+        finally_again=tuple(finally_again),
     )

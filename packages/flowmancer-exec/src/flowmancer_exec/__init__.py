@@ -29,7 +29,7 @@ from ._interface import (
 from ._job import PreparedJob, TaskSpec, prepare
 from ._params import Parameter, validate_parameters
 from ._process import ProcessExecutor
-from ._records import LogRecord, RunResult, RunSnapshot, RunStart, StateChange
+from ._records import LogRecord, RunResult, RunSnapshot, RunStart, StateChange, UpstreamState
 from ._runner import Runner, new_run_id
 from ._task import Task, TaskLogger, TaskMetadata, get_task_class, registered_tasks, task
 from ._thread import ThreadExecutor
@@ -65,6 +65,7 @@ __all__ = [
     "TaskRegistrationError",
     "TaskSpec",
     "ThreadExecutor",
+    "UpstreamState",
     "fingerprint",
     "get_task_class",
     "new_run_id",

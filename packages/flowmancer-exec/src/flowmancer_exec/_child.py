@@ -122,7 +122,9 @@ def _run_in_child(attempt: Attempt, channel: ChannelWriter) -> int:
         attempt.task, attempt.task_class.__name__, list(attempt.depends_on), attempt.number
     )
     try:
-        instance = attempt.task_class._build(attempt.parameters, shared, logger, metadata)
+        instance = attempt.task_class._build(
+            attempt.parameters, shared, logger, metadata, attempt.upstream
+        )
     except BaseException as error:
         outcome = Outcome(False, f"could not create the task: {error_text(error)}", (), False)
         logger.exception("could not create the task")

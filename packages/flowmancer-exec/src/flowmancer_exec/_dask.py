@@ -98,6 +98,10 @@ class DaskExecutor:
                 processes=True,
                 asynchronous=True,
                 dashboard_address=None,
+                # The scheduler serves /health and /metrics even without a dashboard, on 8787
+                # by default: a second cluster on the machine (another job, another user) found
+                # it taken and warned, which fails a run under -W error. Any free port will do.
+                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
             )
             address = self._cluster.scheduler_address
         else:

@@ -10,7 +10,7 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from ._records import LogRecord, RunResult, RunSnapshot, RunStart, StateChange
+from ._records import LogRecord, RunResult, RunSnapshot, RunStart, StateChange, UpstreamState
 
 if TYPE_CHECKING:
     from ._task import Task
@@ -65,6 +65,9 @@ class Attempt:
     #: after it fails): the checkpoint store's early record (see ``CheckpointStore``). None
     #: when the store keeps none, and for executors that run attempts on other machines.
     completed: CompletionRecorder | None = None
+    #: ``Task.upstream_states``: how the tasks upstream stood when the attempt started (for
+    #: tasks whose trigger rule lets them run after a failure; empty for the others).
+    upstream: Mapping[str, UpstreamState] = dataclasses.field(default_factory=dict)
 
     def record(self, level: str, message: str, time: float, stream: str) -> LogRecord:
         """A log record attributed to this attempt."""

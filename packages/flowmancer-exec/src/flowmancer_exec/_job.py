@@ -8,7 +8,14 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from flowmancer_dag import CycleError, Graph, GraphError, MissingDependencyError, TriggerRule
+from flowmancer_dag import (
+    CycleError,
+    FinallyDependencyError,
+    Graph,
+    GraphError,
+    MissingDependencyError,
+    TriggerRule,
+)
 
 from ._errors import JobError, ParameterError, Problem, TaskNotFoundError
 from ._fingerprint import fingerprint
@@ -38,7 +45,9 @@ class TaskSpec:
             are always retried.
         timeout: seconds an attempt may run before it is stopped and FAILED.
         pool: the name of a pool in ``Runner(pools=...)`` that limits how many run at once.
-        trigger_rule: ``all_success`` (default), ``all_done`` or ``one_failed``.
+        trigger_rule: ``all_success`` (default), ``all_done``, ``one_failed`` or ``finally``
+            (after every other task of the job, whatever happened; also when the run is
+            aborted, within ``Runner(finally_grace_period=...)``).
     """
 
     name: str
@@ -206,6 +215,15 @@ def _graph_problem(problem: GraphError) -> Problem:
         return Problem(
             f"tasks.{problem.node}.dependencies",
             f"depends on {text.replace('the graph', 'the job')}",
+        )
+    if isinstance(problem, FinallyDependencyError):
+        names = ", ".join(str(n) for n in problem.finally_nodes)
+        which = "a finally task" if len(problem.finally_nodes) == 1 else "finally tasks"
+        return Problem(
+            f"tasks.{problem.node}.dependencies",
+            f"depends on {names}, {which}: a finally task runs after every other task, so only "
+            f"finally tasks may depend on it (give {problem.node} trigger_rule: finally too, "
+            "or drop the dependency)",
         )
     if isinstance(problem, CycleError):  # at the dependencies of the cycle's first task
         return Problem(f"tasks.{problem.cycle[0]}.dependencies", str(problem))

@@ -9,7 +9,7 @@ from typing import Any
 
 from flowmancer_dag import TaskState
 
-__all__ = ["LogRecord", "RunResult", "RunSnapshot", "RunStart", "StateChange"]
+__all__ = ["LogRecord", "RunResult", "RunSnapshot", "RunStart", "StateChange", "UpstreamState"]
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -45,6 +45,24 @@ class StateChange:
     time: float
     attempt: int = 0
     reason: str | None = None
+
+
+_NOT_SUCCEEDED = frozenset({TaskState.FAILED, TaskState.DEFAULTED, TaskState.ABORTED})
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class UpstreamState:
+    """How a task upstream stood when an attempt started (``Task.upstream_states``): its
+    ``state`` and, when it did not simply complete, the ``reason`` (``"ValueError: bad row"``,
+    ``"upstream did not complete: extract"``)."""
+
+    state: TaskState
+    reason: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        """True when it FAILED, was DEFAULTED or ABORTED."""
+        return self.state in _NOT_SUCCEEDED
 
 
 @dataclasses.dataclass(frozen=True)

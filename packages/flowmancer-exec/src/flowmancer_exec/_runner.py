@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -43,6 +44,8 @@ class Runner:
             Only when ``run()`` is called from the main thread, and not for a signal the
             application's event loop already handles (that handler can call ``abort()``);
             other handlers are put back when the run ends.
+        finally_grace_period: seconds the ``finally`` tasks may take when the run is aborted,
+            counted from when the attempts told to stop have ended; then they are stopped too.
 
     Raises:
         JobError: every problem with the job, each with its place.
@@ -59,6 +62,7 @@ class Runner:
         observers: Sequence[Observer | object] = (),
         checkpoint: CheckpointStore | None = None,
         handle_signals: bool = True,
+        finally_grace_period: float = 30.0,
     ) -> None:
         self.job = job
         self.prepared: PreparedJob = prepare(tasks, pools=pools, max_concurrency=max_concurrency)
@@ -72,6 +76,10 @@ class Runner:
         self.observers = list(observers)
         self.checkpoint = checkpoint
         self.handle_signals = handle_signals
+        grace = finally_grace_period
+        if not (grace >= 0 and math.isfinite(grace)):
+            raise ValueError(f"finally_grace_period must be seconds >= 0, got {grace!r}")
+        self.finally_grace_period = float(grace)
         self._state: RunState | None = None
 
     @property
@@ -92,7 +100,8 @@ class Runner:
 
         Args:
             completed: tasks already COMPLETED (from a checkpoint): not run again.
-            skipped: tasks left out (SKIPPED; they satisfy their dependents).
+            skipped: tasks left out: never run, each SKIPPED where it would have become ready
+                (DEFAULTED where it would have been), so what follows waits for what precedes.
             restarted: tasks that had failed before; their first attempt calls ``on_restart``.
             shared_dict: the initial contents of ``shared_dict`` (from a checkpoint).
             run_id: an id for this run; a new sortable one when not given.
@@ -125,7 +134,9 @@ class Runner:
             self._state = None
 
     def abort(self) -> None:
-        """Abort the current run from any thread, as SIGINT would (twice: stop at once)."""
+        """Abort the current run from any thread, as SIGINT would: running attempts are
+        stopped, then the ``finally`` tasks run (within ``finally_grace_period``). Twice: stop
+        at once, ``finally`` tasks too."""
         state = self._state
         if state is not None:
             state.loop.call_soon_threadsafe(state.request_abort)

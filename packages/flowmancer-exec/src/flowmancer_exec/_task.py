@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from ._errors import TaskNotFoundError, TaskRegistrationError
 from ._params import Parameter, parameters_of, validate_parameters
 from ._pydantic import model_of, uses_pydantic
+from ._records import UpstreamState
 
 __all__ = [
     "Task",
@@ -30,7 +31,8 @@ __all__ = [
     "task",
 ]
 
-RESERVED = frozenset({"shared_dict", "logger", "metadata"})
+RESERVED = frozenset({"shared_dict", "logger", "metadata", "upstream_states"})
+_NOTHING_UPSTREAM: Mapping[str, UpstreamState] = MappingProxyType({})
 T = TypeVar("T", bound="type[Task]")
 
 # (level, message, time) -> None
@@ -149,6 +151,7 @@ class Task(abc.ABC):
     shared_dict: dict[str, Any]
     logger: TaskLogger
     metadata: TaskMetadata
+    _upstream_states: Mapping[str, UpstreamState]
 
     def __init__(self, **parameters: Any) -> None:
         cls = type(self)
@@ -166,9 +169,26 @@ class Task(abc.ABC):
             self.logger = TaskLogger()
         if "metadata" not in self.__dict__:
             self.metadata = TaskMetadata(name=cls.__name__, variant=cls.__name__)
+        if "_upstream_states" not in self.__dict__:
+            self._upstream_states = _NOTHING_UPSTREAM
         post_init = getattr(self, "model_post_init", None)
         if post_init is not None:  # pydantic's hook, which 0.12 tasks (pydantic models) had
             post_init(None)
+
+    @property
+    def upstream_states(self) -> Mapping[str, UpstreamState]:
+        """How each task upstream stood when this attempt started: name -> ``UpstreamState``.
+
+        Filled for tasks whose trigger rule lets them run after a failure: ``one_failed`` and
+        ``all_done`` see every task upstream of them (direct or not), a ``finally`` task sees
+        every other task of the job. Empty for ``all_success`` tasks, which only run when
+        everything upstream completed. Assignable, for unit tests of a task built by hand.
+        """
+        return self._upstream_states
+
+    @upstream_states.setter
+    def upstream_states(self, value: Mapping[str, UpstreamState]) -> None:
+        self._upstream_states = value
 
     model_fields = _PydanticOnly("model_fields")
     model_dump = _PydanticOnly("model_dump")
@@ -185,11 +205,13 @@ class Task(abc.ABC):
         shared_dict: dict[str, Any],
         logger: TaskLogger,
         metadata: TaskMetadata,
+        upstream_states: Mapping[str, UpstreamState] = _NOTHING_UPSTREAM,
     ) -> Task:
         instance = cls.__new__(cls)
         instance.shared_dict = shared_dict
         instance.logger = logger
         instance.metadata = metadata
+        instance._upstream_states = upstream_states
         instance.__init__(**parameters)  # type: ignore[misc]  # the user's own __init__ too
         return instance
 

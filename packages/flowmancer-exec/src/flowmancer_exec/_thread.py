@@ -357,7 +357,9 @@ def _run(attempt: Attempt, post: Any, shield: Shield) -> AttemptResult:
         attempt.task, attempt.task_class.__name__, list(attempt.depends_on), attempt.number
     )
     try:
-        instance = attempt.task_class._build(attempt.parameters, shared, logger, metadata)
+        instance = attempt.task_class._build(
+            attempt.parameters, shared, logger, metadata, attempt.upstream
+        )
     except BaseException as error:
         logger.exception("could not create the task")
         outcome = Outcome(False, f"could not create the task: {error_text(error)}", (), False)

@@ -65,7 +65,11 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
     )
     p.add_argument("-d", "--debug", action="store_true", help="show tracebacks of our own errors")
     p.add_argument(
-        "--skip", action="append", default=[], metavar="NAME", help="leave a task out (repeatable)"
+        "--skip",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="leave a task out (repeatable); what follows it still waits for what precedes it",
     )
     p.add_argument(
         "--run-from", action=_Once, metavar="NAME", help="run this task and what depends on it"

@@ -111,6 +111,7 @@ def build(
             pools=job.config.pools,
             observers=[*loggers, *extensions, *_console(args), *_hooks_of(store)],
             checkpoint=store,
+            finally_grace_period=job.config.finally_grace_period,
         )
     except JobError as error:
         found = _explain_unregistered(error.problems, job, root)
@@ -218,7 +219,13 @@ def run_job(
             if check_files is not None and not args.dry_run:
                 check_files(name)  # a link in a state file's place: refused before any task
             if args.restart and not args.fresh:
-                plan = plan_resume(name, record, runner.prepared.fingerprints)
+                plan = plan_resume(
+                    name,
+                    record,
+                    runner.prepared.fingerprints,
+                    finally_tasks=_finally_tasks(runner),
+                    left_out=[n for n in runner.tasks if n not in selected],
+                )
             completed = list(plan.completed) if plan else []  # in the job's order
             done = set(completed)
             skipped = [n for n in runner.tasks if n not in selected and n not in done]
@@ -232,8 +239,7 @@ def run_job(
                 print(f"flowmancer: {plan.summary()}", file=sys.stderr)
             resumed_from = plan.checkpoint.run_id if plan and plan.checkpoint else None
             if args.dry_run:
-                changed = set(plan.changed) if plan else set()
-                what = _plan(runner.tasks, selected, set(completed), changed)
+                what = _plan(runner, selected, plan)
                 print("dry run: nothing is run")
                 for task, why in what.items():
                     print(f"  {printable(task)}: {why}")
@@ -300,7 +306,8 @@ def run_job(
 
 def _select(runner: Runner, args: argparse.Namespace) -> Any:
     """What ``--skip``, ``--run-from`` and ``--run-to`` leave to run; a matrix task's own name
-    stands for all its members, as it does in dependencies."""
+    stands for all its members, as it does in dependencies. ``finally`` tasks belong to every
+    part of the job that runs: only ``--skip`` leaves them out."""
     from flowmancer_dag import GraphError, SelectionError
 
     names = runner.tasks
@@ -342,6 +349,8 @@ def _select(runner: Runner, args: argparse.Namespace) -> Any:
         ) from None
     except GraphError as error:
         raise Stop([f"command line: {error}"]) from None
+    if edges:
+        chosen.update(n for n in _finally_tasks(runner) if n not in skip)
     return chosen
 
 
@@ -417,22 +426,65 @@ def _console(args: argparse.Namespace) -> list[Any]:
     return []
 
 
-def _plan(
-    tasks: tuple[str, ...], selected: Any, completed: set[str], changed: set[str]
-) -> dict[str, str]:
+def _finally_tasks(runner: Runner) -> list[str]:
+    return [n for n, s in runner.prepared.specs.items() if s.trigger_rule == "finally"]
+
+
+def _plan(runner: Runner, selected: Any, plan: Any) -> dict[str, str]:
     """What a run would do with each task, and why."""
+    completed = set(plan.completed) if plan else set()
+    changed = set(plan.changed) if plan else set()
+    again = set(plan.finally_again) if plan else set()
+    finals = set(_finally_tasks(runner))
+    graph = runner.prepared.graph
+    left = {n for n in runner.tasks if n not in selected and n not in completed}
     what = {}
-    for name in tasks:
+    for name in runner.tasks:
         if name in completed:
             why = "skip: completed in the checkpoint, unchanged"
-        elif name not in selected:
+        elif name in left:
             why = "skip: left out by --skip/--run-from/--run-to"
         elif name in changed:
             why = "run: changed since the checkpoint"
+        elif name in again:
+            why = "run: finally, again after what this resume runs"
+        elif name in finals:
+            why = "run: finally, after every other task"
         else:
             why = "run"
+        if name not in left and name not in completed:
+            why += _waits_through(graph, name, left, completed)
         what[name] = why
     return what
+
+
+def _waits_through(graph: Any, name: str, left: set[str], completed: set[str]) -> str:
+    """What a task waits for through the left-out tasks before it: a left-out task passes
+    order through, so the tasks that run before it still come first."""
+    through: list[str] = []
+    waits: list[str] = []
+    todo = [d for d in graph.dependencies(name) if d in left]
+    while todo:
+        d = todo.pop()
+        if d in through:
+            continue
+        through.append(d)
+        for e in graph.dependencies(d):
+            if e in left:
+                todo.append(e)
+            elif e not in completed and e not in waits:
+                waits.append(e)
+    if not waits:
+        return ""
+    order = {n: i for i, n in enumerate(graph)}
+    waits.sort(key=order.__getitem__)
+    through.sort(key=order.__getitem__)
+    from ._streams import printable
+
+    return (
+        f" (waits for {', '.join(map(printable, waits))}"
+        f" through left-out {', '.join(map(printable, through))})"
+    )
 
 
 def _print_result(result: Any, report: Path | None = None) -> None:

@@ -24,7 +24,7 @@ __all__ = [
     "check_job",
 ]
 
-TRIGGER_RULES = ("all_success", "all_done", "one_failed")
+TRIGGER_RULES = ("all_success", "all_done", "one_failed", "finally")
 EXECUTORS = ("process", "thread", "dask")
 
 
@@ -86,6 +86,7 @@ class Config:
     dask: DaskConfig = dataclasses.field(default_factory=DaskConfig)
     record: bool = True
     report: bool = False
+    finally_grace_period: float = 30.0
 
 
 @dataclasses.dataclass
@@ -123,6 +124,7 @@ CONFIG_KEYS = (
     "dask",
     "record",
     "report",
+    "finally_grace_period",
     *_IGNORED_CONFIG,
 )
 TASK_KEYS = tuple(f.name for f in dataclasses.fields(TaskDefinition))
@@ -310,6 +312,7 @@ def _config(c: _Checker, value: Any) -> Config:
         "executor": lambda v, p: c.choice(v, p, EXECUTORS),
         "record": c.boolean,
         "report": c.boolean,
+        "finally_grace_period": lambda v, p: c.number(v, p, 0),
     }
     for key, check in setters.items():
         if key in data:
