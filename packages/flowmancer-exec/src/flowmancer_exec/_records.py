@@ -9,7 +9,14 @@ from typing import Any
 
 from flowmancer_dag import TaskState
 
-__all__ = ["LogRecord", "RunResult", "RunSnapshot", "RunStart", "StateChange"]
+__all__ = [
+    "LogRecord",
+    "RunResult",
+    "RunSnapshot",
+    "RunStart",
+    "SharedDictConflict",
+    "StateChange",
+]
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -72,6 +79,11 @@ class RunSnapshot:
     whose state, attempts or reason changed since the run's previous snapshot, and
     ``changed_keys`` the ``shared_dict`` keys set or deleted since then (None: this is the
     first snapshot), so a store can write only what changed.
+
+    ``results`` holds what tasks' ``run()`` returned (tasks that returned None have no entry);
+    ``writers`` names, for each ``shared_dict`` key, the task that wrote it last, and
+    ``unrestorable`` the tasks that produced something that could not reach the runner (with
+    what): a store that cannot keep a value marks its writer so a resume runs it again.
     """
 
     job: str
@@ -86,6 +98,9 @@ class RunSnapshot:
     aborted: bool = False
     changed: AbstractSet[str] | None = None
     changed_keys: AbstractSet[str] | None = None
+    results: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    writers: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    unrestorable: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -93,9 +108,28 @@ class RunSnapshot:
         return all(s.satisfies_dependents for s in self.states.values())
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class SharedDictConflict:
+    """``task``'s write to ``shared_dict[key]`` replaced a value ``earlier`` wrote after
+    ``task``'s attempt had started: one of the two writes is lost (or, in ``error`` mode,
+    ``task`` failed instead)."""
+
+    key: str
+    task: str
+    earlier: str
+
+    def __str__(self) -> str:
+        return (
+            f"shared_dict[{self.key!r}]: {self.task} replaced what {self.earlier} wrote after "
+            f"{self.task} had started"
+        )
+
+
 @dataclasses.dataclass(frozen=True)
 class RunResult:
-    """How a run ended: every task's final state, attempts, duration and reason."""
+    """How a run ended: every task's final state, attempts, duration and reason, the final
+    ``shared_dict``, the tasks' ``results`` and the ``shared_dict`` write ``conflicts`` seen
+    (``SharedDictConflict``: a task replaced a value it had not seen)."""
 
     job: str
     run_id: str
@@ -107,6 +141,8 @@ class RunResult:
     reasons: Mapping[str, str]
     shared_dict: Mapping[str, Any]
     aborted: bool = False
+    results: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    conflicts: tuple[SharedDictConflict, ...] = ()
 
     @property
     def exit_code(self) -> int:

@@ -23,7 +23,15 @@ from flowmancer_dag import Run, TaskState
 from ._columns import Column
 from ._interface import Attempt, AttemptResult, CompletionRecorder
 from ._job import TaskSpec
-from ._records import LogRecord, RunResult, RunSnapshot, RunStart, StateChange
+from ._records import (
+    LogRecord,
+    RunResult,
+    RunSnapshot,
+    RunStart,
+    SharedDictConflict,
+    StateChange,
+)
+from ._shared import SharedState
 from ._signals import install_signals, restore_signals
 
 if TYPE_CHECKING:
@@ -57,6 +65,7 @@ class RunState:
         skipped: Iterable[str],
         restarted: Iterable[str],
         shared_dict: Mapping[str, Any] | None,
+        results: Mapping[str, Any] | None = None,
     ) -> None:
         self.runner = runner
         self.job = runner.job
@@ -68,7 +77,10 @@ class RunState:
         self.run: Run[str] = runner.prepared.graph.run(completed=completed, skipped=skipped)
         self.restarted = set(restarted)
         self.resumed = bool(completed or self.restarted)
-        self.shared: dict[str, Any] = dict(shared_dict or {})
+        self.data = SharedState(
+            shared_dict, results, runner.shared_dict_conflicts, self._depends_on
+        )
+        self.shared: dict[str, Any] = self.data.values
         self.started = time.time()
         self.states: dict[str, TaskState] = dict.fromkeys(self.specs, S.INIT)
         self.attempts: dict[str, int] = dict.fromkeys(self.specs, 0)
@@ -176,6 +188,9 @@ class RunState:
             self.aborts > 0,
             frozenset(self.unsaved) if self.saved_once else None,
             frozenset(self.unsaved_keys) if self.saved_once else None,
+            dict(self.data.results),
+            dict(self.data.writer),
+            dict(self.data.unrestorable),
         )
 
     def completion_recorder(self) -> CompletionRecorder | None:
@@ -245,11 +260,17 @@ class RunState:
             self.start(name)
         self.queue.extendleft(reversed(blocked))
 
+    def _depends_on(self, name: str) -> tuple[str, ...] | list[str]:
+        spec = self.specs.get(name)
+        return () if spec is None else list(spec.depends_on)
+
     def start(self, name: str) -> None:
         spec = self.specs[name]
-        if self.attempts[name] == 0:
+        first = self.attempts[name] == 0
+        if first:
             self.run.start(name)
             self.first_start[name] = time.time()
+        results = self.data.begin(name, first)
         self.attempts[name] += 1
         number = self.attempts[name]
         self.attempt_column[self.index[name]] = number
@@ -267,6 +288,7 @@ class RunState:
             number == 1 and name in self.restarted,
             dict(self.shared),
             self.recorder_for(name, number),
+            results,
         )
         if self.start_attempt is None:
             task = self.loop.create_task(self.runner.executor.run_attempt(attempt, self.emit))
@@ -321,7 +343,9 @@ class RunState:
             result = task.result()
         except BaseException as error:  # an executor bug, or cancelled before it started
             result = AttemptResult(False, f"the executor failed: {error!r}", (), task.cancelled())
-        self.merge(result)
+        clashes = self.merge(name, result)
+        if clashes and self.data.error:
+            result = self.conflict_failure(name, result, clashes)
         timed_out = name in self.timed_out
         self.timed_out.discard(name)
         retry_note = None
@@ -344,12 +368,36 @@ class RunState:
         if retry_note is not None:  # observers hear of it after what was ready has started
             self.note(name, "WARNING", retry_note)
 
-    def merge(self, result: AttemptResult) -> None:
-        self.shared.update(result.updates)
-        self.unsaved_keys.update(result.updates)
-        for key in result.deleted:
-            self.shared.pop(key, None)
-            self.unsaved_keys.add(key)
+    def merge(self, name: str, result: AttemptResult) -> list[SharedDictConflict]:
+        clashes = self.data.merge(name, result)
+        if result.updates or result.deleted:
+            self.unsaved_keys.update(self.data.changed_keys(result, clashes))
+        if clashes and not self.data.error:
+            for clash in clashes:
+                self.note(
+                    name,
+                    "WARNING",
+                    f"{clash}: the two are not ordered by dependencies, so the value "
+                    f"{clash.earlier} wrote is lost (give each task a key of its own, or set "
+                    "config.shared_dict_conflicts: error to fail the later writer instead)",
+                )
+        return clashes
+
+    def conflict_failure(
+        self, name: str, result: AttemptResult, clashes: list[SharedDictConflict]
+    ) -> AttemptResult:
+        """The attempt fails: its write would replace a value it never saw (``error`` mode)."""
+        if result.ok and self.recorder is not None:
+            # Its completion may be recorded early, where it ran: take that back.
+            with contextlib.suppress(Exception):
+                self.recorder.revoked(name, self.attempts[name])
+        first = clashes[0]
+        reason = (
+            f"shared_dict conflict: {first.earlier} wrote {first.key!r} after this task had "
+            "started, and this task's write would replace it (config.shared_dict_conflicts: "
+            "error)"
+        )
+        return AttemptResult(False, reason, ("SharedDictConflict",), result.stopped)
 
     def should_retry(self, spec: TaskSpec, result: AttemptResult, timed_out: bool) -> bool:
         if self.aborts or self.attempts[spec.name] >= spec.max_attempts:
@@ -468,6 +516,8 @@ class RunState:
             dict(self.reasons),
             dict(self.shared),
             aborted=self.aborts > 0,
+            results=dict(self.data.results),
+            conflicts=tuple(self.data.conflicts),
         )
         self.save(finished=True)
         self.notify("on_run_end", result)

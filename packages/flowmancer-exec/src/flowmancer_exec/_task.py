@@ -15,7 +15,7 @@ import time
 import traceback
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._errors import TaskNotFoundError, TaskRegistrationError
 from ._params import Parameter, parameters_of, validate_parameters
@@ -31,6 +31,7 @@ __all__ = [
 
 RESERVED = frozenset({"shared_dict", "logger", "metadata"})
 T = TypeVar("T", bound="type[Task]")
+NO_RESULTS: Mapping[str, Any] = MappingProxyType({})
 
 # (level, message, time) -> None
 LogSink = Callable[[str, str, float], None]
@@ -108,7 +109,13 @@ class Task(abc.ABC):
     Hooks run in this order, all in the same process as ``run()``: ``on_create``,
     ``on_restart`` (only when resuming a task that had failed), ``run``, then ``on_success`` or
     ``on_failure``, then always ``on_destroy``; ``on_abort`` when the run is interrupted. An
-    exception in any hook fails the attempt.
+    exception in any hook fails the attempt. ``run()`` and the hooks may be ``async def``: they
+    are awaited where the attempt runs.
+
+    What ``run()`` returns is the task's result: tasks downstream of it read it as
+    ``self.results[name]`` (only results of tasks they depend on, directly or not; a task that
+    returned None has none). A parameter named ``results`` takes precedence (as in 0.12, where
+    the name was free).
 
     ``Task(**parameters)`` builds one by hand (for unit tests); its logger then writes to stderr.
     """
@@ -116,6 +123,8 @@ class Task(abc.ABC):
     shared_dict: dict[str, Any]
     logger: TaskLogger
     metadata: TaskMetadata
+    if TYPE_CHECKING:  # not an annotation at run time: it would be taken for a parameter
+        results: Mapping[str, Any]
 
     def __init__(self, **parameters: Any) -> None:
         cls = type(self)
@@ -128,6 +137,8 @@ class Task(abc.ABC):
             self.logger = TaskLogger()
         if "metadata" not in self.__dict__:
             self.metadata = TaskMetadata(name=cls.__name__, variant=cls.__name__)
+        if "results" not in self.__dict__:
+            self.results = NO_RESULTS
 
     @classmethod
     def parameters(cls) -> dict[str, Parameter]:
@@ -141,35 +152,46 @@ class Task(abc.ABC):
         shared_dict: dict[str, Any],
         logger: TaskLogger,
         metadata: TaskMetadata,
+        results: Mapping[str, Any] = NO_RESULTS,
     ) -> Task:
         instance = cls.__new__(cls)
         instance.shared_dict = shared_dict
         instance.logger = logger
         instance.metadata = metadata
+        instance.results = MappingProxyType(dict(results)) if results else NO_RESULTS
         instance.__init__(**parameters)  # type: ignore[misc]  # the user's own __init__ too
         return instance
 
+    # Hooks return ``Any``/``object`` so that ``async def`` overrides type-check too.
+
     @abc.abstractmethod
-    def run(self) -> None:
-        """The work. Raise to fail the attempt."""
+    def run(self) -> Any:
+        """The work; what it returns (awaited, for ``async def``) is the task's result. Raise
+        to fail the attempt."""
 
-    def on_create(self) -> None:
+    def on_create(self) -> object:
         """Before ``run()`` (optional)."""
+        return None
 
-    def on_restart(self) -> None:
+    def on_restart(self) -> object:
         """Before ``run()`` when resuming a task that had failed (optional)."""
+        return None
 
-    def on_success(self) -> None:
+    def on_success(self) -> object:
         """After ``run()`` succeeded (optional)."""
+        return None
 
-    def on_failure(self) -> None:
+    def on_failure(self) -> object:
         """After ``run()`` (or an earlier hook) failed (optional)."""
+        return None
 
-    def on_destroy(self) -> None:
+    def on_destroy(self) -> object:
         """Last, whatever happened (optional)."""
+        return None
 
-    def on_abort(self) -> None:
+    def on_abort(self) -> object:
         """When the run is interrupted or the attempt times out (optional)."""
+        return None
 
     def __repr__(self) -> str:
         values = ", ".join(f"{k}={getattr(self, k, None)!r}" for k in type(self).parameters())
