@@ -110,15 +110,22 @@ class RunSnapshot:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class SharedDictConflict:
-    """``task``'s write to ``shared_dict[key]`` replaced a value ``earlier`` wrote after
-    ``task``'s attempt had started: one of the two writes is lost (or, in ``error`` mode,
-    ``task`` failed instead)."""
+    """``task``'s write to ``shared_dict[key]`` would replace a value ``earlier`` wrote after
+    ``task``'s attempt had started (the two are not ordered by dependencies): one of the two
+    writes is lost — or, when ``refused`` (``shared_dict_conflicts="error"``), ``task``'s
+    attempt failed instead and its write was not merged."""
 
     key: str
     task: str
     earlier: str
+    refused: bool = False
 
     def __str__(self) -> str:
+        if self.refused:
+            return (
+                f"shared_dict[{self.key!r}]: {self.task} failed rather than replace what "
+                f"{self.earlier} wrote after {self.task} had started"
+            )
         return (
             f"shared_dict[{self.key!r}]: {self.task} replaced what {self.earlier} wrote after "
             f"{self.task} had started"

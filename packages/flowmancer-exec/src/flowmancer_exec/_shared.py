@@ -85,7 +85,7 @@ class SharedState:
             for key in (*result.updates, *result.deleted):
                 last = writes.get(key)
                 if last is not None and last[0] > started and last[1] != name:
-                    clashes.append(SharedDictConflict(key, name, last[1]))
+                    clashes.append(SharedDictConflict(key, name, last[1], self.error))
             self.conflicts.extend(clashes)
         skip = {c.key for c in clashes} if self.error else ()
         self.seq += 1

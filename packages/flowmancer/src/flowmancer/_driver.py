@@ -24,6 +24,7 @@ from ._jobfile._problems import (
     without_consequences,
 )
 from ._jobfile._schema import JobDefinition, TaskDefinition
+from ._remember import RecordingEnviron
 from .exceptions import CannotStartError as Stop
 
 __all__ = ["CANNOT_START", "Flowmancer", "Stop", "place_problems", "together"]
@@ -197,6 +198,9 @@ class Flowmancer:
 
         self._vars.update(dict(args.var))
         found: list[Problem] = []  # problems in the file, reported with those found later
+        # What the job file reads from the environment is never shown (see _remember).
+        environ = RecordingEnviron(os.environ)
+        reused: dict[str, str] = {}
         # A job file from the command line is found from the caller's folder; the driver's own
         # default (start("job.yaml")) from the driver's folder, as in 0.12.
         path, base = (args.jobdef, caller) if args.jobdef else (default_path, self._root)
@@ -205,8 +209,24 @@ class Flowmancer:
                 raise Stop([f"unknown job file type {args.type or kind!r} (only 'yaml')"])
             job_file = Path(path) if os.path.isabs(path) else base / path
             self._job, self._marks = read_job(
-                job_file, app_root=self._root, variables=self._vars, found=found
+                job_file, app_root=self._root, variables=self._vars, environ=environ, found=found
             )
+            if args.restart and not args.fresh and not found:
+                # A resume continues with the --var values of the run it resumes, unless given
+                # again: read the file once more with them.
+                from ._remember import remembered_variables
+
+                earlier = remembered_variables(self._job, self._root)
+                reused = {k: v for k, v in earlier.items() if k not in self._vars}
+                if reused:
+                    self._vars.update(reused)
+                    self._job, self._marks = read_job(
+                        job_file,
+                        app_root=self._root,
+                        variables=self._vars,
+                        environ=environ,
+                        found=found,
+                    )
         # The runner's modules only now (asyncio, flowmancer_exec: ~8 MB): they take the memory
         # reading the job file left free, and a job file with a mistake is reported sooner.
         from ._run import build, run_job
@@ -216,7 +236,16 @@ class Flowmancer:
             raise Stop(["no tasks to run: give a job file with -j JOB, or add tasks in Python"])
         try:
             if not found:
-                return run_job(job, self._marks, self._root, args, self._added_classes)
+                return run_job(
+                    job,
+                    self._marks,
+                    self._root,
+                    args,
+                    self._added_classes,
+                    variables=self._vars,
+                    reused=reused,
+                    environ=environ,
+                )
             build(job, self._marks, self._root, args, self._added_classes)
         except Stop as stop:
             raise Stop(together(found, stop.problems)) from None
@@ -292,6 +321,12 @@ def _matrix_place(place: str, marks: Mapping[str, Mark]) -> str:
     """A matrix member's place (``tasks.load[eu].parameters.region``) as the user wrote it:
     the matrix key for a parameter the matrix gives, else the task's own entry."""
     head, bracket, rest = place.partition("[")
+    if not bracket and place.startswith("tasks.") and ".parameters." in place:
+        # A matrix task left unexpanded (an axis was refused): a parameter its matrix gives is
+        # missing only because of that, said at the matrix key already.
+        task, _, tail = place.partition(".parameters.")
+        key = tail.split(".", 1)[0]
+        return f"{task}.matrix.{key}" if f"{task}.matrix.{key}" in marks else place
     if not bracket or not head.startswith("tasks.") or "]" not in rest:
         return place
     tail = rest.split("]", 1)[1]

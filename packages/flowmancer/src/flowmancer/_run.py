@@ -19,8 +19,10 @@ from ._jobfile._schema import JobDefinition
 from ._plugins import build_checkpointer, build_extensions, build_loggers
 
 if TYPE_CHECKING:
-    from flowmancer_checkpoint import Checkpointer
+    from flowmancer_checkpoint import Checkpointer, ResumePlan
     from flowmancer_exec import Runner, RunResult
+
+    from ._remember import RecordingEnviron
 
 __all__ = ["Built", "build", "run_job"]
 
@@ -104,6 +106,7 @@ def build(
             pools=job.config.pools,
             observers=[*loggers, *extensions, *_console(args), *_hooks_of(store)],
             checkpoint=store,
+            shared_dict_conflicts=job.config.shared_dict_conflicts,
         )
     except JobError as error:
         problems.items.extend(place_problems(error.problems, marks, file))
@@ -118,8 +121,17 @@ def run_job(
     root: Path,
     args: argparse.Namespace,
     classes: Mapping[str, Any],
+    *,
+    variables: Mapping[str, str] | None = None,
+    reused: Mapping[str, str] | None = None,
+    environ: RecordingEnviron | None = None,
 ) -> int:
-    """Check everything, then run (or, with ``--dry-run``, say what would run)."""
+    """Check everything, then run (or, with ``--dry-run``, say what would run).
+
+    ``variables`` are the ``--var`` values the job file was read with (kept in the checkpoint
+    for a resume), ``reused`` those of them a resume took from the checkpoint, and ``environ``
+    what the job file read from the environment (never shown).
+    """
     from flowmancer_checkpoint import (
         CheckpointError,
         CheckpointLockedError,
@@ -128,10 +140,16 @@ def run_job(
     )
 
     from ._interrupt import InterruptAtStart, deferring_interrupts, raise_if_interrupted
+    from ._remember import definitions, secret_texts
 
     built = build(job, marks, root, args, classes)
     runner, store = built.runner, built.store
-    selected = _select(runner, args)
+    selected, named = _select(runner, args)
+    variables = dict(variables or {})
+    defined = definitions(runner, secret_texts(variables, environ))
+    # What the run was started with, for a later resume to compare with (see _remember).
+    store.variables = variables
+    store.definitions = defined
     # Part of the job runs: its success must not erase what the checkpoint knows of the rest (a
     # later -r still needs it). A whole run's success clears it, but only below, once the result
     # has been printed: a driver killed in between leaves a checkpoint in which every task has
@@ -155,7 +173,15 @@ def run_job(
                     file=sys.stderr,
                 )
             elif args.restart:
-                plan = plan_resume(name, store.load(name), runner.prepared.fingerprints)
+                plan = plan_resume(
+                    name,
+                    store.load(name),
+                    runner.prepared.fingerprints,
+                    graph=runner.prepared.graph,
+                    definitions=defined,
+                    left_out=[n for n in runner.tasks if n not in selected],
+                    keep=named,
+                )
             completed = list(plan.completed) if plan else []  # in the job's order
             done = set(completed)
             skipped = [n for n in runner.tasks if n not in selected and n not in done]
@@ -163,9 +189,10 @@ def run_job(
                 _preflight(runner, store)
             if plan is not None:  # after the checks: a run refused does not say it resumes
                 print(f"flowmancer: {plan.summary()}", file=sys.stderr)
+                if reused and not plan.fresh:
+                    print(f"flowmancer: {_reused(reused)}", file=sys.stderr)
             if args.dry_run:
-                changed = set(plan.changed) if plan else set()
-                _print_plan(runner.tasks, selected, set(completed), changed)
+                _print_plan(runner.tasks, selected, plan)
                 return 0
             # A Ctrl-C Python swallowed while the tasks were imported still stops the job here;
             # one that comes while the runner is set up aborts the run once it has started.
@@ -180,6 +207,7 @@ def run_job(
                         skipped=skipped,
                         restarted=plan.restarted if plan else (),
                         shared_dict=plan.shared_dict if plan else None,
+                        results=plan.results if plan else None,
                     )
                 )
             _print_result(result)
@@ -205,9 +233,9 @@ def run_job(
     return result.exit_code
 
 
-def _select(runner: Runner, args: argparse.Namespace) -> Any:
-    """What ``--skip``, ``--run-from`` and ``--run-to`` leave to run; a matrix task's own name
-    stands for all its members, as it does in dependencies."""
+def _select(runner: Runner, args: argparse.Namespace) -> tuple[set[str], list[str]]:
+    """What ``--skip``, ``--run-from`` and ``--run-to`` leave to run, and the tasks ``--skip``
+    names; a matrix task's own name stands for all its members, as it does in dependencies."""
     from flowmancer_dag import GraphError, SelectionError
 
     names = runner.tasks
@@ -249,7 +277,7 @@ def _select(runner: Runner, args: argparse.Namespace) -> Any:
         ) from None
     except GraphError as error:
         raise Stop([f"command line: {error}"]) from None
-    return chosen
+    return chosen, skip
 
 
 def _preflight(runner: Runner, store: Any) -> None:
@@ -321,17 +349,28 @@ def _console(args: argparse.Namespace) -> list[Any]:
     return []
 
 
-def _print_plan(
-    tasks: tuple[str, ...], selected: Any, completed: set[str], changed: set[str]
-) -> None:
+def _reused(reused: Mapping[str, str]) -> str:
+    from ._remember import HIDDEN, looks_secret
+
+    given = " ".join(f"--var {k}={HIDDEN if looks_secret(k) else v}" for k, v in reused.items())
+    return (
+        f"continuing with {given} from the run it resumes (give --var again to change a value, "
+        "or -r --fresh to start over)"
+    )
+
+
+def _print_plan(tasks: tuple[str, ...], selected: Any, plan: ResumePlan | None) -> None:
     print("dry run: nothing is run")
+    completed = set(plan.completed) if plan else set()
     for name in tasks:
-        if name in completed:
+        if plan is not None and name in plan.kept:
+            why = f"skip: kept by --skip, although it would run again ({plan.kept[name]})"
+        elif name in completed:
             why = "skip: completed in the checkpoint, unchanged"
         elif name not in selected:
             why = "skip: left out by --skip/--run-from/--run-to"
-        elif name in changed:
-            why = "run: changed since the checkpoint"
+        elif plan is not None and not plan.fresh and name in plan.why:
+            why = f"run: {plan.why[name]}"
         else:
             why = "run"
         print(f"  {name}: {why}")
@@ -344,6 +383,9 @@ def _print_result(result: Any) -> None:
     for state in result.states.values():
         counts[state.value] = counts.get(state.value, 0) + 1
     summary = ", ".join(f"{n} {s.lower()}" for s, n in counts.items())
+    conflicts = result.conflicts
+    if conflicts:
+        summary += f"; {len(conflicts)} shared_dict conflict{'s' if len(conflicts) > 1 else ''}"
     took = result.ended - result.started
     print(
         f"flowmancer: job {result.job!r} {'succeeded' if result.ok else 'failed'} "
@@ -354,3 +396,7 @@ def _print_result(result: Any) -> None:
         if state in (TaskState.FAILED, TaskState.ABORTED) and name in result.reasons:
             reason = result.reasons[name].strip().splitlines()[-1][:200]
             print(f"  {name}: {state.value}: {reason}", file=sys.stderr)
+    for conflict in conflicts[:5]:
+        print(f"  {conflict} (not ordered by dependencies)", file=sys.stderr)
+    if len(conflicts) > 5:
+        print(f"  ... and {len(conflicts) - 5} more (see the tasks' logs)", file=sys.stderr)
