@@ -140,15 +140,16 @@ def run_job(
     )
 
     from ._interrupt import InterruptAtStart, deferring_interrupts, raise_if_interrupted
-    from ._remember import definitions, secret_texts
+    from ._remember import definitions, looks_secret, secret_texts
 
     built = build(job, marks, root, args, classes)
     runner, store = built.runner, built.store
     selected, named = _select(runner, args)
     variables = dict(variables or {})
     defined = definitions(runner, secret_texts(variables, environ))
-    # What the run was started with, for a later resume to compare with (see _remember).
-    store.variables = variables
+    # What the run was started with, for a later resume to compare with (see _remember);
+    # never a secret's value: a resume asks for those again.
+    store.variables = {k: v for k, v in variables.items() if not looks_secret(k)}
     store.definitions = defined
     # Part of the job runs: its success must not erase what the checkpoint knows of the rest (a
     # later -r still needs it). A whole run's success clears it, but only below, once the result
