@@ -4,6 +4,7 @@ across test folders)."""
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import subprocess
@@ -64,4 +65,5 @@ def checkpoint(folder: Path, job: str) -> dict[str, Any]:
 
 def log_of(folder: Path, job: str, task: str) -> str:
     """Everything the FileLogger wrote for ``task`` in the job's runs."""
-    return "".join(p.read_text() for p in sorted((folder / "logs" / job).glob(f"*/{task}.log")))
+    runs = sorted((folder / "logs" / job).glob(f"*/{glob.escape(task)}.log"))
+    return "".join(p.read_text() for p in runs)

@@ -223,7 +223,10 @@ def test_plan_r_names_changed_parameters_with_old_and_new_values_and_masks_secre
     # --var values whose names look secret are not kept: a resume asks for them again.
     again = run(folder, "-r", env=env)
     assert again.returncode == 99 and "$VAR{password} is not set" in again.stderr
-    assert run(folder, "-r", "--var", "password=hunter2", "--var", "key=k-123", env=env).returncode == 1
+    assert (
+        run(folder, "-r", "--var", "password=hunter2", "--var", "key=k-123", env=env).returncode
+        == 1
+    )
     plan = run(
         folder,
         "-r",

@@ -159,10 +159,7 @@ class Wait(Task):
 def test_a_timeout_stops_an_awaited_run_and_on_abort_is_awaited(
     tmp_path: Path, executor: str
 ) -> None:
-    job = (
-        f"config: {{name: slow, executor: {executor}}}\n"
-        "tasks:\n  w: {task: Wait, timeout: 1}\n"
-    )
+    job = f"config: {{name: slow, executor: {executor}}}\ntasks:\n  w: {{task: Wait, timeout: 1}}\n"
     folder = write_project(tmp_path / "p", SLOW_TASKS, job)
     started = time.monotonic()
     done = run(folder)
