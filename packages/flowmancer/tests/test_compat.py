@@ -192,3 +192,62 @@ def test_the_0_12_decorators_refuse_classes_of_the_wrong_base() -> None:
         with pytest.raises(TypeError, match=f"Must extend `{base}` type: NotAPlugin"):
             decorate(type("NotAPlugin", (), {}))
         assert decorate.__doc__
+
+
+RESULT_TASKS = """
+from pathlib import Path
+from flowmancer import Task, task
+
+
+@task
+class Give(Task):
+    def run(self):
+        return {"rows": 3}
+
+
+@task
+class Take(Task):
+    def run(self):
+        if Path("broken").exists():
+            raise RuntimeError("broken")
+        Path("took.txt").write_text(repr(dict(self.results)))
+"""
+
+RESULT_JOB = """
+config: {name: old}
+tasks:
+  give: {task: Give}
+  take: {task: Take, dependencies: [give]}
+extensions: {}
+checkpointer:
+  checkpointer: JsonCheckpointer
+  parameters: {path: ./ckpt.json}
+"""
+
+
+def test_a_0_12_checkpointer_keeps_task_results_for_the_resume(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    for folder in ("tasks", "extensions"):
+        (root / folder).mkdir(parents=True)
+        (root / folder / "__init__.py").write_text("")
+    (root / "main.py").write_text(MAIN)
+    (root / "tasks" / "steps.py").write_text(RESULT_TASKS)
+    (root / "extensions" / "plugins.py").write_text(PLUGINS)
+    (root / "job.yaml").write_text(RESULT_JOB)
+    (root / "broken").touch()
+
+    def drive(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "main.py", "-j", "job.yaml", *args],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    assert drive().returncode == 1
+    (root / "broken").unlink()
+    second = drive("-r")
+    assert second.returncode == 0, second.stderr
+    assert "1 completed kept" in second.stderr
+    assert (root / "took.txt").read_text() == "{'give': {'rows': 3}}"
