@@ -4,9 +4,10 @@ masked.
 
 A value is shown as ``***`` (and only its digest kept) when the parameter's name looks secret
 (``password``, ``passwd``, ``passphrase``, ``secret``, ``token``, ``credential``, ``auth`` or
-``key`` as a word of it: ``api_key``, ``apiKey``, ``ssh-key``; not ``keyboard``), or when it
-holds text that came from the environment (``$ENV{...}``, where secrets usually live) or from a
-``--var`` whose name looks secret.
+``key`` as a word of it: ``api_key``, ``apiKey``, ``ssh-key``; not ``keyboard``), when its value
+written out has such a word in it (a field ``password=`` of a model, ``?token=`` in a URL), or
+when it holds text that came from the environment (``$ENV{...}``, where secrets usually live)
+or from a ``--var`` whose name looks secret.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ __all__ = ["HIDDEN", "RecordingEnviron", "definitions", "looks_secret", "remembe
 
 HIDDEN = "***"
 _SECRET = re.compile(
-    r"password|passwd|passphrase|secret|token|credential|apikey|(^|_)(key|auth)($|_)"
+    r"password|passwd|passphrase|secret|token|credential|apikey"
+    r"|(^|[^a-z0-9])(key|auth)([^a-z0-9]|$)"
 )
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
@@ -71,7 +73,7 @@ def shown(name: str, value: Any, secrets: set[str]) -> str:
         return HIDDEN
     text = repr(value)
     plain = str(value)
-    if any(s in text or s in plain for s in secrets):
+    if looks_secret(text) or any(s in text or s in plain for s in secrets):
         return HIDDEN
     return text if len(text) <= 60 else text[:57] + "..."
 
