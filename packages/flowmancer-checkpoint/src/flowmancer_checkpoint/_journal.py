@@ -175,7 +175,8 @@ class Journal:
             f'"lost":{json.dumps(session.lost) if session.lost else "{}"}{extra}}}\n'
         )
         session.journal_size += len(line)
-        return Write(False, line, newly_lost, _newly(session, marked_before))
+        marked = _newly(session, marked_before) if session.unrestorable else _NONE
+        return Write(False, line, newly_lost, marked)
 
     def _base(
         self,
@@ -223,7 +224,12 @@ class Journal:
 
 def _newly(session: _Session, marked_before: int) -> dict[str, str]:
     # Marks are only ever added, in order: the new ones are the last.
+    if len(session.unrestorable) == marked_before:
+        return _NONE
     return dict(list(session.unrestorable.items())[marked_before:])
+
+
+_NONE: dict[str, str] = {}  # never changed: what most saves report
 
 
 def _line(snapshot: RunSnapshotLike, name: str) -> str:

@@ -109,7 +109,7 @@ class Checkpointer(abc.ABC):
                         f"shared_dict[{key!r}] is left out of the checkpoint of job {job!r}: "
                         f"{why}; {then}"
                     )
-        for task, what in write.unrestorable.items():
+        for task, what in write.unrestorable.items() if write.unrestorable else ():
             said = (snapshot.run_id, f"result of {task}")
             if what.startswith("its result") and said not in self._reported:
                 self._reported.add(said)

@@ -99,7 +99,7 @@ def run_lifecycle(
     coroutine is awaited on ``awaiter``'s loop (without one: a loop made for this attempt).
     """
     outcome = Outcome()
-    awaiting = Awaiter() if awaiter is None else awaiter
+    awaiting = awaiter  # made when a hook first hands back something to await
 
     def fail(hook: str, error: BaseException) -> None:
         trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
@@ -115,6 +115,9 @@ def run_lifecycle(
         try:
             value = getattr(instance, name)()
             if value is not None and is_awaitable(value):
+                nonlocal awaiting
+                if awaiting is None:
+                    awaiting = Awaiter()
                 value = awaiting(value, name)
             if name == "run":
                 outcome.value = value
@@ -143,7 +146,8 @@ def run_lifecycle(
         # set); the executor's grace period, then SIGKILL, is what bounds it.
         hook("on_abort")
     hook("on_destroy")
-    awaiting.close()  # leftovers cancelled; the loop itself closed unless the thread keeps it
+    if awaiting is not None and awaiting.loop is not None:
+        awaiting.close()  # leftovers cancelled; the loop closed unless the thread keeps it
     if not outcome.ok:
         outcome.value = None  # a failed attempt has no result
     if outcome.stopped:

@@ -270,7 +270,9 @@ class RunState:
         if first:
             self.run.start(name)
             self.first_start[name] = time.time()
-        results = self.data.begin(name, first)
+        data = self.data
+        data.started[name] = data.seq
+        results = data.begin(name, first) if data.results else data.results
         self.attempts[name] += 1
         number = self.attempts[name]
         self.attempt_column[self.index[name]] = number
@@ -369,6 +371,8 @@ class RunState:
             self.note(name, "WARNING", retry_note)
 
     def merge(self, name: str, result: AttemptResult) -> list[SharedDictConflict]:
+        if not (result.updates or result.deleted or result.unsaved or result.value is not None):
+            return _NO_CLASHES  # most attempts: nothing to merge
         clashes = self.data.merge(name, result)
         if result.updates or result.deleted:
             self.unsaved_keys.update(self.data.changed_keys(result, clashes))
@@ -526,3 +530,6 @@ class RunState:
 
 def _nothing() -> None:
     """Stopping an attempt that could not start."""
+
+
+_NO_CLASHES: list[SharedDictConflict] = []  # never changed

@@ -48,11 +48,9 @@ class SharedState:
         self.unrestorable: dict[str, str] = {}  # task -> what it produced that was lost
 
     def begin(self, name: str, first: bool) -> Mapping[str, Any]:
-        """An attempt of ``name`` starts: remember when, and return the results it sees."""
-        self.started[name] = self.seq
+        """An attempt of ``name`` starts (the caller has set ``started[name] = seq``): the
+        results it sees. Called only while there are results."""
         results = self.results
-        if not results:
-            return results
         if first:  # a task running again in a resumed run: its old result is gone
             results.pop(name, None)
         return self._upstream(name) if results else results
