@@ -16,6 +16,7 @@ import random
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from flowmancer_dag import Run, TaskState
@@ -31,7 +32,7 @@ from ._records import (
     SharedDictConflict,
     StateChange,
 )
-from ._shared import SharedState
+from ._shared import SharedState, refusal, warning
 from ._signals import install_signals, restore_signals
 
 if TYPE_CHECKING:
@@ -175,6 +176,7 @@ class RunState:
         )
 
     def snapshot(self, finished: bool = False) -> RunSnapshot:
+        data = self.data
         return RunSnapshot(
             self.job,
             self.run_id,
@@ -188,9 +190,10 @@ class RunState:
             self.aborts > 0,
             frozenset(self.unsaved) if self.saved_once else None,
             frozenset(self.unsaved_keys) if self.saved_once else None,
-            dict(self.data.results),
-            dict(self.data.writer),
-            dict(self.data.unrestorable),
+            # Copies, like shared_dict's; most runs have none of these.
+            dict(data.results) if data.results else _NONE,
+            dict(data.writer) if data.writer else _NONE,
+            dict(data.unrestorable) if data.unrestorable else _NONE,
         )
 
     def completion_recorder(self) -> CompletionRecorder | None:
@@ -378,30 +381,17 @@ class RunState:
             self.unsaved_keys.update(self.data.changed_keys(result, clashes))
         if clashes and not self.data.error:
             for clash in clashes:
-                self.note(
-                    name,
-                    "WARNING",
-                    f"{clash}: the two are not ordered by dependencies, so the value "
-                    f"{clash.earlier} wrote is lost (give each task a key of its own, or set "
-                    "config.shared_dict_conflicts: error to fail the later writer instead)",
-                )
+                self.note(name, "WARNING", warning(clash))
         return clashes
 
     def conflict_failure(
         self, name: str, result: AttemptResult, clashes: list[SharedDictConflict]
     ) -> AttemptResult:
-        """The attempt fails: its write would replace a value it never saw (``error`` mode)."""
         if result.ok and self.recorder is not None:
             # Its completion may be recorded early, where it ran: take that back.
             with contextlib.suppress(Exception):
                 self.recorder.revoked(name, self.attempts[name])
-        first = clashes[0]
-        reason = (
-            f"shared_dict conflict: {first.earlier} wrote {first.key!r} after this task had "
-            "started, and this task's write would replace it (config.shared_dict_conflicts: "
-            "error)"
-        )
-        return AttemptResult(False, reason, ("SharedDictConflict",), result.stopped)
+        return refusal(result, clashes)
 
     def should_retry(self, spec: TaskSpec, result: AttemptResult, timed_out: bool) -> bool:
         if self.aborts or self.attempts[spec.name] >= spec.max_attempts:
@@ -533,3 +523,4 @@ def _nothing() -> None:
 
 
 _NO_CLASHES: list[SharedDictConflict] = []  # never changed
+_NONE: Mapping[str, Any] = MappingProxyType({})

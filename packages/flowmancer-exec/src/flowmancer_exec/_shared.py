@@ -21,7 +21,7 @@ from typing import Any
 from ._interface import AttemptResult
 from ._records import SharedDictConflict
 
-__all__ = ["CONFLICT_MODES", "SharedState"]
+__all__ = ["CONFLICT_MODES", "SharedState", "refusal", "warning"]
 
 CONFLICT_MODES = ("warn", "error")
 
@@ -110,3 +110,23 @@ class SharedState:
         if clashes and self.error:
             keys -= {c.key for c in clashes}
         return keys
+
+
+def warning(clash: SharedDictConflict) -> str:
+    """What the later writer's log says of a lost update (``warn`` mode)."""
+    return (
+        f"{clash}: the two are not ordered by dependencies, so the value {clash.earlier} wrote "
+        "is lost (give each task a key of its own, or set config.shared_dict_conflicts: error "
+        "to fail the later writer instead)"
+    )
+
+
+def refusal(result: AttemptResult, clashes: list[SharedDictConflict]) -> AttemptResult:
+    """The attempt's result in ``error`` mode: failed, its write would replace a value it
+    never saw (retries apply: a retry starts from the new value)."""
+    first = clashes[0]
+    reason = (
+        f"shared_dict conflict: {first.earlier} wrote {first.key!r} after this task had "
+        "started, and this task's write would replace it (config.shared_dict_conflicts: error)"
+    )
+    return AttemptResult(False, reason, ("SharedDictConflict",), result.stopped)
