@@ -33,16 +33,20 @@ def write_project(folder: Path, tasks: str, job: str) -> Path:
     return folder
 
 
+def environment(**extra: str) -> dict[str, str]:
+    """The driver's environment: ours, without coverage's, no colours, unbuffered."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("COV_", "COVERAGE"))}
+    return {**environ, "NO_COLOR": "1", "PYTHONUNBUFFERED": "1", **extra}
+
+
 def run(
     folder: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 180
 ) -> subprocess.CompletedProcess[str]:
     """``python main.py -j job.yaml <args>`` in ``folder``, to its end."""
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("COV_", "COVERAGE"))}
-    environ.update({"NO_COLOR": "1", "PYTHONUNBUFFERED": "1", **(env or {})})
     done = subprocess.run(
         [sys.executable, "main.py", "-j", "job.yaml", *args],
         cwd=folder,
-        env=environ,
+        env=environment(**(env or {})),
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -50,6 +54,20 @@ def run(
     )
     assert "Traceback" not in done.stderr, done.stderr
     return done
+
+
+def start(folder: Path, *args: str) -> subprocess.Popen[str]:
+    """``python main.py -j job.yaml <args>`` in ``folder``, leading a process group of its own,
+    its stderr a pipe; the caller waits for it."""
+    return subprocess.Popen(
+        [sys.executable, "main.py", "-j", "job.yaml", *args],
+        cwd=folder,
+        env=environment(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def lines(path: Path) -> list[str]:

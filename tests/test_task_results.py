@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
-from project_support import EXECUTORS, checkpoint, lines, log_of, run, write_project
+from project_support import EXECUTORS, checkpoint, lines, log_of, run, start, write_project
 
 WITH_DASK = [*EXECUTORS, pytest.param("dask", marks=pytest.mark.timeout(300))]
 
@@ -174,14 +173,7 @@ def test_a_timeout_stops_an_awaited_run_and_on_abort_is_awaited(
 def test_sigterm_aborts_an_awaited_run_with_on_abort(tmp_path: Path, executor: str) -> None:
     job = f"config: {{name: slow, executor: {executor}}}\ntasks:\n  w: {{task: Wait}}\n"
     folder = write_project(tmp_path / "p", SLOW_TASKS, job)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("COV_", "COVERAGE"))}
-    driver = subprocess.Popen(
-        [sys.executable, "main.py", "-j", "job.yaml"],
-        cwd=folder,
-        env={**env, "NO_COLOR": "1"},
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    driver = start(folder)
     deadline = time.monotonic() + 60
     while not (folder / "w.started").exists():
         assert time.monotonic() < deadline and driver.poll() is None

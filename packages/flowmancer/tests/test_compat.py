@@ -140,25 +140,34 @@ checkpointer:
 """
 
 
-def test_0_12_plugins_hear_what_they_heard_before_and_resume_works(tmp_path: Path) -> None:
-    root = tmp_path / "project"
+def old_project(root: Path, tasks: str, job: str) -> Path:
+    """A project written for 0.12: its tasks, its plug-ins, its job file; ``broken`` in it."""
     for folder in ("tasks", "extensions"):
         (root / folder).mkdir(parents=True)
         (root / folder / "__init__.py").write_text("")
     (root / "main.py").write_text(MAIN)
-    (root / "tasks" / "steps.py").write_text(TASKS)
+    (root / "tasks" / "steps.py").write_text(tasks)
     (root / "extensions" / "plugins.py").write_text(PLUGINS)
-    (root / "job.yaml").write_text(JOB)
+    (root / "job.yaml").write_text(job)
     (root / "broken").touch()
+    return root
+
+
+def drive_in(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "main.py", "-j", "job.yaml", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_0_12_plugins_hear_what_they_heard_before_and_resume_works(tmp_path: Path) -> None:
+    root = old_project(tmp_path / "project", TASKS, JOB)
 
     def drive(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "main.py", "-j", "job.yaml", *args],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        return drive_in(root, *args)
 
     first = drive()
     assert first.returncode == 1, first.stderr
@@ -226,28 +235,10 @@ checkpointer:
 
 
 def test_a_0_12_checkpointer_keeps_task_results_for_the_resume(tmp_path: Path) -> None:
-    root = tmp_path / "project"
-    for folder in ("tasks", "extensions"):
-        (root / folder).mkdir(parents=True)
-        (root / folder / "__init__.py").write_text("")
-    (root / "main.py").write_text(MAIN)
-    (root / "tasks" / "steps.py").write_text(RESULT_TASKS)
-    (root / "extensions" / "plugins.py").write_text(PLUGINS)
-    (root / "job.yaml").write_text(RESULT_JOB)
-    (root / "broken").touch()
-
-    def drive(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "main.py", "-j", "job.yaml", *args],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-
-    assert drive().returncode == 1
+    root = old_project(tmp_path / "project", RESULT_TASKS, RESULT_JOB)
+    assert drive_in(root).returncode == 1
     (root / "broken").unlink()
-    second = drive("-r")
+    second = drive_in(root, "-r")
     assert second.returncode == 0, second.stderr
     assert "1 completed kept" in second.stderr
     assert (root / "took.txt").read_text() == "{'give': {'rows': 3}}"
