@@ -87,7 +87,7 @@ def test_async_hooks_are_awaited_and_return_values_reach_the_tasks_downstream(
     tmp_path: Path, executor: str
 ) -> None:
     folder = write_project(tmp_path / "p", ASYNC_TASKS, ASYNC_JOB.format(executor=executor))
-    done = run(folder)
+    done = run(folder, timeout=280)  # a LocalCluster starts slowly on a busy machine
     assert done.returncode == 0, done.stderr
     notes = lines(folder / "notes")
     for name in ("extract", "unrelated"):
@@ -142,8 +142,8 @@ class Wait(Task):
     seconds: float = 60
 
     async def run(self):
-        Path(f"{self.metadata.name}.started").write_text(str(os.getpid()))
-        try:
+        try:  # a stop may land in the very next instruction: started inside the try
+            Path(f"{self.metadata.name}.started").write_text(str(os.getpid()))
             await asyncio.sleep(self.seconds)
         finally:
             Path(f"{self.metadata.name}.finally").touch()
