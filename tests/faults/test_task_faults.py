@@ -351,7 +351,9 @@ tasks:
   # all_done: it starts once restart-hook has failed, so both are settled before the abort.
   abort-hook:
     task: RaiseIn
-    parameters: {hook: on_abort, forever: "$VAR{forever:true}"}
+    parameters:
+      hook: on_abort
+      forever: $VAR{forever:true}
     dependencies: [restart-hook]
     trigger_rule: all_done
 """

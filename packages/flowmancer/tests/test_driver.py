@@ -110,8 +110,8 @@ def test_skip_run_from_run_to_and_dry_run(tmp_path: Path) -> None:
 
 
 def test_variables_from_the_command_line(tmp_path: Path) -> None:
-    job = JOB.replace("marker: ./runs.txt}", "marker: $VAR{out}}", 1)
-    job = job.replace("{marker: $VAR{out}}", '{marker: "$VAR{out}"}')
+    # Inside { } a variable cannot be a plain value, and quoted it is literal: block style.
+    job = JOB.replace("parameters: {marker: ./runs.txt}", "parameters:\n      marker: $VAR{out}", 1)
     root = project(tmp_path, job)
     done = drive(root, "-j", "job.yaml", "--var", "out=./other.txt")
     assert done.returncode == 0, done.stderr

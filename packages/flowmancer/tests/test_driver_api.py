@@ -74,7 +74,9 @@ def test_a_default_job_path_is_found_from_the_drivers_folder(tmp_path: Path) -> 
 
 
 def test_variables_set_in_python_fill_the_job_file(tmp_path: Path) -> None:
-    root = project(tmp_path, 'tasks:\n  t: {task: Step, parameters: {marker: "$VAR{out}"}}\n')
+    root = project(
+        tmp_path, "tasks:\n  t:\n    task: Step\n    parameters:\n      marker: $VAR{out}\n"
+    )
     (root / "main.py").write_text(
         "import sys\nfrom flowmancer import Flowmancer\n"
         "if __name__ == '__main__':\n    f = Flowmancer()\n    f.set_jobdef_var('out', 'x.txt')\n"

@@ -3,6 +3,7 @@ reported at its file, line and column."""
 
 from __future__ import annotations
 
+import datetime as dt
 import textwrap
 from pathlib import Path
 
@@ -62,7 +63,7 @@ def test_a_0_12_job_file_reads_with_0_12_defaults(tmp_path: Path) -> None:
     assert str(marks["tasks.load.max_attempts"]) == f"{path}:12:5"
 
 
-def test_variables_are_substituted_anywhere_and_plain_values_take_their_type(
+def test_variables_are_substituted_in_plain_values_and_quoted_ones_stay_literal(
     tmp_path: Path,
 ) -> None:
     path = write(
@@ -79,6 +80,10 @@ def test_variables_are_substituted_anywhere_and_plain_values_take_their_type(
               root: $SYS{APP_ROOT_DIR}/data
               url: $ENV{URL:http://localhost:8080/x}
               quoted: "$VAR{tries:3}"
+              single: '$ENV{HOME}'
+              block: |
+                $VAR{job}
+              unclosed_but_quoted: "$VAR{x"
         """,
     )
     job, _ = read_job(
@@ -86,11 +91,15 @@ def test_variables_are_substituted_anywhere_and_plain_values_take_their_type(
     )
     assert job.config.name == "daily-prod"
     load = job.tasks["load"]
-    assert load.max_attempts == 3  # a number, as if written 3
+    assert load.max_attempts == 3  # outside parameters: a number, as if written 3
     assert load.parameters == {
         "root": f"{tmp_path}/data",
         "url": "http://localhost:8080/x",  # the default runs to the closing brace
-        "quoted": "3",  # quoted: stays text
+        # Quoted and block scalars are text as written, as in 0.12: the escape.
+        "quoted": "$VAR{tries:3}",
+        "single": "$ENV{HOME}",
+        "block": "$VAR{job}\n",
+        "unclosed_but_quoted": "$VAR{x",
     }
 
 
@@ -240,7 +249,7 @@ def test_every_wrong_value_is_reported_together_in_file_order(tmp_path: Path) ->
         ("- just\n- a list\n", "expected a mapping of keys to values, got a list"),
         ("config: {name: x}\n", "tasks: a job needs at least one task"),
         ("", "the file is empty: a job file needs at least a tasks: section"),
-        ("tasks:\n  a: {task: A, parameters: {x: $VAR{x}}}\n", "inside [ ] or { } must be quoted"),
+        ("tasks:\n  a: {task: A, parameters: {x: $VAR{x}}}\n", '"x: $VAR{x}" on a line of its own'),
         ("tasks: {}\n", "tasks: a job needs at least one task"),
         ("tasks:\n  a: {task: A}\n  a: {task: B}\n", "tasks.a: 'a' is given twice"),
         ("tasks:\n  a: {parameters: {}}\n", "tasks.a.task: missing: the name of the @task class"),
@@ -303,44 +312,100 @@ def test_plugins_take_the_short_form_and_parameters(tmp_path: Path) -> None:
     assert job.checkpointer == PluginDefinition("SQLiteCheckpointer")
 
 
-def test_substituted_values_become_numbers_booleans_or_null_but_never_dates(
+def test_substituted_values_stay_text_in_parameters_and_take_yaml_types_elsewhere(
     tmp_path: Path,
 ) -> None:
     path = write(
         tmp_path,
         "job.yaml",
         """
+        aliases:
+          shared: &shared
+            from_alias: $VAR{n}
+        config:
+          max_concurrency: $VAR{n}
         tasks:
           t:
             task: T
+            max_attempts: $VAR{n}
+            jitter: $VAR{flag}
+            max_backoff: $VAR{none}
             parameters:
+              <<: *shared
               day: $VAR{day}
               code: $VAR{code}
-              answer: $VAR{answer}
               n: $VAR{n}
               x: $VAR{x}
               on: $VAR{flag}
               nothing: $VAR{none}
+              nested: {list: [a], deeper: {k: v}}
+              items:
+                - $VAR{n}
+                - k: $VAR{x}
+            matrix:
+              m:
+                - $VAR{n}
+        loggers:
+          file:
+            logger: FileLogger
+            parameters:
+              retention_days: $VAR{n}
         """,
     )
     values = {
         "day": "2026-11-26",
         "code": "0123",
-        "answer": "no",
         "n": "42",
         "x": "1.5",
         "flag": "True",
         "none": "null",
     }
     job, _ = read_job(path, app_root=tmp_path, variables=values)
-    assert job.tasks["t"].parameters == {
+    # The text 0.12 produced: each parameter's annotation converts it ('42' for str, 42 for int).
+    assert job.tasks["t[42]"].parameters == {
+        "from_alias": "42",
         "day": "2026-11-26",
         "code": "0123",
-        "answer": "no",
-        "n": 42,
-        "x": 1.5,
-        "on": True,
-        "nothing": None,
+        "n": "42",
+        "x": "1.5",
+        "on": "True",
+        "nothing": "null",
+        "nested": {"list": ["a"], "deeper": {"k": "v"}},
+        "items": ["42", {"k": "1.5"}],
+        "m": "42",
+    }
+    assert all(type(v) is str for v in job.tasks["t[42]"].parameters["items"][:1])
+    assert job.loggers["file"].parameters == {"retention_days": "42"}
+    # Outside parameters: as YAML reads the same plain text (numbers, true/false, null).
+    assert job.config.max_concurrency == 42
+    assert (job.tasks["t[42]"].max_attempts, job.tasks["t[42]"].jitter) == (42, True)
+    assert job.tasks["t[42]"].max_backoff is None
+
+
+def test_keys_of_parameter_values_keep_their_yaml_type(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "job.yaml",
+        """
+        tasks:
+          1:
+            task: T
+            parameters:
+              2: two
+              mapping: {1: a, "2": b, 1.5: c, null: d, 2026-01-02: e}
+        """,
+    )
+    job, _ = read_job(path, app_root=tmp_path)
+    assert list(job.tasks) == ["1"]  # task and parameter names are their text
+    parameters = job.tasks["1"].parameters
+    assert list(parameters) == ["2", "mapping"]
+    assert all(type(k) is str for k in [*job.tasks, *parameters])
+    assert parameters["mapping"] == {
+        1: "a",
+        "2": "b",
+        1.5: "c",
+        None: "d",
+        dt.date(2026, 1, 2): "e",
     }
 
 

@@ -58,6 +58,8 @@ class Attempt:
     run_id: str
     task: str
     task_class: type[Task]
+    #: The values the job gave, as given: building the task converts them (defaults are not
+    #: converted; the job's values were already checked when the run was prepared).
     parameters: Mapping[str, Any]
     depends_on: tuple[str, ...]
     number: int

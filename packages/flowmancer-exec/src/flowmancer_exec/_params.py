@@ -1,7 +1,9 @@
 """A task class's declared parameters, and checking a job's values against them.
 
 Every missing, unknown and mistyped value is reported at once, each with its place; the
-conversion rules for single values are in ``_convert``.
+conversion rules for single values are in ``_convert``. Defaults are never refused (pydantic does
+not check them either): ``x: int = None`` means "None unless given". A class written with
+pydantic's own constructs is checked by pydantic (``_pydantic``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from typing import Any
 
 from ._convert import convert, describe, hints, type_name
 from ._errors import ParameterError, Problem
+from ._pydantic import model_of, uses_pydantic
+from ._pydantic import validate as validate_with_pydantic
 
 __all__ = ["Parameter", "parameters_of", "validate_parameters"]
 
@@ -59,11 +63,26 @@ _PARAMETERS: dict[tuple[type, frozenset[str]], dict[str, Parameter]] = {}
 
 
 def _parameters_of(cls: type, reserved: AbstractSet[str]) -> dict[str, Parameter]:
+    annotations = _annotations(cls, reserved)
+    if uses_pydantic(cls):
+        model = model_of(cls, annotations, reserved)
+        return {
+            name: Parameter(name, annotations[name], _pydantic_default(field))
+            for name, field in model.model_fields.items()
+        }
+    return {
+        name: Parameter(name, annotation, getattr(cls, name, _NOTHING))
+        for name, annotation in annotations.items()
+    }
+
+
+def _annotations(cls: type, reserved: AbstractSet[str]) -> dict[str, Any]:
+    """The annotations that are parameters, resolved, base class first."""
     problems: list[Problem] = []
     hints_of = hints(cls, type_name(cls), problems)
     if hints_of is None:
         raise ParameterError(problems)
-    found: dict[str, Parameter] = {}
+    found: dict[str, Any] = {}
     for klass in reversed(cls.__mro__):
         for name in getattr(klass, "__annotations__", {}):
             if name in reserved or name.startswith("_") or name not in hints_of:
@@ -71,9 +90,32 @@ def _parameters_of(cls: type, reserved: AbstractSet[str]) -> dict[str, Parameter
             annotation = hints_of[name]
             if typing.get_origin(annotation) is typing.ClassVar or annotation is typing.ClassVar:
                 continue
-            default = getattr(cls, name, _NOTHING)
-            found[name] = Parameter(name, annotation, default)
+            found[name] = annotation
     return found
+
+
+def _pydantic_default(field: Any) -> Any:
+    if not field.is_required():
+        factory = field.default_factory
+        if factory is None:
+            return field.default
+        try:
+            return factory()
+        except TypeError:  # a factory of the validated data: nothing to show before it
+            return ...
+    return _NOTHING
+
+
+def _default(parameter: Parameter, place: str) -> Any:
+    """A parameter's default: converted when it can be (``x: Path = "data"`` is a Path), else
+    as written, never an error (pydantic does not check defaults: ``x: int = None`` is None).
+    A fresh copy each time: a mutable default must not be shared between tasks."""
+    import copy
+
+    default = copy.deepcopy(parameter.default)
+    scratch: list[Problem] = []
+    converted = convert(default, parameter.annotation, place, scratch)
+    return default if scratch else converted
 
 
 def validate_parameters(
@@ -87,9 +129,15 @@ def validate_parameters(
     Raises:
         ParameterError: listing every missing, unknown and mistyped value, each with its place.
     """
-    import copy
-
-    declared = parameters_of(cls, reserved)
+    try:
+        declared = parameters_of(cls, reserved)
+    except ParameterError as error:
+        raise ParameterError(
+            [Problem(p.place or place, p.message) for p in error.problems]
+        ) from None
+    if uses_pydantic(cls):
+        annotations = {name: p.annotation for name, p in declared.items()}
+        return validate_with_pydantic(cls, values, place, annotations, reserved)
     problems: list[Problem] = []
     out: dict[str, Any] = {}
     for name, parameter in declared.items():
@@ -102,8 +150,7 @@ def validate_parameters(
                 )
             )
         else:
-            # A fresh copy each time: a mutable default must not be shared between tasks.
-            out[name] = copy.deepcopy(parameter.default)
+            out[name] = _default(parameter, f"{place}.{name}")
     for name in values:
         if name not in declared:
             known = ", ".join(declared) or "none"

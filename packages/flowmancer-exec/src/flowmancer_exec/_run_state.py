@@ -287,7 +287,8 @@ class RunState:
             self.run_id,
             name,
             self.runner.prepared.classes[name],
-            self.runner.prepared.parameters[name],
+            # As the job gave them: the task converts them itself, and leaves defaults alone.
+            spec.parameters,
             tuple(spec.depends_on),
             number,
             number == 1 and name in self.restarted,

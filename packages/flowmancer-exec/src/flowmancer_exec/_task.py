@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._errors import TaskNotFoundError, TaskRegistrationError
 from ._params import Parameter, parameters_of, validate_parameters
+from ._pydantic import model_of, uses_pydantic
 
 __all__ = [
     "Task",
@@ -101,6 +102,36 @@ class TaskLogger:
         self._emit("ERROR", f"{message}\n{trace.rstrip()}" if trace.strip() else message, args)
 
 
+class _PydanticOnly:
+    """``model_fields`` and ``model_dump()``, which a task class written with pydantic's own
+    constructs offers as 0.12's pydantic tasks did; other classes do not have them."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: Any, owner: type) -> Any:
+        if not uses_pydantic(owner):
+            raise AttributeError(
+                f"{owner.__name__!r} has no attribute {self.name!r} (only task classes written"
+                " with pydantic's Field, validators or model_config have it)"
+            )
+        model = model_of(
+            owner, {n: p.annotation for n, p in parameters_of(owner, RESERVED).items()}, RESERVED
+        )
+        if self.name == "model_fields":
+            return model.model_fields
+
+        def model_dump(**options: Any) -> dict[str, Any]:
+            """The parameters as pydantic's ``model_dump`` gives them (same options)."""
+            names = instance.__dict__.get("_flowmancer_parameters", model.model_fields)
+            values = {name: getattr(instance, name) for name in names}
+            return model.model_construct(**values).model_dump(**options)  # type: ignore[no-any-return]
+
+        if instance is None:
+            raise AttributeError(f"model_dump needs a {owner.__name__} instance")
+        return model_dump
+
+
 class Task(abc.ABC):
     """Subclass this, annotate parameters, implement ``run()``; decorate with ``@task``.
 
@@ -130,6 +161,8 @@ class Task(abc.ABC):
         cls = type(self)
         values = validate_parameters(cls, parameters, cls.__name__, RESERVED)
         self.__dict__.update(values)
+        if uses_pydantic(cls):  # model_dump() gives these, pydantic's extra values included
+            self.__dict__["_flowmancer_parameters"] = tuple(values)
         # Set by the executor before __init__ when run in a job; defaults for a hand-built task.
         if "shared_dict" not in self.__dict__:
             self.shared_dict = {}
@@ -139,6 +172,12 @@ class Task(abc.ABC):
             self.metadata = TaskMetadata(name=cls.__name__, variant=cls.__name__)
         if "results" not in self.__dict__:
             self.results = NO_RESULTS
+        post_init = getattr(self, "model_post_init", None)
+        if post_init is not None:  # pydantic's hook, which 0.12 tasks (pydantic models) had
+            post_init(None)
+
+    model_fields = _PydanticOnly("model_fields")
+    model_dump = _PydanticOnly("model_dump")
 
     @classmethod
     def parameters(cls) -> dict[str, Parameter]:

@@ -105,4 +105,10 @@ def _describe(module: str, error: BaseException) -> str:
     ours = (str(Path(__file__).parent), "<frozen importlib", str(Path(importlib.__file__).parent))
     user = [f for f in frames if not f.filename.startswith(ours)]
     where = f"{user[-1].filename}:{user[-1].lineno}: " if user else ""
-    return f"{where}cannot import {module}: {type(error).__name__}: {error}"
+    fix = ""
+    if (
+        isinstance(error, ModuleNotFoundError)
+        and (error.name or "").partition(".")[0] == "pydantic"
+    ):
+        fix = " (Flowmancer runs pydantic tasks with its extra: pip install 'flowmancer[pydantic]')"
+    return f"{where}cannot import {module}: {type(error).__name__}: {error}{fix}"

@@ -27,7 +27,7 @@ from ._jobfile._schema import JobDefinition, TaskDefinition
 from ._remember import RecordingEnviron
 from .exceptions import CannotStartError as Stop
 
-__all__ = ["CANNOT_START", "Flowmancer", "Stop", "place_problems", "together"]
+__all__ = ["CANNOT_START", "Flowmancer", "Stop", "matrix_place", "place_problems", "together"]
 
 CANNOT_START = 99
 # 128 + SIGINT, as shells report a program Ctrl-C ended.
@@ -310,14 +310,14 @@ def place_problems(problems: Sequence[Any], marks: Mapping[str, Mark], file: str
     placed = Problems(marks, file)
     seen: set[tuple[str, str]] = set()
     for problem in problems:
-        place = _matrix_place(problem.place, marks)
+        place = matrix_place(problem.place, marks)
         if (place, problem.message) not in seen:  # said once for all members of a matrix
             seen.add((place, problem.message))
             placed.add(place, problem.message)
     return placed.items
 
 
-def _matrix_place(place: str, marks: Mapping[str, Mark]) -> str:
+def matrix_place(place: str, marks: Mapping[str, Mark]) -> str:
     """A matrix member's place (``tasks.load[eu].parameters.region``) as the user wrote it:
     the matrix key for a parameter the matrix gives, else the task's own entry."""
     head, bracket, rest = place.partition("[")

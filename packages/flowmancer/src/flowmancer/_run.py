@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._collector import collecting_from_the_run
 from ._discover import discover
-from ._driver import Stop, place_problems
+from ._driver import Stop, matrix_place, place_problems
 from ._jobfile._problems import Mark, Problems
 from ._jobfile._schema import JobDefinition
 from ._plugins import build_checkpointer, build_extensions, build_loggers
@@ -56,11 +56,12 @@ def build(
     if problems.items:
         raise Stop(problems.items)
 
+    warned: set[str] = set()
     specs = [
         TaskSpec(
             name,
             classes.get(name, task.task),
-            task.parameters,
+            _parameters(name, task.parameters, marks, file, warned),
             task.dependencies,
             max_attempts=task.max_attempts,
             backoff=task.backoff,
@@ -113,6 +114,28 @@ def build(
     if problems.items or runner is None:
         raise Stop(problems.items)
     return Built(runner, store)
+
+
+# Given to every task by Flowmancer. 0.12 accepted them among a job file's parameters and
+# ignored them; so do we, saying so.
+_SET_BY_FLOWMANCER = ("shared_dict", "logger", "metadata")
+
+
+def _parameters(
+    name: str, parameters: dict[str, Any], marks: Mapping[str, Mark], file: str, warned: set[str]
+) -> dict[str, Any]:
+    """A task's parameters without those Flowmancer sets itself, each warned about once."""
+    ignored = [key for key in _SET_BY_FLOWMANCER if key in parameters]
+    if not ignored:
+        return parameters
+    for key in ignored:
+        place = matrix_place(f"tasks.{name}.parameters.{key}", marks)
+        if place not in warned:
+            warned.add(place)
+            said = Problems(marks, file)
+            said.add(place, f"ignored: Flowmancer gives every task its {key} (0.12 ignored it too)")
+            print(f"flowmancer: warning: {said.items[0]}", file=sys.stderr)
+    return {key: value for key, value in parameters.items() if key not in ignored}
 
 
 def run_job(

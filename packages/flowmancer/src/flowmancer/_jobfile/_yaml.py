@@ -2,7 +2,9 @@
 place remembered (``tasks.load.parameters.count`` -> file, line, column) for messages.
 
 Only YAML's safe types are built (no Python objects). Anchors, aliases and ``<<`` merge keys
-work as YAML defines them.
+work as YAML defines them. As in Flowmancer 0.12, variables are substituted in plain (unquoted)
+scalars only: a quoted ``'$ENV{HOME}'`` is the literal text, which is how a job writes one.
+What substituted text and keys of a YAML type become depends on their place (``_settle``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 import yaml
 
 from ._problems import Mark, Problems
+from ._settle import Substituted, TypedKey, settle
 
 __all__ = ["Variables", "load_yaml"]
 
@@ -119,15 +122,7 @@ def load_yaml(path: Path, variables: Variables, problems: Problems) -> tuple[Any
         what = " ".join(p for p in (error.context, error.problem) if p)
         lines = text.splitlines()
         line = lines[mark.line - 1] if 0 < mark.line <= len(lines) else ""
-        # A flow mapping ("{" not part of "$VAR{") or list holding a variable: YAML reads the
-        # variable's braces as its own.
-        flow = "[" in line or re.search(r"(?<!\$VAR)(?<!\$ENV)(?<!\$SYS)\{", line)
-        if _REFERENCE.search(line) and flow:
-            what += (
-                ' (a $VAR{...}, $ENV{...} or $SYS{...} inside [ ] or { } must be quoted: "$VAR{x}")'
-            )
-        else:
-            what += _syntax_hint(error, line, mark)
+        what += _flow_hint(error, line, mark) or _syntax_hint(error, line, mark)
         problems.add("", f"YAML syntax error: {what}", mark)
         return None, {}
     except yaml.reader.ReaderError as error:  # a character YAML does not allow, anywhere
@@ -142,6 +137,8 @@ def load_yaml(path: Path, variables: Variables, problems: Problems) -> tuple[Any
         return None, {"": Mark(file, 1, 1)}
     builder = _Builder(file, variables, problems)
     data = builder.build(node, "")
+    if builder.made:
+        data = settle(data, builder.typed_keys, builder.clean)
     return data, builder.marks
 
 
@@ -150,6 +147,32 @@ def _offset_mark(file: str, data: str | bytes, offset: int) -> Mark:
     newline: Any = "\n" if isinstance(data, str) else b"\n"
     line_start = data.rfind(newline, 0, offset) + 1
     return Mark(file, data.count(newline, 0, offset) + 1, offset - line_start + 1)
+
+
+def _flow_hint(error: yaml.MarkedYAMLError, line: str, mark: Mark) -> str:
+    """For a variable in a flow collection (``{x: $VAR{x}}``, ``[$VAR{x}]``): how to write it.
+
+    YAML does not allow braces in a plain scalar inside ``[ ]`` or ``{ }``, so the parser takes
+    the variable's ``{`` for its own; and quoting it would make it literal text (not
+    substituted, as in 0.12). Block style is the way: one entry per line.
+    """
+    column = mark.column - 1
+    if "flow" not in (error.context or "") or line[column : column + 1] != "{":
+        return ""
+    before = re.search(
+        r"(?:([^\s,\[\]{}:'\"]+)\s*:\s+)?([^\s,\[\]{}]*)\$(?:VAR|ENV|SYS)$", line[:column]
+    )
+    reference = _REFERENCE.match(line, column - 4)
+    if before is None or reference is None:
+        return ""
+    rest = re.match(r"[^\s,\]}]*", line[reference.end() :])
+    value = before.group(2) + reference.group(0) + (rest.group(0) if rest else "")
+    entry = f"{before.group(1)}: {value}" if before.group(1) else f"- {value}"
+    return (
+        f" (YAML reads the braces of {reference.group(0)} as its own inside [ ] or {{ }}, and"
+        f" quoted it would stay literal text: write this part in block style, with"
+        f' "{entry}" on a line of its own)'
+    )
 
 
 def _syntax_hint(error: yaml.MarkedYAMLError, line: str, mark: Mark) -> str:
@@ -177,23 +200,6 @@ def _syntax_hint(error: yaml.MarkedYAMLError, line: str, mark: Mark) -> str:
     return f" (it began at {where})"
 
 
-_INT = re.compile(r"[-+]?(0|[1-9][0-9_]*)")
-_FLOAT = re.compile(r"[-+]?([0-9][0-9_]*)?\.[0-9_]+([eE][-+]?[0-9]+)?|[-+]?[0-9]+[eE][-+]?[0-9]+")
-
-
-def _retype(text: str) -> Any:
-    if _INT.fullmatch(text):
-        return int(text)
-    if _FLOAT.fullmatch(text):
-        return float(text)
-    lowered = text.lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    if lowered in ("null", "~"):
-        return None
-    return text
-
-
 class _Builder:
     def __init__(self, file: str, variables: Variables, problems: Problems) -> None:
         self.file = file
@@ -206,6 +212,11 @@ class _Builder:
         self.building: set[int] = set()  # the collections enclosing the node being built
         self.expanded = 0
         self.too_much = False
+        # Substituted values and TypedKeys made: the data needs settling (see _settle), except
+        # the collections built without any (their ids in `clean`).
+        self.made = 0
+        self.typed_keys = False
+        self.clean: set[int] = set()
 
     def mark(self, node: yaml.Node) -> Mark:
         return Mark(self.file, node.start_mark.line + 1, node.start_mark.column + 1)
@@ -246,6 +257,7 @@ class _Builder:
                 self.problems.add(place, "nested more than 200 levels deep", self.mark(node))
                 return None
             built: Any
+            made = self.made
             if isinstance(node, yaml.MappingNode):
                 built = self.mapping(node, place)
             elif isinstance(node, yaml.SequenceNode):
@@ -253,6 +265,8 @@ class _Builder:
             else:
                 return self.scalar(node, place)
             self.built[id(node)] = built
+            if self.made == made:
+                self.clean.add(id(built))
             return built
         finally:
             self.depth -= 1
@@ -275,8 +289,16 @@ class _Builder:
             if not isinstance(key_node, yaml.ScalarNode):
                 self.problems.add(place, "keys must be plain names", self.mark(key_node))
                 continue
-            # A key is its text as written: a task called `yes` or `0x10` keeps that name.
+            # A key is its text as written (a task called `yes` or `0x10` keeps that name);
+            # one YAML reads as another type keeps that type too, for parameter values.
             key = str(key_node.value)
+            if key_node.tag != _STR:
+                try:
+                    key = TypedKey(key, self.constructor.construct_object(key_node, deep=True))
+                    self.typed_keys = True
+                    self.made += 1
+                except (yaml.constructor.ConstructorError, ValueError):
+                    pass  # a key like 2026-02-30 is not a date: it stays its text
             child = f"{place}.{key}" if place else key
             if key in explicit:
                 self.problems.add(child, f"{key!r} is given twice", self.mark(key_node))
@@ -289,7 +311,9 @@ class _Builder:
     def scalar(self, node: yaml.Node, place: str) -> Any:
         assert isinstance(node, yaml.ScalarNode)
         value = node.value
-        if "$" in value and node.tag == _STR:
+        # Plain scalars only (None from PyYAML's parser, "" from libyaml's): a quoted or block
+        # scalar is text as written, as 0.12 read it.
+        if "$" in value and not node.style and node.tag == _STR:
             loose = _LOOSE.search(_without_references(value))
             if loose is not None:
                 self.problems.add(place, _malformed(loose.group(0)), self.mark(node))
@@ -304,14 +328,10 @@ class _Builder:
                     self.mark(node),
                 )
                 return value
-            substituted = _REFERENCE.sub(lambda m: self.lookup(m, node, place), value)
-            if substituted != value:
-                if not node.style:  # plain (None from PyYAML's parser, "" from libyaml's)
-                    # A plain scalar whose new text is a number, true/false or null takes that
-                    # type (`$VAR{n:3}` is 3); anything else stays text, as 0.12 kept it —
-                    # not YAML 1.1's dates, octals or yes/no.
-                    return _retype(substituted)
-                return substituted
+            substituted, count = _REFERENCE.subn(lambda m: self.lookup(m, node, place), value)
+            if count:
+                self.made += 1
+                return Substituted(substituted, whole=_REFERENCE.fullmatch(value) is not None)
         if node.tag == _STR:  # text is its own value: what the constructor would return
             return value
         try:
