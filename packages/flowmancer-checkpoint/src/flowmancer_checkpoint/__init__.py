@@ -15,6 +15,7 @@ from ._errors import (
     CheckpointWriteError,
     CorruptCheckpointError,
     NewerCheckpointError,
+    UnsafeCheckpointError,
 )
 from ._file import FileCheckpointer
 from ._lock import JobLock
@@ -46,6 +47,7 @@ __all__ = [  # noqa: RUF022
     "RunSnapshotLike",
     "SQLiteCheckpointer",
     "TaskEntry",
+    "UnsafeCheckpointError",
     "plan_resume",
 ]
 

@@ -40,6 +40,7 @@ from ._record import (
     expect,
     expect_time,
     json_problem,
+    lost_name,
     parse_lost,
     parse_shared,
     parse_tasks,
@@ -103,14 +104,18 @@ class Journal:
         snapshot: RunSnapshotLike,
         variables: Mapping[str, str] | None = None,
         definitions: Mapping[str, Definition] | None = None,
+        kept: Mapping[str, TaskEntry] | None = None,
     ) -> Write:
         """The write that brings the store from the previous save to ``snapshot``.
 
         Uses the snapshot's ``changed`` and ``changed_keys`` when it has them; without them
         (or for the first save of a run) the whole state is written as a new base, with
-        ``variables`` and ``definitions`` (what the run was started with).
+        ``variables`` and ``definitions`` (what the run was started with). ``kept``: entries
+        written as they are for tasks the snapshot has SKIPPED (left out of a resumed run, they
+        keep what the checkpoint said of them).
         """
         context = (variables or {}, definitions or {})
+        kept = kept or {}
         session = self._sessions.get(snapshot.job)
         changed: AbstractSet[str] | None = getattr(snapshot, "changed", None)
         changed_keys: AbstractSet[str] | None = getattr(snapshot, "changed_keys", None)
@@ -124,7 +129,7 @@ class Journal:
         ):
             session = _Session(snapshot.run_id)
             self._sessions[snapshot.job] = session
-            session.lines = {name: _line(snapshot, name) for name in snapshot.states}
+            session.lines = {name: _line(snapshot, name, kept) for name in snapshot.states}
             writers: Mapping[str, str] = getattr(snapshot, "writers", {})
             for key in list(snapshot.shared_dict):
                 _encode_key(session, snapshot, key, writers)
@@ -135,7 +140,7 @@ class Journal:
         lost_before = dict(session.lost)
         marked_before = len(session.unrestorable)
         for name in changed:
-            session.lines[name] = _line(snapshot, name)
+            session.lines[name] = _line(snapshot, name, kept)
         deleted = []
         if changed_keys:
             writers = getattr(snapshot, "writers", {})
@@ -232,9 +237,13 @@ def _newly(session: _Session, marked_before: int) -> dict[str, str]:
 _NONE: dict[str, str] = {}  # never changed: what most saves report
 
 
-def _line(snapshot: RunSnapshotLike, name: str) -> str:
+def _line(snapshot: RunSnapshotLike, name: str, kept: Mapping[str, TaskEntry]) -> str:
     # Three of these per save on a chain: no TaskEntry made on the way.
     state = snapshot.states[name]
+    if kept and state is TaskState.SKIPPED and name in kept:
+        return task_line(name, kept[name])
+    if state is TaskState.FAILED and name in getattr(snapshot, "ran", ()):
+        state = TaskState.COMPLETED  # its run() completed; a hook after it failed the attempt
     return task_line_of(
         name,
         state.value if type(state) is TaskState else TaskState(state).value,
@@ -253,19 +262,18 @@ def _encode_key(
     """
     if key not in snapshot.shared_dict:
         session.shared.pop(key, None)
-        session.lost.pop(key, None)
+        session.lost.pop(lost_name(key), None)
         return False
     text, why = encode_entry(key, snapshot.shared_dict[key])
     if why is None:
         session.shared[key] = text
-        session.lost.pop(key, None)
+        session.lost.pop(lost_name(key), None)
         return True
     session.shared.pop(key, None)
-    shown = key if isinstance(key, str) else repr(key)
-    session.lost[shown] = why
+    session.lost[lost_name(key)] = why
     writer = writers.get(key)
     if writer is not None and writer not in session.unrestorable:
-        session.unrestorable[writer] = f"shared_dict[{shown!r}]: {why}"
+        session.unrestorable[writer] = f"shared_dict[{key!r}]: {why}"
     return False
 
 

@@ -141,7 +141,7 @@ class Checkpoint:
         results: Mapping[str, Any] = getattr(snapshot, "results", {})
         writers: Mapping[str, str] = getattr(snapshot, "writers", {})
         unrestorable = dict(getattr(snapshot, "unrestorable", {}))
-        unrestorable.update(unrestorable_of(lost, writers))
+        unrestorable.update(unrestorable_of(snapshot.shared_dict, lost, writers))
         kept_results = {}
         for task, value in results.items():
             _, why = encode_entry(task, value)
@@ -155,7 +155,7 @@ class Checkpoint:
             snapshot.started,
             time.time(),
             tasks,
-            {k: v for k, v in snapshot.shared_dict.items() if k not in lost},
+            {k: v for k, v in snapshot.shared_dict.items() if lost_name(k) not in lost},
             lost,
             snapshot.finished,
             snapshot.aborted,
@@ -226,15 +226,25 @@ def encode_shared(shared: Mapping[Any, Any]) -> tuple[dict[str, Any], dict[str, 
         if why is None:
             out[key] = json.loads(text)
         else:
-            lost[key if isinstance(key, str) else repr(key)] = why
+            lost[lost_name(key)] = why
     return out, lost
 
 
-def unrestorable_of(lost: Mapping[str, str], writers: Mapping[str, str]) -> dict[str, str]:
-    """The tasks that wrote the ``lost`` keys (as ``writers`` names them), with what was lost."""
+def lost_name(key: Any) -> str:
+    """How a ``shared_dict`` key left out of a checkpoint is named: a text key as it is, any
+    other by its repr and type (the key ``1`` must not be taken for the key ``"1"``)."""
+    return key if isinstance(key, str) else f"{key!r} ({type(key).__name__})"
+
+
+def unrestorable_of(
+    shared: Mapping[Any, Any], lost: Mapping[str, str], writers: Mapping[Any, str]
+) -> dict[str, str]:
+    """The tasks that wrote (as ``writers`` names them) the keys of ``shared`` that are
+    ``lost``, with what was lost."""
     out: dict[str, str] = {}
-    for key, why in lost.items():
-        task = writers.get(key)
+    for key in shared:
+        why = lost.get(lost_name(key))
+        task = writers.get(key) if why is not None else None
         if task is not None and task not in out:
             out[task] = f"shared_dict[{key!r}]: {why}"
     return out
@@ -243,7 +253,7 @@ def unrestorable_of(lost: Mapping[str, str], writers: Mapping[str, str]) -> dict
 def encode_entry(key: Any, value: Any) -> tuple[str, str | None]:
     """One ``shared_dict`` entry's value as JSON text, or why it cannot be saved."""
     if not isinstance(key, str):
-        return "", f"its key is a {type(key).__name__}, and checkpoints keep only text keys"
+        return "", f"its key is of type {type(key).__name__}; checkpoints keep only text keys"
     try:
         return json.dumps(encode(value), allow_nan=False), None
     except UnencodableError as error:

@@ -128,8 +128,9 @@ _STATE_WORD = {
 
 
 def _names(names: Iterable[str], limit: int = 5) -> str:
+    # A task name with a newline or an escape code is shown escaped, never acted on.
     listed = list(names)
-    shown = ", ".join(listed[:limit])
+    shown = ", ".join(n if n.isprintable() else repr(n)[1:-1] for n in listed[:limit])
     return shown + (f", +{len(listed) - limit} more" if len(listed) > limit else "")
 
 

@@ -78,7 +78,9 @@ class RunSnapshot:
     last snapshot of a run, ``aborted`` when that run was aborted. ``changed`` names the tasks
     whose state, attempts or reason changed since the run's previous snapshot, and
     ``changed_keys`` the ``shared_dict`` keys set or deleted since then (None: this is the
-    first snapshot), so a store can write only what changed.
+    first snapshot), so a store can write only what changed. ``ran`` names FAILED tasks whose
+    ``run()`` had completed when a later hook overran the timeout: a store keeps them as
+    COMPLETED, so that a resume does not run that work again.
 
     ``results`` holds what tasks' ``run()`` returned (tasks that returned None have no entry);
     ``writers`` names, for each ``shared_dict`` key, the task that wrote it last, and
@@ -101,6 +103,7 @@ class RunSnapshot:
     results: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     writers: Mapping[str, str] = dataclasses.field(default_factory=dict)
     unrestorable: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    ran: AbstractSet[str] = frozenset()
 
     @property
     def ok(self) -> bool:

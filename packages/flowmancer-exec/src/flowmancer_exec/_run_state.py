@@ -24,6 +24,7 @@ from flowmancer_dag import Run, TaskState
 from ._columns import Column
 from ._interface import Attempt, AttemptResult, CompletionRecorder
 from ._job import TaskSpec
+from ._lifecycle import error_text
 from ._records import (
     LogRecord,
     RunResult,
@@ -97,6 +98,7 @@ class RunState:
         # The executor's callback-style entry point, when it has one (see Executor).
         self.start_attempt = getattr(runner.executor, "start_attempt", None)
         self.timed_out: set[str] = set()
+        self.ran: set[str] = set()  # FAILED after run() had completed (see settle_attempt)
         self.timers: dict[str, asyncio.TimerHandle] = {}
         self.pool_use: dict[str, int] = dict.fromkeys(runner.pools, 0)
         self.pending_changes: list[StateChange] = []
@@ -145,10 +147,9 @@ class RunState:
             except Exception as error:
                 if id(observer) not in self.failed_observers:  # once per observer
                     self.failed_observers.add(id(observer))
-                    print(
+                    _tell(
                         f"flowmancer: observer {type(observer).__name__}.{method} failed: "
-                        f"{error!r}; the run goes on",
-                        file=sys.__stderr__,
+                        f"{error!r}; the run goes on"
                     )
 
     def flush(self) -> None:
@@ -194,6 +195,7 @@ class RunState:
             dict(data.results) if data.results else _NONE,
             dict(data.writer) if data.writer else _NONE,
             dict(data.unrestorable) if data.unrestorable else _NONE,
+            frozenset(self.ran),
         )
 
     def completion_recorder(self) -> CompletionRecorder | None:
@@ -204,7 +206,7 @@ class RunState:
         try:
             recorder: CompletionRecorder | None = make(self.snapshot())
         except Exception as error:
-            print(f"flowmancer: the checkpoint store failed: {error}", file=sys.__stderr__)
+            _tell(f"flowmancer: the checkpoint store failed: {_reason(error)}")
             return None
         return recorder
 
@@ -231,16 +233,15 @@ class RunState:
             # Once per run: a full disk fails every save after the first, and a line per
             # finish would bury what the user needs to know.
             if not self.save_failing:
-                print(
-                    f"flowmancer: the checkpoint could not be saved: {error}; it keeps the last "
-                    "state saved before, so a resume (-r) runs again what finished since "
-                    "(the run goes on; further failures to save are not reported)",
-                    file=sys.__stderr__,
+                _tell(
+                    f"flowmancer: the checkpoint could not be saved: {_reason(error)}; it "
+                    "keeps the last state saved before, so a resume (-r) runs again what "
+                    "finished since (the run goes on; further failures to save are not reported)"
                 )
             self.save_failing = True
         else:
             if self.save_failing:
-                print("flowmancer: the checkpoint is saved again", file=sys.__stderr__)
+                _tell("flowmancer: the checkpoint is saved again")
             self.save_failing = False
 
     # -- scheduling ---------------------------------------------------------------------------
@@ -340,6 +341,10 @@ class RunState:
     def settle_attempt(self, name: str, task: asyncio.Future[AttemptResult]) -> None:
         self.running.pop(name, None)
         timer = self.timers.pop(name, None)
+        # Due but not yet fired: the loop was busy (starting many attempts on a loaded machine)
+        # while the attempt overran and ended, and asyncio hands out what was read before the
+        # timers that are due. It timed out all the same, as it would have on a quiet machine.
+        late = timer is not None and timer.when() <= self.loop.time()
         if timer is not None:
             timer.cancel()
         spec = self.specs[name]
@@ -352,10 +357,32 @@ class RunState:
         clashes = self.merge(name, result)
         if clashes and self.data.error:
             result = self.conflict_failure(name, result, clashes)
-        timed_out = name in self.timed_out
+        timed_out = name in self.timed_out or late
         self.timed_out.discard(name)
         retry_note = None
-        if result.ok and not (timed_out and result.stopped):
+        if result.ok and late:
+            # Never told to stop, its run() had completed (and may be recorded as completed
+            # where it ran): the attempt fails as over time, but like the case below keeps
+            # run()'s work.
+            self.ran.add(name)
+            self.finish(
+                name,
+                False,
+                f"timed out after {spec.timeout:g} s (seen once the attempt had ended; "
+                "a resume keeps what run() did)",
+            )
+        elif result.ok and timed_out:
+            # The timeout came once run() had returned (a stop then waits for the remaining
+            # hooks, see Shield): the attempt overran it and fails, but run()'s work is done and
+            # recorded, so it is not retried, and a resume does not run it again.
+            self.ran.add(name)
+            self.finish(
+                name,
+                False,
+                f"timed out after {spec.timeout:g} s in a hook after run() had completed "
+                "(a resume keeps what run() did)",
+            )
+        elif result.ok:
             self.finish(name, True, None)
         elif self.aborts and result.stopped and not timed_out:
             # Not run.abort(): that would DEFAULT its dependents, which were not let down by a
@@ -517,6 +544,18 @@ class RunState:
         self.save(finished=True)
         self.notify("on_run_end", result)
         return result
+
+
+def _reason(error: BaseException) -> str:
+    """What went wrong, in words: the error's text, or its kind when it has none (MemoryError)."""
+    return error_text(error) or type(error).__name__
+
+
+def _tell(text: str) -> None:
+    """A line of the runner's own on standard error; one that cannot be written (a closed pipe,
+    a hung-up terminal) is lost, never the run."""
+    with contextlib.suppress(OSError, ValueError):
+        print(text, file=sys.__stderr__, flush=True)
 
 
 def _nothing() -> None:

@@ -159,10 +159,12 @@ def run_job(
         CheckpointError,
         CheckpointLockedError,
         CheckpointWriteError,
+        UnsafeCheckpointError,
         plan_resume,
     )
+    from flowmancer_dag import TaskState
 
-    from ._interrupt import InterruptAtStart, deferring_interrupts, raise_if_interrupted
+    from ._interrupt import InterruptAtStart, deferring_from_now, raise_if_interrupted
     from ._remember import definitions, looks_secret, secret_texts
 
     built = build(job, marks, root, args, classes)
@@ -175,16 +177,15 @@ def run_job(
     store.variables = {k: v for k, v in variables.items() if not looks_secret(k)}
     store.definitions = defined
     # Part of the job runs: its success must not erase what the checkpoint knows of the rest (a
-    # later -r still needs it). A whole run's success clears it, but only below, once the result
-    # has been printed: a driver killed in between leaves a checkpoint in which every task has
-    # completed (so -r runs nothing again), and one killed after it has told its user so.
+    # later -r still needs it). A whole run's success clears it, below, before the result is
+    # printed: the exit status and what is said always agree with the checkpoint.
     partial = bool(args.skip or args.run_from or args.run_to)
     store.clear_on_success = False
 
     name = job.config.name
     try:
         with store.lock(name):
-            plan = None
+            plan = record = None
             if args.fresh and args.dry_run:  # a dry run changes nothing, the checkpoint too
                 print(
                     f"flowmancer: --fresh: the checkpoint of job {name!r} would be cleared",
@@ -197,9 +198,14 @@ def run_job(
                     file=sys.stderr,
                 )
             elif args.restart:
+                record = store.load(name)
+            check_files = getattr(store, "check_files", None)  # a 0.12 checkpointer has none
+            if check_files is not None and not args.dry_run:
+                check_files(name)  # a link in a state file's place: refused before any task
+            if args.restart and not args.fresh:
                 plan = plan_resume(
                     name,
-                    store.load(name),
+                    record,
                     runner.prepared.fingerprints,
                     graph=runner.prepared.graph,
                     definitions=defined,
@@ -209,6 +215,16 @@ def run_job(
             completed = list(plan.completed) if plan else []  # in the job's order
             done = set(completed)
             skipped = [n for n in runner.tasks if n not in selected and n not in done]
+            if plan is not None and record is not None:
+                # What this run leaves out keeps what the checkpoint said of it (a FAILED task
+                # left out by --run-to is still FAILED for the next -r), not SKIPPED.
+                # A COMPLETED one among them is not up to date (else the plan keeps it): it is
+                # SKIPPED, so that a later resume runs it, and what it made is not taken as good.
+                store.kept = {
+                    n: record.tasks[n]
+                    for n in skipped
+                    if n in record.tasks and record.tasks[n].state is not TaskState.COMPLETED
+                }
             if not args.dry_run:
                 _preflight(runner, store)
             if plan is not None:  # after the checks: a run refused does not say it resumes
@@ -223,18 +239,19 @@ def run_job(
             raise_if_interrupted()
             runner.observers.append(InterruptAtStart(runner.abort))
             collecting_from_the_run()
-            with deferring_interrupts():
-                result = asyncio.run(
-                    _run_and_drain(
-                        runner,
-                        completed=completed,
-                        skipped=skipped,
-                        restarted=plan.restarted if plan else (),
-                        shared_dict=plan.shared_dict if plan else None,
-                        results=plan.results if plan else None,
-                    )
+            # From here a stop signal is the runner's, and once the run has ended it changes
+            # nothing: the checkpoint is settled first, then the result said.
+            deferring_from_now()
+            result = asyncio.run(
+                _run_and_drain(
+                    runner,
+                    completed=completed,
+                    skipped=skipped,
+                    restarted=plan.restarted if plan else (),
+                    shared_dict=plan.shared_dict if plan else None,
+                    results=plan.results if plan else None,
                 )
-            _print_result(result)
+            )
             if result.ok and not partial:
                 try:
                     store.clear(name)
@@ -242,8 +259,11 @@ def run_job(
                     # Not worth failing a run that succeeded: a later -r finds every task
                     # completed there and runs nothing.
                     print(f"flowmancer: warning: {error}", file=sys.stderr)
+            _print_result(result)
     except CheckpointLockedError as error:
         raise Stop([str(error)]) from None
+    except UnsafeCheckpointError as error:
+        raise Stop([f"{error} (nothing was run, and nothing written through it)"]) from None
     except CheckpointWriteError as error:
         hint = (
             " (nothing was run: a run must be able to save its checkpoint; make the folder"
@@ -375,8 +395,11 @@ def _console(args: argparse.Namespace) -> list[Any]:
 
 def _reused(reused: Mapping[str, str]) -> str:
     from ._remember import HIDDEN, looks_secret
+    from ._streams import printable
 
-    given = " ".join(f"--var {k}={HIDDEN if looks_secret(k) else v}" for k, v in reused.items())
+    given = printable(
+        " ".join(f"--var {k}={HIDDEN if looks_secret(k) else v}" for k, v in reused.items())
+    )
     return (
         f"continuing with {given} from the run it resumes (give --var again to change a value, "
         "or -r --fresh to start over)"
@@ -384,6 +407,8 @@ def _reused(reused: Mapping[str, str]) -> str:
 
 
 def _print_plan(tasks: tuple[str, ...], selected: Any, plan: ResumePlan | None) -> None:
+    from ._streams import printable
+
     print("dry run: nothing is run")
     completed = set(plan.completed) if plan else set()
     for name in tasks:
@@ -397,11 +422,13 @@ def _print_plan(tasks: tuple[str, ...], selected: Any, plan: ResumePlan | None) 
             why = f"run: {plan.why[name]}"
         else:
             why = "run"
-        print(f"  {name}: {why}")
+        print(f"  {printable(name)}: {printable(why)}")
 
 
 def _print_result(result: Any) -> None:
     from flowmancer_dag import TaskState
+
+    from ._streams import printable
 
     counts: dict[str, int] = {}
     for state in result.states.values():
@@ -418,9 +445,9 @@ def _print_result(result: Any) -> None:
     )
     for name, state in result.states.items():
         if state in (TaskState.FAILED, TaskState.ABORTED) and name in result.reasons:
-            reason = result.reasons[name].strip().splitlines()[-1][:200]
-            print(f"  {name}: {state.value}: {reason}", file=sys.stderr)
+            reason = printable(result.reasons[name].strip().splitlines()[-1][:200])
+            print(f"  {printable(name)}: {state.value}: {reason}", file=sys.stderr)
     for conflict in conflicts[:5]:
-        print(f"  {conflict} (not ordered by dependencies)", file=sys.stderr)
+        print(f"  {printable(str(conflict))} (not ordered by dependencies)", file=sys.stderr)
     if len(conflicts) > 5:
         print(f"  ... and {len(conflicts) - 5} more (see the tasks' logs)", file=sys.stderr)
