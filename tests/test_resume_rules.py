@@ -168,6 +168,22 @@ def test_skip_keeps_a_task_that_would_run_again(tmp_path: Path) -> None:
     assert (folder / "report.txt").read_text() == "10"  # what the kept tasks made
 
 
+def test_a_task_a_partial_resume_leaves_out_is_not_trusted_by_the_next_resume(
+    tmp_path: Path,
+) -> None:
+    folder = project(tmp_path)
+    assert run(folder).returncode == 1
+    (folder / "broken").unlink()
+    # produce runs again with new rows; clean and report, built on the old rows, are left out.
+    partial = run(folder, "-r", "--var", "rows=50", "--run-to", "produce")
+    assert partial.returncode == 0, partial.stderr
+    assert lines(folder / "runs")[4:] == ["produce"]
+    later = run(folder, "-r")  # rows=50 remembered: produce is up to date, clean is not
+    assert later.returncode == 0, later.stderr
+    assert lines(folder / "runs")[5:] == ["clean", "report"]
+    assert (folder / "report.txt").read_text() == "50"
+
+
 SECRET_TASKS = """\
 from pathlib import Path
 from flowmancer import Task, task
