@@ -360,28 +360,19 @@ class RunState:
         timed_out = name in self.timed_out or late
         self.timed_out.discard(name)
         retry_note = None
-        if result.ok and late:
-            # Never told to stop, its run() had completed (and may be recorded as completed
-            # where it ran): the attempt fails as over time, but like the case below keeps
-            # run()'s work.
-            self.ran.add(name)
-            self.finish(
-                name,
-                False,
-                f"timed out after {spec.timeout:g} s (seen once the attempt had ended; "
-                "a resume keeps what run() did)",
-            )
-        elif result.ok and timed_out:
+        if result.ok and timed_out:
             # The timeout came once run() had returned (a stop then waits for the remaining
-            # hooks, see Shield): the attempt overran it and fails, but run()'s work is done and
-            # recorded, so it is not retried, and a resume does not run it again.
+            # hooks, see Shield), or was due, never fired, when the attempt ended: the attempt
+            # overran it and fails, but run()'s work is done and recorded, so it is not retried,
+            # and a resume does not run it again.
             self.ran.add(name)
-            self.finish(
-                name,
-                False,
-                f"timed out after {spec.timeout:g} s in a hook after run() had completed "
-                "(a resume keeps what run() did)",
+            where = (
+                "(seen once the attempt had ended; "
+                if late
+                else "in a hook after run() had completed ("
             )
+            keeps = "a resume keeps what run() did"
+            self.finish(name, False, f"timed out after {spec.timeout:g} s {where}{keeps})")
         elif result.ok:
             self.finish(name, True, None)
         elif self.aborts and result.stopped and not timed_out:
