@@ -213,7 +213,9 @@ def test_the_etl_retries_the_busy_warehouse_cleans_up_and_skips_the_alert(tmp_pa
     assert most_at_once(extracts) == 2  # the `api` pool holds two
 
 
-def test_the_etl_alerts_when_the_load_fails_and_r_reruns_only_the_load(tmp_path: Path) -> None:
+def test_the_etl_alerts_when_the_load_fails_and_r_reruns_the_load_and_what_follows(
+    tmp_path: Path,
+) -> None:
     root = copy_example(tmp_path, "etl")
     failed = drive(root, "--var", "busy=3")  # busy for all three attempts
     assert failed.returncode == 1, failed.stderr
@@ -233,7 +235,12 @@ def test_the_etl_alerts_when_the_load_fails_and_r_reruns_only_the_load(tmp_path:
 
     resumed = drive(root, "-r", "--var", "busy=0")
     assert resumed.returncode == 0, resumed.stderr
-    assert "5 completed kept; running 1 failed (load), 1 finally again (cleanup)" in resumed.stderr
+    assert (
+        "4 completed kept; running 1 failed (load), "
+        "2 downstream of a task that runs again (cleanup, alert)" in resumed.stderr
+    )
+    # the cleanup runs after the new load; the alert is judged anew: nothing failed this time
+    assert "alert: INIT -> SKIPPED (nothing upstream failed)" in resumed.stderr
     assert log_names(run_folders(root, "etl")[-1]) == ["cleanup.log", "load.log"]
     # the totals came from the checkpoint's shared_dict: transform did not run again
     assert json.loads((root / "warehouse" / "report.json").read_text()) == ETL_TOTALS

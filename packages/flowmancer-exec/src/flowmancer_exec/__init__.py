@@ -16,7 +16,7 @@ from ._errors import (
     TaskNotFoundError,
     TaskRegistrationError,
 )
-from ._fingerprint import fingerprint
+from ._fingerprint import code_digest, fingerprint, value_digest
 from ._interface import (
     Attempt,
     AttemptResult,
@@ -29,7 +29,15 @@ from ._interface import (
 from ._job import PreparedJob, TaskSpec, prepare
 from ._params import Parameter, validate_parameters
 from ._process import ProcessExecutor
-from ._records import LogRecord, RunResult, RunSnapshot, RunStart, StateChange, UpstreamState
+from ._records import (
+    LogRecord,
+    RunResult,
+    RunSnapshot,
+    RunStart,
+    SharedDictConflict,
+    StateChange,
+    UpstreamState,
+)
 from ._runner import Runner, new_run_id
 from ._task import Task, TaskLogger, TaskMetadata, get_task_class, registered_tasks, task
 from ._thread import ThreadExecutor
@@ -57,6 +65,7 @@ __all__ = [
     "RunSnapshot",
     "RunStart",
     "Runner",
+    "SharedDictConflict",
     "StateChange",
     "Task",
     "TaskLogger",
@@ -66,6 +75,7 @@ __all__ = [
     "TaskSpec",
     "ThreadExecutor",
     "UpstreamState",
+    "code_digest",
     "fingerprint",
     "get_task_class",
     "new_run_id",
@@ -73,4 +83,5 @@ __all__ = [
     "registered_tasks",
     "task",
     "validate_parameters",
+    "value_digest",
 ]

@@ -79,7 +79,17 @@ def child_main(
     except BaseException as error:  # the lifecycle catches everything; this is our own failure
         with contextlib.suppress(BaseException):
             channel.send(
-                ("result", False, f"the attempt could not start: {error!r}", (), False, {}, ())
+                (
+                    "result",
+                    False,
+                    f"the attempt could not start: {error!r}",
+                    (),
+                    False,
+                    {},
+                    (),
+                    None,
+                    (),
+                )
             )
         code = 70
     finally:
@@ -123,7 +133,7 @@ def _run_in_child(attempt: Attempt, channel: ChannelWriter) -> int:
     )
     try:
         instance = attempt.task_class._build(
-            attempt.parameters, shared, logger, metadata, attempt.upstream
+            attempt.parameters, shared, logger, metadata, attempt.upstream, attempt.results
         )
     except BaseException as error:
         outcome = Outcome(False, f"could not create the task: {error_text(error)}", (), False)
@@ -142,16 +152,21 @@ def _run_in_child(attempt: Attempt, channel: ChannelWriter) -> int:
     updates, deleted = shared_changes(before, shared)
     head = ("result", outcome.ok, outcome.reason, outcome.error_types, outcome.stopped)
     try:
-        channel.send((*head, updates, deleted))
-    except Exception as error:  # a value in shared_dict that cannot be pickled
+        channel.send((*head, updates, deleted, outcome.value, ()))
+    except Exception as error:  # a value in shared_dict, or the result, that cannot be pickled
         unsendable = [k for k, v in updates.items() if not _picklable(v)]
+        unsaved = [f"shared_dict[{k!r}]" for k in unsendable]
+        value = outcome.value
+        if value is not None and not _picklable(value):
+            unsaved.append("its result")
+            value = None
         text = (
-            f"shared_dict keys {unsendable} hold values that cannot leave the process "
-            f"({error}); they are dropped"
+            f"{' and '.join(unsaved)} cannot leave the process ({error}): dropped, so the "
+            "tasks after it do not see it, and a resume runs this task again"
         )
         channel.send(("log", "ERROR", text, time.time(), "runner"))
         kept = {k: v for k, v in updates.items() if k not in unsendable}
-        channel.send((*head, kept, deleted))
+        channel.send((*head, kept, deleted, value, tuple(unsaved)))
     return 0
 
 

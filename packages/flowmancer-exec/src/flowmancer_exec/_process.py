@@ -190,7 +190,7 @@ class _Watch:
                 # attempt's result may be in it, so the attempt cannot count as a success.
                 self.emit(self.attempt.record("ERROR", message[1], time.time(), "runner"))
                 if message[2]:
-                    self.result = ("result", False, message[1], (), False, {}, ())
+                    self.result = ("result", False, message[1], (), False, {}, (), None, ())
                     self._reported()
             elif message[0] == "log":
                 _, level, text, when, stream = message
@@ -306,12 +306,21 @@ class _Watch:
 
     def _result(self, status: int, stopped: bool) -> AttemptResult:
         if self.result is not None:
-            _, ok, reason, error_types, child_stopped, updates, deleted = self.result
+            _, ok, reason, error_types, child_stopped, updates, deleted, value, unsaved = (
+                self.result
+            )
             # An attempt that reports success completed: a stop that came after its run()
             # returned waited for it (see Shield) and changes nothing.
             was_stopped = child_stopped or (stopped and not ok)
             return AttemptResult(
-                ok, reason, tuple(error_types), was_stopped, updates, tuple(deleted)
+                ok,
+                reason,
+                tuple(error_types),
+                was_stopped,
+                updates,
+                tuple(deleted),
+                value,
+                tuple(unsaved),
             )
         if os.WIFSIGNALED(status):
             number = os.WTERMSIG(status)

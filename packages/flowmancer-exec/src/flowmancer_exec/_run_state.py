@@ -16,6 +16,7 @@ import random
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from flowmancer_dag import Run, TaskState, TriggerRule
@@ -24,7 +25,16 @@ from ._columns import Column
 from ._interface import Attempt, AttemptResult, CompletionRecorder
 from ._job import TaskSpec
 from ._lifecycle import error_text
-from ._records import LogRecord, RunResult, RunSnapshot, RunStart, StateChange, UpstreamState
+from ._records import (
+    LogRecord,
+    RunResult,
+    RunSnapshot,
+    RunStart,
+    SharedDictConflict,
+    StateChange,
+    UpstreamState,
+)
+from ._shared import SharedState, refusal, warning
 from ._signals import install_signals, restore_signals
 
 if TYPE_CHECKING:
@@ -59,6 +69,7 @@ class RunState:
         skipped: Iterable[str],
         restarted: Iterable[str],
         shared_dict: Mapping[str, Any] | None,
+        results: Mapping[str, Any] | None = None,
     ) -> None:
         self.runner = runner
         self.job = runner.job
@@ -79,7 +90,10 @@ class RunState:
         self.told_to_stop: set[str] = set()
         self.upstream_names: dict[str, list[str]] = {}
         self.resumed = bool(completed or self.restarted)
-        self.shared: dict[str, Any] = dict(shared_dict or {})
+        self.data = SharedState(
+            shared_dict, results, runner.shared_dict_conflicts, self._depends_on
+        )
+        self.shared: dict[str, Any] = self.data.values
         self.started = time.time()
         self.states: dict[str, TaskState] = dict.fromkeys(self.specs, S.INIT)
         self.attempts: dict[str, int] = dict.fromkeys(self.specs, 0)
@@ -174,6 +188,7 @@ class RunState:
         )
 
     def snapshot(self, finished: bool = False) -> RunSnapshot:
+        data = self.data
         return RunSnapshot(
             self.job,
             self.run_id,
@@ -187,6 +202,10 @@ class RunState:
             self.aborts > 0,
             frozenset(self.unsaved) if self.saved_once else None,
             frozenset(self.unsaved_keys) if self.saved_once else None,
+            # Copies, like shared_dict's; most runs have none of these.
+            dict(data.results) if data.results else _NONE,
+            dict(data.writer) if data.writer else _NONE,
+            dict(data.unrestorable) if data.unrestorable else _NONE,
             frozenset(self.ran),
         )
 
@@ -256,11 +275,19 @@ class RunState:
             self.start(name)
         self.queue.extendleft(reversed(blocked))
 
+    def _depends_on(self, name: str) -> tuple[str, ...] | list[str]:
+        spec = self.specs.get(name)
+        return () if spec is None else list(spec.depends_on)
+
     def start(self, name: str) -> None:
         spec = self.specs[name]
-        if self.attempts[name] == 0:
+        first = self.attempts[name] == 0
+        if first:
             self.run.start(name)
             self.first_start[name] = time.time()
+        data = self.data
+        data.started[name] = data.seq
+        results = data.begin(name, first) if data.results else data.results
         self.attempts[name] += 1
         number = self.attempts[name]
         self.attempt_column[self.index[name]] = number
@@ -280,6 +307,7 @@ class RunState:
             dict(self.shared),
             self.recorder_for(name, number),
             self.upstream_states(name),
+            results,
         )
         if self.start_attempt is None:
             task = self.loop.create_task(self.runner.executor.run_attempt(attempt, self.emit))
@@ -344,6 +372,10 @@ class RunState:
         self.running.pop(name, None)
         self.told_to_stop.discard(name)
         timer = self.timers.pop(name, None)
+        # Due but not yet fired: the loop was busy (starting many attempts on a loaded machine)
+        # while the attempt overran and ended, and asyncio hands out what was read before the
+        # timers that are due. It timed out all the same, as it would have on a quiet machine.
+        late = timer is not None and timer.when() <= self.loop.time()
         if timer is not None:
             timer.cancel()
         spec = self.specs[name]
@@ -353,20 +385,24 @@ class RunState:
             result = task.result()
         except BaseException as error:  # an executor bug, or cancelled before it started
             result = AttemptResult(False, f"the executor failed: {error!r}", (), task.cancelled())
-        self.merge(result)
-        timed_out = name in self.timed_out
+        clashes = self.merge(name, result)
+        if clashes and self.data.error:
+            result = self.conflict_failure(name, result, clashes)
+        timed_out = name in self.timed_out or late
         self.timed_out.discard(name)
         if result.ok and timed_out:
             # The timeout came once run() had returned (a stop then waits for the remaining
-            # hooks, see Shield): the attempt overran it and fails, but run()'s work is done and
-            # recorded, so it is not retried, and a resume does not run it again.
+            # hooks, see Shield), or was due, never fired, when the attempt ended: the attempt
+            # overran it and fails, but run()'s work is done and recorded, so it is not retried,
+            # and a resume does not run it again.
             self.ran.add(name)
-            self.finish(
-                name,
-                False,
-                f"timed out after {spec.timeout:g} s in a hook after run() had completed "
-                "(a resume keeps what run() did)",
+            where = (
+                "(seen once the attempt had ended; "
+                if late
+                else "in a hook after run() had completed ("
             )
+            keeps = "a resume keeps what run() did"
+            self.finish(name, False, f"timed out after {spec.timeout:g} s {where}{keeps})")
         elif result.ok:
             self.finish(name, True, None)
         elif self.aborts and result.stopped and not timed_out:
@@ -388,12 +424,25 @@ class RunState:
                 self.finish(name, False, reason)
         self.dispatch()
 
-    def merge(self, result: AttemptResult) -> None:
-        self.shared.update(result.updates)
-        self.unsaved_keys.update(result.updates)
-        for key in result.deleted:
-            self.shared.pop(key, None)
-            self.unsaved_keys.add(key)
+    def merge(self, name: str, result: AttemptResult) -> list[SharedDictConflict]:
+        if not (result.updates or result.deleted or result.unsaved or result.value is not None):
+            return _NO_CLASHES  # most attempts: nothing to merge
+        clashes = self.data.merge(name, result)
+        if result.updates or result.deleted:
+            self.unsaved_keys.update(self.data.changed_keys(result, clashes))
+        if clashes and not self.data.error:
+            for clash in clashes:
+                self.note(name, "WARNING", warning(clash))
+        return clashes
+
+    def conflict_failure(
+        self, name: str, result: AttemptResult, clashes: list[SharedDictConflict]
+    ) -> AttemptResult:
+        if result.ok and self.recorder is not None:
+            # Its completion may be recorded early, where it ran: take that back.
+            with contextlib.suppress(Exception):
+                self.recorder.revoked(name, self.attempts[name])
+        return refusal(result, clashes)
 
     def should_retry(self, spec: TaskSpec, result: AttemptResult, timed_out: bool) -> bool:
         if self.attempts[spec.name] >= spec.max_attempts:
@@ -563,6 +612,8 @@ class RunState:
             dict(self.reasons),
             dict(self.shared),
             aborted=self.aborts > 0,
+            results=dict(self.data.results),
+            conflicts=tuple(self.data.conflicts),
         )
         self.save(finished=True)
         self.notify("on_run_end", result)
@@ -583,3 +634,7 @@ def _tell(text: str) -> None:
 
 def _nothing() -> None:
     """Stopping an attempt that could not start."""
+
+
+_NO_CLASHES: list[SharedDictConflict] = []  # never changed
+_NONE: Mapping[str, Any] = MappingProxyType({})

@@ -11,10 +11,12 @@ from typing import Any
 
 from flowmancer_dag import TaskState
 
+from ._errors import JobError, Problem
 from ._interface import CheckpointStore, Executor, Observer
 from ._job import PreparedJob, TaskSpec, prepare
 from ._records import RunResult
 from ._run_state import RunState
+from ._shared import CONFLICT_MODES
 
 __all__ = ["Runner"]
 
@@ -46,6 +48,9 @@ class Runner:
             other handlers are put back when the run ends.
         finally_grace_period: seconds the ``finally`` tasks may take when the run is aborted,
             counted from when the attempts told to stop have ended; then they are stopped too.
+        shared_dict_conflicts: what to do when a task's ``shared_dict`` write replaces a value
+            another task, not ordered with it, wrote after it started: ``warn`` (a warning in
+            its log, counted in ``RunResult.conflicts``) or ``error`` (it fails instead).
 
     Raises:
         JobError: every problem with the job, each with its place.
@@ -63,8 +68,16 @@ class Runner:
         checkpoint: CheckpointStore | None = None,
         handle_signals: bool = True,
         finally_grace_period: float = 30.0,
+        shared_dict_conflicts: str = "warn",
     ) -> None:
         self.job = job
+        if shared_dict_conflicts not in CONFLICT_MODES:
+            problem = Problem(
+                "config.shared_dict_conflicts",
+                f"expected one of {', '.join(CONFLICT_MODES)}, got {shared_dict_conflicts!r}",
+            )
+            raise JobError([problem])
+        self.shared_dict_conflicts = shared_dict_conflicts
         self.prepared: PreparedJob = prepare(tasks, pools=pools, max_concurrency=max_concurrency)
         if executor is None:
             from ._process import ProcessExecutor
@@ -95,6 +108,7 @@ class Runner:
         restarted: Iterable[str] = (),
         shared_dict: Mapping[str, Any] | None = None,
         run_id: str | None = None,
+        results: Mapping[str, Any] | None = None,
     ) -> RunResult:
         """Run the job to its end and return how it went.
 
@@ -105,6 +119,7 @@ class Runner:
             restarted: tasks that had failed before; their first attempt calls ``on_restart``.
             shared_dict: the initial contents of ``shared_dict`` (from a checkpoint).
             run_id: an id for this run; a new sortable one when not given.
+            results: the results of tasks completed before (from a checkpoint), by task.
         """
         return asyncio.run(
             self.run_async(
@@ -113,6 +128,7 @@ class Runner:
                 restarted=restarted,
                 shared_dict=shared_dict,
                 run_id=run_id,
+                results=results,
             )
         )
 
@@ -124,9 +140,12 @@ class Runner:
         restarted: Iterable[str] = (),
         shared_dict: Mapping[str, Any] | None = None,
         run_id: str | None = None,
+        results: Mapping[str, Any] | None = None,
     ) -> RunResult:
         """``run()`` for callers already inside an event loop."""
-        state = RunState(self, run_id or new_run_id(), completed, skipped, restarted, shared_dict)
+        state = RunState(
+            self, run_id or new_run_id(), completed, skipped, restarted, shared_dict, results
+        )
         self._state = state
         try:
             return await state.main()

@@ -15,7 +15,7 @@ import time
 import traceback
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._errors import TaskNotFoundError, TaskRegistrationError
 from ._params import Parameter, parameters_of, validate_parameters
@@ -34,6 +34,7 @@ __all__ = [
 RESERVED = frozenset({"shared_dict", "logger", "metadata", "upstream_states"})
 _NOTHING_UPSTREAM: Mapping[str, UpstreamState] = MappingProxyType({})
 T = TypeVar("T", bound="type[Task]")
+NO_RESULTS: Mapping[str, Any] = MappingProxyType({})
 
 # (level, message, time) -> None
 LogSink = Callable[[str, str, float], None]
@@ -141,7 +142,13 @@ class Task(abc.ABC):
     Hooks run in this order, all in the same process as ``run()``: ``on_create``,
     ``on_restart`` (only when resuming a task that had failed), ``run``, then ``on_success`` or
     ``on_failure``, then always ``on_destroy``; ``on_abort`` when the run is interrupted. An
-    exception in any hook fails the attempt.
+    exception in any hook fails the attempt. ``run()`` and the hooks may be ``async def``: they
+    are awaited where the attempt runs.
+
+    What ``run()`` returns is the task's result: tasks downstream of it read it as
+    ``self.results[name]`` (only results of tasks they depend on, directly or not; a task that
+    returned None has none). A parameter named ``results`` takes precedence (as in 0.12, where
+    the name was free).
 
     ``Task(**parameters)`` builds one by hand (for unit tests); its logger then writes to stderr.
     As in 0.12, ``shared_dict=`` gives it the dict to read and write (``Put(shared_dict=d,
@@ -152,6 +159,8 @@ class Task(abc.ABC):
     logger: TaskLogger
     metadata: TaskMetadata
     _upstream_states: Mapping[str, UpstreamState]
+    if TYPE_CHECKING:  # not an annotation at run time: it would be taken for a parameter
+        results: Mapping[str, Any]
 
     def __init__(self, **parameters: Any) -> None:
         cls = type(self)
@@ -171,6 +180,8 @@ class Task(abc.ABC):
             self.metadata = TaskMetadata(name=cls.__name__, variant=cls.__name__)
         if "_upstream_states" not in self.__dict__:
             self._upstream_states = _NOTHING_UPSTREAM
+        if "results" not in self.__dict__:
+            self.results = NO_RESULTS
         post_init = getattr(self, "model_post_init", None)
         if post_init is not None:  # pydantic's hook, which 0.12 tasks (pydantic models) had
             post_init(None)
@@ -206,36 +217,47 @@ class Task(abc.ABC):
         logger: TaskLogger,
         metadata: TaskMetadata,
         upstream_states: Mapping[str, UpstreamState] = _NOTHING_UPSTREAM,
+        results: Mapping[str, Any] = NO_RESULTS,
     ) -> Task:
         instance = cls.__new__(cls)
         instance.shared_dict = shared_dict
         instance.logger = logger
         instance.metadata = metadata
         instance._upstream_states = upstream_states
+        instance.results = MappingProxyType(dict(results)) if results else NO_RESULTS
         instance.__init__(**parameters)  # type: ignore[misc]  # the user's own __init__ too
         return instance
 
+    # Hooks return ``Any``/``object`` so that ``async def`` overrides type-check too.
+
     @abc.abstractmethod
-    def run(self) -> None:
-        """The work. Raise to fail the attempt."""
+    def run(self) -> Any:
+        """The work; what it returns (awaited, for ``async def``) is the task's result. Raise
+        to fail the attempt."""
 
-    def on_create(self) -> None:
+    def on_create(self) -> object:
         """Before ``run()`` (optional)."""
+        return None
 
-    def on_restart(self) -> None:
+    def on_restart(self) -> object:
         """Before ``run()`` when resuming a task that had failed (optional)."""
+        return None
 
-    def on_success(self) -> None:
+    def on_success(self) -> object:
         """After ``run()`` succeeded (optional)."""
+        return None
 
-    def on_failure(self) -> None:
+    def on_failure(self) -> object:
         """After ``run()`` (or an earlier hook) failed (optional)."""
+        return None
 
-    def on_destroy(self) -> None:
+    def on_destroy(self) -> object:
         """Last, whatever happened (optional)."""
+        return None
 
-    def on_abort(self) -> None:
+    def on_abort(self) -> object:
         """When the run is interrupted or the attempt times out (optional)."""
+        return None
 
     def __repr__(self) -> str:
         values = ", ".join(f"{k}={getattr(self, k, None)!r}" for k in type(self).parameters())

@@ -128,6 +128,13 @@ def _validate(rest: list[str]) -> int:
     driver, root = _loaded(args.job, args.var, found)
     built = _built(driver, root, driver_parser().parse_args([]), found)
     print(f"ok: {len(built.runner.tasks)} tasks")
+    # What each matrix expanded to: its size may come from a variable (--var parts=00,01).
+    groups: dict[str, list[str]] = {}
+    for name in built.runner.tasks:
+        if name.endswith("]") and "[" in name:
+            groups.setdefault(name.split("[", 1)[0], []).append(name)
+    for base, members in groups.items():
+        print(f"  {base}: matrix of {len(members)}: {', '.join(members)}")
     return 0
 
 

@@ -26,6 +26,7 @@ from ._jobfile._problems import (
     without_consequences,
 )
 from ._jobfile._schema import JobDefinition, TaskDefinition
+from ._remember import RecordingEnviron
 from ._streams import hardy_stdio, json_stderr, reserve_stdio
 from .exceptions import CannotStartError as Stop
 from .exceptions import NoTasksLoadedError
@@ -219,13 +220,32 @@ class Flowmancer:
 
         self._vars.update(dict(args.var))
         found: list[Problem] = []  # problems in the file, reported with those found later
+        # What the job file reads from the environment is never shown (see _remember).
+        environ = RecordingEnviron(os.environ)
+        reused: dict[str, str] = {}
         job_file = self._job_file(args, caller, default_path)
         if job_file is not None:
             if (args.type or kind) != "yaml":
                 raise Stop([f"unknown job file type {args.type or kind!r} (only 'yaml')"])
             self._job, self._marks = read_job(
-                job_file, app_root=self._root, variables=self._vars, found=found
+                job_file, app_root=self._root, variables=self._vars, environ=environ, found=found
             )
+            if args.restart and not args.fresh and not found:
+                # A resume continues with the --var values of the run it resumes, unless given
+                # again: read the file once more with them.
+                from ._remember import remembered_variables
+
+                earlier = remembered_variables(self._job, self._root)
+                reused = {k: v for k, v in earlier.items() if k not in self._vars}
+                if reused:
+                    self._vars.update(reused)
+                    self._job, self._marks = read_job(
+                        job_file,
+                        app_root=self._root,
+                        variables=self._vars,
+                        environ=environ,
+                        found=found,
+                    )
         # The runner's modules only now (asyncio, flowmancer_exec: ~8 MB): they take the memory
         # reading the job file left free, and a job file with a mistake is reported sooner.
         from ._run import build, run_job
@@ -237,7 +257,17 @@ class Flowmancer:
             )
         try:
             if not found:
-                return run_job(job, self._marks, self._root, args, self._added_classes, job_file)
+                return run_job(
+                    job,
+                    self._marks,
+                    self._root,
+                    args,
+                    self._added_classes,
+                    job_file,
+                    variables=self._vars,
+                    reused=reused,
+                    environ=environ,
+                )
             build(job, self._marks, self._root, args, self._added_classes)
         except Stop as stop:
             raise joined(found, stop) from None
@@ -370,6 +400,12 @@ def matrix_place(place: str, marks: Mapping[str, Mark]) -> str:
     """A matrix member's place (``tasks.load[eu].parameters.region``) as the user wrote it:
     the matrix key for a parameter the matrix gives, else the task's own entry."""
     head, bracket, rest = place.partition("[")
+    if not bracket and place.startswith("tasks.") and ".parameters." in place:
+        # A matrix task left unexpanded (an axis was refused): a parameter its matrix gives is
+        # missing only because of that, said at the matrix key already.
+        task, _, tail = place.partition(".parameters.")
+        key = tail.split(".", 1)[0]
+        return f"{task}.matrix.{key}" if f"{task}.matrix.{key}" in marks else place
     if not bracket or not head.startswith("tasks.") or "]" not in rest:
         return place
     tail = rest.split("]", 1)[1]

@@ -21,8 +21,10 @@ from ._plugins import build_checkpointer, build_extensions, build_loggers
 from .exceptions import CheckpointInvalidError, TaskValidationError
 
 if TYPE_CHECKING:
-    from flowmancer_checkpoint import Checkpointer
+    from flowmancer_checkpoint import Checkpointer, ResumePlan
     from flowmancer_exec import Runner, RunResult
+
+    from ._remember import RecordingEnviron
 
 __all__ = ["Built", "build", "run_job"]
 
@@ -112,6 +114,7 @@ def build(
             observers=[*loggers, *extensions, *_console(args), *_hooks_of(store)],
             checkpoint=store,
             finally_grace_period=job.config.finally_grace_period,
+            shared_dict_conflicts=job.config.shared_dict_conflicts,
         )
     except JobError as error:
         found = _explain_unregistered(error.problems, job, root)
@@ -172,11 +175,18 @@ def run_job(
     args: argparse.Namespace,
     classes: Mapping[str, Any],
     job_file: Path | None = None,
+    *,
+    variables: Mapping[str, str] | None = None,
+    reused: Mapping[str, str] | None = None,
+    environ: RecordingEnviron | None = None,
 ) -> int:
     """Check everything, then run (or, with ``--dry-run``, say what would run).
 
     ``job_file``: where the job came from (None: built in Python), noted beside the checkpoint
-    for a later ``-r`` without ``-j``."""
+    for a later ``-r`` without ``-j``. ``variables`` are the ``--var`` values the job file was
+    read with (kept in the checkpoint for a resume), ``reused`` those of them a resume took from
+    the checkpoint, and ``environ`` what the job file read from the environment (never shown).
+    """
     from flowmancer_checkpoint import (
         CheckpointError,
         CheckpointLockedError,
@@ -184,14 +194,22 @@ def run_job(
         UnsafeCheckpointError,
         plan_resume,
     )
+    from flowmancer_dag import TaskState
 
     from ._interrupt import InterruptAtStart, deferring_from_now, raise_if_interrupted
     from ._record import record_dry_run, recorder_of, report_at_end
+    from ._remember import definitions, looks_secret, secret_texts
     from ._streams import printable
 
     built = build(job, marks, root, args, classes)
     runner, store = built.runner, built.store
-    selected = _select(runner, args)
+    selected, named = _select(runner, args)
+    variables = dict(variables or {})
+    defined = definitions(runner, secret_texts(variables, environ))
+    # What the run was started with, for a later resume to compare with (see _remember);
+    # never a secret's value: a resume asks for those again.
+    store.variables = {k: v for k, v in variables.items() if not looks_secret(k)}
+    store.definitions = defined
     # Part of the job runs: its success must not erase what the checkpoint knows of the rest (a
     # later -r still needs it). A whole run's success clears it, below, before the result is
     # printed: the exit status and what is said always agree with the checkpoint.
@@ -224,7 +242,10 @@ def run_job(
                     record,
                     runner.prepared.fingerprints,
                     finally_tasks=_finally_tasks(runner),
+                    graph=runner.prepared.graph,
+                    definitions=defined,
                     left_out=[n for n in runner.tasks if n not in selected],
+                    keep=named,
                 )
             completed = list(plan.completed) if plan else []  # in the job's order
             done = set(completed)
@@ -232,17 +253,25 @@ def run_job(
             if plan is not None and record is not None:
                 # What this run leaves out keeps what the checkpoint said of it (a FAILED task
                 # left out by --run-to is still FAILED for the next -r), not SKIPPED.
-                store.kept = {n: record.tasks[n] for n in skipped if n in record.tasks}
+                # A COMPLETED one among them is not up to date (else the plan keeps it): it is
+                # SKIPPED, so that a later resume runs it, and what it made is not taken as good.
+                store.kept = {
+                    n: record.tasks[n]
+                    for n in skipped
+                    if n in record.tasks and record.tasks[n].state is not TaskState.COMPLETED
+                }
             if not args.dry_run:
                 _preflight(runner, store)
             if plan is not None:  # after the checks: a run refused does not say it resumes
                 print(f"flowmancer: {plan.summary()}", file=sys.stderr)
+                if reused and not plan.fresh:
+                    print(f"flowmancer: {_reused(reused)}", file=sys.stderr)
             resumed_from = plan.checkpoint.run_id if plan and plan.checkpoint else None
             if args.dry_run:
                 what = _plan(runner, selected, plan)
                 print("dry run: nothing is run")
                 for task, why in what.items():
-                    print(f"  {printable(task)}: {why}")
+                    print(f"  {printable(task)}: {printable(why)}")
                 record_dry_run(runner, args, what, resumed_from)
                 return 0
             recorder = recorder_of(runner)
@@ -272,6 +301,7 @@ def run_job(
                     skipped=skipped,
                     restarted=plan.restarted if plan else (),
                     shared_dict=plan.shared_dict if plan else None,
+                    results=plan.results if plan else None,
                 )
             )
             report = None
@@ -304,10 +334,11 @@ def run_job(
     return result.exit_code
 
 
-def _select(runner: Runner, args: argparse.Namespace) -> Any:
-    """What ``--skip``, ``--run-from`` and ``--run-to`` leave to run; a matrix task's own name
-    stands for all its members, as it does in dependencies. ``finally`` tasks belong to every
-    part of the job that runs: only ``--skip`` leaves them out."""
+def _select(runner: Runner, args: argparse.Namespace) -> tuple[set[str], list[str]]:
+    """What ``--skip``, ``--run-from`` and ``--run-to`` leave to run, and the tasks ``--skip``
+    names; a matrix task's own name stands for all its members, as it does in dependencies.
+    ``finally`` tasks belong to every part of the job that runs: only ``--skip`` leaves them
+    out."""
     from flowmancer_dag import GraphError, SelectionError
 
     names = runner.tasks
@@ -351,7 +382,7 @@ def _select(runner: Runner, args: argparse.Namespace) -> Any:
         raise Stop([f"command line: {error}"]) from None
     if edges:
         chosen.update(n for n in _finally_tasks(runner) if n not in skip)
-    return chosen
+    return chosen, skip
 
 
 def _preflight(runner: Runner, store: Any) -> None:
@@ -426,28 +457,42 @@ def _console(args: argparse.Namespace) -> list[Any]:
     return []
 
 
+def _reused(reused: Mapping[str, str]) -> str:
+    from ._remember import HIDDEN, looks_secret
+    from ._streams import printable
+
+    given = printable(
+        " ".join(f"--var {k}={HIDDEN if looks_secret(k) else v}" for k, v in reused.items())
+    )
+    return (
+        f"continuing with {given} from the run it resumes (give --var again to change a value, "
+        "or -r --fresh to start over)"
+    )
+
+
 def _finally_tasks(runner: Runner) -> list[str]:
     return [n for n, s in runner.prepared.specs.items() if s.trigger_rule == "finally"]
 
 
-def _plan(runner: Runner, selected: Any, plan: Any) -> dict[str, str]:
+def _plan(runner: Runner, selected: Any, plan: ResumePlan | None) -> dict[str, str]:
     """What a run would do with each task, and why."""
     completed = set(plan.completed) if plan else set()
-    changed = set(plan.changed) if plan else set()
     again = set(plan.finally_again) if plan else set()
     finals = set(_finally_tasks(runner))
     graph = runner.prepared.graph
     left = {n for n in runner.tasks if n not in selected and n not in completed}
     what = {}
     for name in runner.tasks:
-        if name in completed:
+        if plan is not None and name in plan.kept:
+            why = f"skip: kept by --skip, although it would run again ({plan.kept[name]})"
+        elif name in completed:
             why = "skip: completed in the checkpoint, unchanged"
         elif name in left:
             why = "skip: left out by --skip/--run-from/--run-to"
-        elif name in changed:
-            why = "run: changed since the checkpoint"
         elif name in again:
             why = "run: finally, again after what this resume runs"
+        elif plan is not None and not plan.fresh and name in plan.why:
+            why = f"run: {plan.why[name]}"
         elif name in finals:
             why = "run: finally, after every other task"
         else:
@@ -496,6 +541,9 @@ def _print_result(result: Any, report: Path | None = None) -> None:
     for state in result.states.values():
         counts[state.value] = counts.get(state.value, 0) + 1
     summary = ", ".join(f"{n} {s.lower()}" for s, n in counts.items())
+    conflicts = result.conflicts
+    if conflicts:
+        summary += f"; {len(conflicts)} shared_dict conflict{'s' if len(conflicts) > 1 else ''}"
     took = result.ended - result.started
     print(
         f"flowmancer: job {result.job!r} {'succeeded' if result.ok else 'failed'} "
@@ -506,3 +554,7 @@ def _print_result(result: Any, report: Path | None = None) -> None:
         if state in (TaskState.FAILED, TaskState.ABORTED) and name in result.reasons:
             reason = printable(result.reasons[name].strip().splitlines()[-1][:200])
             print(f"  {printable(name)}: {state.value}: {reason}", file=sys.stderr)
+    for conflict in conflicts[:5]:
+        print(f"  {printable(str(conflict))} (not ordered by dependencies)", file=sys.stderr)
+    if len(conflicts) > 5:
+        print(f"  ... and {len(conflicts) - 5} more (see the tasks' logs)", file=sys.stderr)

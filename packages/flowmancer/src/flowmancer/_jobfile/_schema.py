@@ -26,6 +26,7 @@ __all__ = [
 
 TRIGGER_RULES = ("all_success", "all_done", "one_failed", "finally")
 EXECUTORS = ("process", "thread", "dask")
+CONFLICT_MODES = ("warn", "error")
 
 
 @dataclasses.dataclass(slots=True)  # one per task: a thousand of them weigh 0.5 MB less
@@ -87,6 +88,7 @@ class Config:
     record: bool = True
     report: bool = False
     finally_grace_period: float = 30.0
+    shared_dict_conflicts: str = "warn"
 
 
 @dataclasses.dataclass
@@ -125,6 +127,7 @@ CONFIG_KEYS = (
     "record",
     "report",
     "finally_grace_period",
+    "shared_dict_conflicts",
     *_IGNORED_CONFIG,
 )
 TASK_KEYS = tuple(f.name for f in dataclasses.fields(TaskDefinition))
@@ -313,6 +316,7 @@ def _config(c: _Checker, value: Any) -> Config:
         "record": c.boolean,
         "report": c.boolean,
         "finally_grace_period": lambda v, p: c.number(v, p, 0),
+        "shared_dict_conflicts": lambda v, p: c.choice(v, p, CONFLICT_MODES),
     }
     for key, check in setters.items():
         if key in data:
@@ -373,8 +377,19 @@ def _task(c: _Checker, value: Any, place: str) -> TaskDefinition | None:
     matrix = c.mapping(data.get("matrix"), f"{place}.matrix") or {}
     for key, values in matrix.items():
         where = f"{place}.matrix.{key}"
+        if isinstance(values, str):
+            if "" in axis_values(values):
+                c.problems.add(where, f"an empty value between commas in {values!r}")
+                continue
+            values = axis_values(values)
+        elif isinstance(values, (int, float)) and not isinstance(values, bool):
+            values = [values]  # one value (a variable given a single number)
         if not isinstance(values, list) or not values:
-            c.problems.add(where, f"expected a non-empty list of values, got {_show(values)}")
+            c.problems.add(
+                where,
+                "expected a non-empty list of values (or text with values separated by "
+                f"commas), got {_show(values)}",
+            )
         elif any(isinstance(v, (dict, list)) for v in values):
             # Each value names a task (load[eu]): it must be one plain value.
             bad = next(v for v in values if isinstance(v, (dict, list)))
@@ -386,6 +401,14 @@ def _task(c: _Checker, value: Any, place: str) -> TaskDefinition | None:
         else:
             task.matrix[str(key)] = values
     return task if variant else None
+
+
+def axis_values(text: str) -> list[str]:
+    """A matrix axis given as text — ``matrix: {part: $VAR{parts}}`` with ``--var
+    parts=00,01,02`` — is a comma-separated list: each value is the text between commas,
+    spaces around it removed, kept as text (``00`` stays ``00``). No values: an empty list."""
+    values = [value.strip() for value in text.split(",")]
+    return [] if values == [""] else values  # "": no values (an empty value is said apart)
 
 
 def _plugins(c: _Checker, value: Any, place: str, kind: str) -> dict[str, PluginDefinition]:
