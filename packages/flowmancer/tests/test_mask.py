@@ -116,3 +116,18 @@ def test_var_values_on_the_command_line_are_masked_by_their_key() -> None:
         "-j",
         "s3://k:***@b/j",
     ]
+
+
+def test_what_plan_r_shows_follows_the_same_rule_as_the_run_record() -> None:
+    # One rule for every place a parameter is shown: the checkpoint's definitions for plan -r
+    # mask the names the record masks, and a URL's password inside a value.
+    from flowmancer._remember import shown
+
+    for name in ("db_password", "apiKey", "X-Auth-Token", "ssh-key", "sort_key", "session_cookie"):
+        assert shown(name, "v", set()) == "***", name
+    for name in ("author", "keyboard", "monkey"):
+        assert shown(name, "v", set()) == "'v'", name
+    assert shown("dsn", "postgres://me:pw@db/x", set()) == "'postgres://me:***@db/x'"
+    # A value whose text names a secret is hidden whole (plan -r compares digests anyway).
+    assert shown("url", "https://h/x?access_token=abc&page=2", set()) == "***"
+    assert shown("where", "read from the environment", {"from the env"}) == "***"

@@ -1,5 +1,6 @@
 """Secrets in parameters, masked wherever Flowmancer shows or keeps parameter values outside the
-task (the run record and its report).
+task: the run record and its report, and what a checkpoint keeps for ``plan -r`` (``_remember``,
+which also masks text read from the environment). One rule for all of them.
 
 The rule, documented in the README ("Secrets in parameters"):
 
@@ -24,7 +25,14 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["MASK", "is_secret_name", "mask_command", "mask_parameters", "mask_value"]
+__all__ = [
+    "MASK",
+    "is_secret_name",
+    "mask_command",
+    "mask_parameters",
+    "mask_text",
+    "mask_value",
+]
 
 MASK = "***"
 # Anywhere in a name (tokenizer is over-masked; a leak would be worse).
@@ -42,7 +50,8 @@ def is_secret_name(name: object) -> bool:
     return bool(_INSIDE.search("_".join(words))) or any(w in _WORDS for w in words)
 
 
-def _mask_text(text: str) -> str:
+def mask_text(text: str) -> str:
+    """``text`` with URL passwords and query parameters named like secrets masked."""
     if "://" in text:
         text = _URL_PASSWORD.sub(r"\g<head>" + MASK, text)
     if "=" in text:
@@ -67,7 +76,7 @@ def mask_value(name: object, value: Any) -> Any:
     if isinstance(value, (bool, int, float)):
         return value
     if isinstance(value, str):
-        return _mask_text(value)
+        return mask_text(value)
     if isinstance(value, Mapping):
         return {str(k): mask_value(k, v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):

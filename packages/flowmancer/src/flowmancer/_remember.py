@@ -3,19 +3,20 @@ started with, and each task's definition in enough detail to say what changed â€
 masked.
 
 A value is shown as ``***`` (and only its digest kept) when the parameter's name looks secret
-(``password``, ``passwd``, ``passphrase``, ``secret``, ``token``, ``credential``, ``auth`` or
-``key`` as a word of it: ``api_key``, ``apiKey``, ``ssh-key``; not ``keyboard``), when its value
-written out has such a word in it (a field ``password=`` of a model, ``?token=`` in a URL), or
-when it holds text that came from the environment (``$ENV{...}``, where secrets usually live)
-or from a ``--var`` whose name looks secret.
+(the rule of ``_mask``: ``password``, ``token``, ``apiKey``, ``ssh-key``...; not ``keyboard``),
+when its value written out has such a name in it (a field ``password=`` of a model), or when it
+holds text that came from the environment (``$ENV{...}``, where secrets usually live) or from a
+``--var`` whose name looks secret; a URL's password and a secret query parameter in it are
+masked in place (``postgres://me:***@db/x``).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from ._mask import MASK, is_secret_name, mask_text
 
 if TYPE_CHECKING:
     from flowmancer_checkpoint import Definition
@@ -23,20 +24,7 @@ if TYPE_CHECKING:
 
     from ._jobfile._schema import JobDefinition
 
-__all__ = ["HIDDEN", "RecordingEnviron", "definitions", "looks_secret", "remembered_variables"]
-
-HIDDEN = "***"
-_SECRET = re.compile(
-    r"password|passwd|passphrase|secret|token|credential|apikey"
-    r"|(^|[^a-z0-9])(key|auth)([^a-z0-9]|$)"
-)
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
-
-
-def looks_secret(name: str) -> bool:
-    """True when a parameter or variable called ``name`` probably holds a secret."""
-    words = _CAMEL.sub("_", name).lower().replace("-", "_").replace(" ", "_")
-    return bool(_SECRET.search(words))
+__all__ = ["RecordingEnviron", "definitions", "remembered_variables", "secret_texts"]
 
 
 class RecordingEnviron(Mapping[str, str]):
@@ -61,7 +49,7 @@ class RecordingEnviron(Mapping[str, str]):
 def secret_texts(variables: Mapping[str, str], environ: RecordingEnviron | None) -> set[str]:
     """Text that must not be shown wherever it appears: environment values the job file read,
     and the values of variables whose names look secret."""
-    texts = {v for k, v in variables.items() if looks_secret(k)}
+    texts = {v for k, v in variables.items() if is_secret_name(k)}
     if environ is not None:
         texts |= environ.read
     return {t for t in texts if t}
@@ -69,12 +57,13 @@ def secret_texts(variables: Mapping[str, str], environ: RecordingEnviron | None)
 
 def shown(name: str, value: Any, secrets: set[str]) -> str:
     """A parameter's value as ``plan -r`` may print it (and a checkpoint may keep it)."""
-    if looks_secret(name):
-        return HIDDEN
+    if is_secret_name(name):
+        return MASK
     text = repr(value)
     plain = str(value)
-    if looks_secret(text) or any(s in text or s in plain for s in secrets):
-        return HIDDEN
+    if is_secret_name(text) or any(s in text or s in plain for s in secrets):
+        return MASK
+    text = mask_text(text)
     return text if len(text) <= 60 else text[:57] + "..."
 
 

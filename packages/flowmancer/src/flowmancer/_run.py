@@ -197,8 +197,9 @@ def run_job(
     from flowmancer_dag import TaskState
 
     from ._interrupt import InterruptAtStart, deferring_from_now, raise_if_interrupted
+    from ._mask import is_secret_name
     from ._record import record_dry_run, recorder_of, report_at_end
-    from ._remember import definitions, looks_secret, secret_texts
+    from ._remember import definitions, secret_texts
     from ._streams import printable
 
     built = build(job, marks, root, args, classes)
@@ -208,7 +209,7 @@ def run_job(
     defined = definitions(runner, secret_texts(variables, environ))
     # What the run was started with, for a later resume to compare with (see _remember);
     # never a secret's value: a resume asks for those again.
-    store.variables = {k: v for k, v in variables.items() if not looks_secret(k)}
+    store.variables = {k: v for k, v in variables.items() if not is_secret_name(k)}
     store.definitions = defined
     # Part of the job runs: its success must not erase what the checkpoint knows of the rest (a
     # later -r still needs it). A whole run's success clears it, below, before the result is
@@ -458,11 +459,11 @@ def _console(args: argparse.Namespace) -> list[Any]:
 
 
 def _reused(reused: Mapping[str, str]) -> str:
-    from ._remember import HIDDEN, looks_secret
+    from ._mask import MASK, is_secret_name
     from ._streams import printable
 
     given = printable(
-        " ".join(f"--var {k}={HIDDEN if looks_secret(k) else v}" for k, v in reused.items())
+        " ".join(f"--var {k}={MASK if is_secret_name(k) else v}" for k, v in reused.items())
     )
     return (
         f"continuing with {given} from the run it resumes (give --var again to change a value, "
