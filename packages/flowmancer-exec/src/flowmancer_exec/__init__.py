@@ -9,10 +9,12 @@ progress displays and checkpoint stores plug in through the ``Observer`` and
 
 from ._dask import DaskExecutor
 from ._errors import (
+    ExecutorStartError,
     ExecutorUnavailableError,
     JobError,
     ParameterError,
     Problem,
+    StartInterruptedError,
     TaskNotFoundError,
     TaskRegistrationError,
 )
@@ -44,6 +46,7 @@ __all__ = [
     "DaskExecutor",
     "Emit",
     "Executor",
+    "ExecutorStartError",
     "ExecutorUnavailableError",
     "JobError",
     "LogRecord",
@@ -57,6 +60,7 @@ __all__ = [
     "RunSnapshot",
     "RunStart",
     "Runner",
+    "StartInterruptedError",
     "StateChange",
     "Task",
     "TaskLogger",

@@ -50,9 +50,25 @@ def _c_signal_functions() -> tuple[Any, Any]:
 c_sigmask, _set_handler = _c_signal_functions()
 
 
+#: Run in the child before the attempt (see ``child_main``).
+Load = Callable[[], "tuple[Attempt, Callable[[dict[str, Any]], Any]]"]
+
+
 def child_main(
-    attempt: Attempt, channel_fd: int, out_fd: int, err_fd: int, mask: set[int | signal.Signals]
+    attempt: Attempt,
+    channel_fd: int,
+    out_fd: int,
+    err_fd: int,
+    mask: set[int | signal.Signals],
+    load: Load | None = None,
 ) -> None:
+    """Run ``attempt`` in this freshly forked child and exit.
+
+    ``load``, when given, is called first (with the output already captured) and returns the
+    attempt to run instead and how to encode its ``shared_dict`` changes for the channel: an
+    executor whose process must not import the task code (a Dask worker) passes the attempt
+    in as bytes and takes the changes back as bytes.
+    """
     code = 0
     # Copy-on-write: a collection walking every inherited object would copy each page it
     # touches into this process. Frozen objects are left alone; the task's own are collected.
@@ -74,7 +90,10 @@ def child_main(
         # A task that crashes in C code gets its Python stack in its own log (the runner's
         # faulthandler, if any, would write to the runner's terminal instead).
         faulthandler.enable(file=2, all_threads=False)
-        code = _run_in_child(attempt, channel)
+        encode = None
+        if load is not None:
+            attempt, encode = load()
+        code = _run_in_child(attempt, channel, encode)
     except BaseException as error:  # the lifecycle catches everything; this is our own failure
         with contextlib.suppress(BaseException):
             channel.send(
@@ -95,7 +114,11 @@ def _stop_on_sigterm(signum: int, frame: object) -> None:
         raise StopRequested()
 
 
-def _run_in_child(attempt: Attempt, channel: ChannelWriter) -> int:
+def _run_in_child(
+    attempt: Attempt,
+    channel: ChannelWriter,
+    encode: Callable[[dict[str, Any]], Any] | None = None,
+) -> int:
     def send_line(level: str, stream: str) -> Callable[[str, float], None]:
         return lambda text, when: channel.send(("log", level, text, when, stream))
 
@@ -137,22 +160,22 @@ def _run_in_child(attempt: Attempt, channel: ChannelWriter) -> int:
     updates, deleted = shared_changes(before, shared)
     head = ("result", outcome.ok, outcome.reason, outcome.error_types, outcome.stopped)
     try:
-        channel.send((*head, updates, deleted))
+        channel.send((*head, updates if encode is None else encode(updates), deleted))
     except Exception as error:  # a value in shared_dict that cannot be pickled
-        unsendable = [k for k, v in updates.items() if not _picklable(v)]
+        unsendable = [k for k, v in updates.items() if not _picklable(v, encode)]
         text = (
             f"shared_dict keys {unsendable} hold values that cannot leave the process "
             f"({error}); they are dropped"
         )
         channel.send(("log", "ERROR", text, time.time(), "runner"))
         kept = {k: v for k, v in updates.items() if k not in unsendable}
-        channel.send((*head, kept, deleted))
+        channel.send((*head, kept if encode is None else encode(kept), deleted))
     return 0
 
 
-def _picklable(value: object) -> bool:
+def _picklable(value: object, encode: Callable[[dict[str, Any]], Any] | None = None) -> bool:
     try:
-        pickle.dumps(value)
+        pickle.dumps(value) if encode is None else encode({"": value})
     except Exception:
         return False
     return True

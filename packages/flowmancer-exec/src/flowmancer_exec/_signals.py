@@ -12,8 +12,11 @@ from typing import Any
 __all__ = ["install_signals", "restore_signals"]
 
 
-def install_signals(loop: asyncio.AbstractEventLoop, abort: Callable[[], None]) -> dict[int, Any]:
-    """Make SIGINT and SIGTERM call ``abort`` on ``loop``; returns the handlers replaced.
+def install_signals(
+    loop: asyncio.AbstractEventLoop, abort: Callable[[int], None]
+) -> dict[int, Any]:
+    """Make SIGINT and SIGTERM call ``abort(signum)`` on ``loop``; returns the handlers
+    replaced.
 
     Only from the main thread (signals are delivered there), and never over a handler the
     application's own event loop installed.
@@ -28,7 +31,7 @@ def install_signals(loop: asyncio.AbstractEventLoop, abort: Callable[[], None]) 
             # taking it over would lose that handler for good. It can call Runner.abort().
             continue
         with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
-            loop.add_signal_handler(sig, abort)
+            loop.add_signal_handler(sig, abort, int(sig))
             saved[sig] = current
     return saved
 

@@ -25,9 +25,19 @@ def _count(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, got {text!r}")
+    return value
+
+
 def parser(prog: str | None = None) -> argparse.ArgumentParser:
     """The driver's argument parser (also behind ``flowmancer run``)."""
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog=prog,
         description="Run a Flowmancer job: the tasks of a job file in dependency order.",
         epilog="Exit status: 0 when every task completed; otherwise the number of tasks that "
@@ -65,6 +75,19 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
     )
     p.add_argument("--executor", choices=["process", "thread", "dask"], help="where tasks run")
     p.add_argument(
+        "--dask-address",
+        metavar="ADDRESS",
+        help="the dask scheduler to run on (tcp://HOST:8786; implies --executor dask; "
+        "default: $FLOWMANCER_DASK_ADDRESS, then config.dask.address, then a local cluster)",
+    )
+    p.add_argument(
+        "--dask-connect-timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help="how long to try reaching the dask scheduler (default: config.dask.connect_timeout"
+        ", 10)",
+    )
+    p.add_argument(
         "--log-format",
         choices=["text", "json"],
         help="also show every line and state change on stderr, as text or JSON lines",
@@ -75,3 +98,21 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse the driver's flags (exits with status 2 and a usage message when they are bad)."""
     return parser().parse_args(argv)
+
+
+class _Parser(argparse.ArgumentParser):
+    """Checks the flags that only make sense together, as a usage error (status 2)."""
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        parsed, rest = super().parse_known_args(args, namespace)
+        address = getattr(parsed, "dask_address", None)
+        if address is not None:
+            if parsed.executor not in (None, "dask"):
+                self.error(
+                    f"--dask-address needs the dask executor, not --executor {parsed.executor}"
+                )
+            if not address.strip():
+                self.error("--dask-address: expected an address such as tcp://HOST:8786")
+        return parsed, rest

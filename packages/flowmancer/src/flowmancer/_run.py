@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import dataclasses
 import os
+import signal
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,7 +23,10 @@ if TYPE_CHECKING:
     from flowmancer_checkpoint import Checkpointer
     from flowmancer_exec import Runner, RunResult
 
-__all__ = ["Built", "build", "run_job"]
+__all__ = ["DASK_ADDRESS_VARIABLE", "Built", "build", "run_job"]
+
+#: The environment variable naming the dask scheduler (between --dask-address and the job file).
+DASK_ADDRESS_VARIABLE = "FLOWMANCER_DASK_ADDRESS"
 
 
 @dataclasses.dataclass
@@ -73,7 +77,7 @@ def build(
         )
         for name, task in job.tasks.items()
     ]
-    kind = args.executor or job.config.executor
+    kind = args.executor or ("dask" if args.dask_address else job.config.executor)
     test_mode = getattr(args, "test_mode", False)  # 0.12's test mode: no loggers, extensions
     loggers = [] if test_mode else build_loggers(job.loggers, root, problems)
     extensions = [] if test_mode else build_extensions(job.extensions, root, problems)
@@ -89,9 +93,15 @@ def build(
     if kind == "dask":
         from flowmancer_exec import DaskExecutor, ExecutorUnavailableError
 
+        dask = job.config.dask
+        folders = [str(root), *(str(root / d) for d in job.config.extension_directories)]
         try:
             executor = DaskExecutor(
-                job.config.dask.address, job.config.dask.n_workers, paths=[str(root)]
+                args.dask_address or os.environ.get(DASK_ADDRESS_VARIABLE) or dask.address,
+                dask.n_workers,
+                paths=folders,
+                reconnect_timeout=dask.reconnect_timeout,
+                connect_timeout=args.dask_connect_timeout or dask.connect_timeout,
             )
         except ExecutorUnavailableError as error:
             problems.add("" if args.executor else "config.executor", str(error))
@@ -150,6 +160,8 @@ def run_job(
         plan_resume,
     )
 
+    from flowmancer_exec import ExecutorStartError, StartInterruptedError
+
     from ._interrupt import InterruptAtStart, deferring_interrupts, raise_if_interrupted
 
     built = build(job, marks, root, args, classes)
@@ -195,16 +207,22 @@ def run_job(
             raise_if_interrupted()
             runner.observers.append(InterruptAtStart(runner.abort))
             collecting_from_the_run()
-            with deferring_interrupts():
-                result = asyncio.run(
-                    _run_and_drain(
-                        runner,
-                        completed=completed,
-                        skipped=skipped,
-                        restarted=plan.restarted if plan else (),
-                        shared_dict=plan.shared_dict if plan else None,
+            try:
+                with deferring_interrupts():
+                    result = asyncio.run(
+                        _run_and_drain(
+                            runner,
+                            completed=completed,
+                            skipped=skipped,
+                            restarted=plan.restarted if plan else (),
+                            shared_dict=plan.shared_dict if plan else None,
+                        )
                     )
-                )
+            except ExecutorStartError as error:  # nothing ran: the checkpoint is as it was
+                raise Stop([str(error)]) from None
+            except StartInterruptedError as error:
+                print(f"flowmancer: {error}", file=sys.stderr)
+                return 128 + (error.signal or signal.SIGINT)
             _print_result(result)
             if result.ok and not partial:
                 try:
