@@ -25,7 +25,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from ._dask_code import CodeBundle, collect_code
+from ._dask_code import CodeBundle, code_plugin, collect_code
 from ._dask_connect import allowed_failures, connect, warn
 from ._dask_worker import Settings, request_stop, run_on_worker, unpack
 from ._errors import ExecutorStartError, ExecutorUnavailableError
@@ -122,6 +122,7 @@ class DaskExecutor:
         key = f"flowmancer-{uuid.uuid4().hex}"
         settings = Settings(
             key,
+            connection.code,
             attempt.job,
             attempt.run_id,
             attempt.task,
@@ -135,7 +136,7 @@ class DaskExecutor:
         # The checkpoint store's early record writes to this machine's disk: not from a worker.
         payload = cloudpickle.dumps(dataclasses.replace(attempt, completed=None))
         future = connection.client.submit(
-            run_on_worker, payload, connection.code, settings, key=key, pure=False, retries=0
+            run_on_worker, payload, settings, key=key, pure=False, retries=0
         )
         waiter = asyncio.ensure_future(_outcome(future))
         stops = 0
@@ -216,7 +217,7 @@ class _Connection:
         self.executor = executor
         self.client: Any = None
         self.cluster: Any = None
-        self.code: Any = None  # the Dask future of the CodeBundle
+        self.code = ""  # the digest of the project's code on the cluster
         self.claim = True
         self.lost: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.lost_since: float | None = None
@@ -241,7 +242,9 @@ class _Connection:
                     threads_per_worker=1,
                     processes=True,
                     asynchronous=True,
+                    # No dashboard; its HTTP server on a free port (8787 may be taken).
                     dashboard_address=None,
+                    scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
                 )
             self.client = await distributed.Client(
                 self.cluster, asynchronous=True, set_as_default=False
@@ -261,15 +264,19 @@ class _Connection:
         self.monitor = asyncio.ensure_future(self._watch())
 
     async def _ship(self, bundle: CodeBundle) -> None:
-        """The project's code on the cluster, under a key naming the project and its version:
-        every worker gets it once, and it stays while a driver holding it is connected."""
+        """The project's code on every worker, now and joining later (see ``code_plugin``)."""
         try:
-            futures = await self.client.scatter({bundle.key: bundle}, broadcast=True, hash=False)
+            await asyncio.wait_for(
+                self.client.register_plugin(
+                    code_plugin(bundle), name=f"flowmancer-code-{bundle.project}"
+                ),
+                max(self.executor.connect_timeout, 30),
+            )
         except Exception as error:
             raise ExecutorStartError(
-                self.where, f"the project's code could not be sent to the workers: {error}"
+                self.where, f"the project's code could not be sent to the workers: {error!r}"
             ) from None
-        self.code = futures[bundle.key]
+        self.code = bundle.digest
 
     def _quiet_dask(self) -> None:
         # What Dask's client logs about a lost scheduler (tracebacks included) is said here in

@@ -1,12 +1,12 @@
 """The project's task code, shipped from the driver to Dask workers and run there as loaded.
 
 The driver sends the source of every module of the project it has loaded (and the other
-modules of those packages, for imports made inside ``run()``), keyed by the project and a hash
-of the content. On the worker each attempt is forked from the worker process and imports that
-code in its own child: a child holds exactly one project at one version, so two projects whose
-packages are both called ``tasks`` never meet, and an edit takes effect on the next run. The
-worker keeps the compiled code of the last few versions only; the data itself lives on the
-cluster while a driver holding it is connected.
+modules of those packages, for imports made inside ``run()``) in a worker plugin named after the
+project; each attempt names the version (a hash of the content) it needs. On the worker each
+attempt is forked from the worker process and imports that code in its own child: a child holds
+exactly one project at one version, so two projects whose packages are both called ``tasks``
+never meet, and an edit takes effect on the next run. The scheduler keeps the latest version of
+each project (a new one replaces its plugin); a worker keeps the last few versions it was given.
 
 Nothing here imports dask.
 """
@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from types import CodeType, ModuleType
 from typing import Any
 
-__all__ = ["CodeBundle", "collect_code", "install_code", "warm_up"]
+__all__ = ["CodeBundle", "code_plugin", "collect_code", "held", "install_code", "keep", "warm_up"]
 
 # Our own packages are installed on the workers: never shipped, even from a checkout.
 _OURS = ("flowmancer_dag", "flowmancer_exec", "flowmancer_log", "flowmancer_checkpoint")
@@ -221,9 +221,49 @@ def _siblings(package: ShippedModule, found: dict[str, ShippedModule], excluded:
 
 # -- on the worker ------------------------------------------------------------------------------
 
-# Compiled code by bundle digest, the most recently used last; older versions are dropped.
+# The versions this worker holds, and their compiled code, by digest, the most recently used
+# last; beyond _KEEP the oldest are dropped.
 _KEEP = 8
+_bundles: collections.OrderedDict[str, CodeBundle] = collections.OrderedDict()
 _compiled: collections.OrderedDict[str, dict[str, CodeType | None]] = collections.OrderedDict()
+
+
+def keep(bundle: CodeBundle) -> None:
+    """In the worker process: hold this version of a project's code (the plugin's setup)."""
+    _bundles[bundle.digest] = bundle
+    _bundles.move_to_end(bundle.digest)
+    while len(_bundles) > _KEEP:
+        dropped, _ = _bundles.popitem(last=False)
+        _compiled.pop(dropped, None)
+
+
+def held(digest: str) -> CodeBundle | None:
+    """The version ``digest`` of a project's code, if this worker holds it."""
+    bundle = _bundles.get(digest)
+    if bundle is not None:
+        _bundles.move_to_end(digest)
+    return bundle
+
+
+def code_plugin(bundle: CodeBundle) -> Any:
+    """A Dask worker plugin carrying ``bundle``: the scheduler keeps one per project (a new
+    version replaces the one before) and hands it to every worker, also those that join later.
+
+    Defined here, not at module level: importing this module must not import dask. (The class
+    travels to the workers by value, as cloudpickle sends classes defined in functions.)
+    """
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    class FlowmancerCode(WorkerPlugin):  # type: ignore[misc]
+        def __init__(self, bundle: CodeBundle) -> None:
+            self.bundle = bundle
+
+        def setup(self, worker: Any) -> None:
+            from flowmancer_exec._dask_code import keep
+
+            keep(self.bundle)
+
+    return FlowmancerCode(bundle)
 
 
 def warm_up(bundle: CodeBundle) -> dict[str, CodeType | None]:

@@ -120,12 +120,15 @@ async def _read_handshake(
 ) -> None:
     """A Dask scheduler speaks first: one frame holding its handshake."""
     loop = asyncio.get_running_loop()
+    body = b""
     try:
         header = await asyncio.wait_for(reader.readexactly(_HEADER.size), deadline - loop.time())
         (length,) = _HEADER.unpack(header)
-        if not 0 < length <= _HANDSHAKE_MAX:
-            raise ExecutorStartError(address, _not_dask(header))
-        body = await asyncio.wait_for(reader.readexactly(length), deadline - loop.time())
+        if 0 < length <= _HANDSHAKE_MAX:
+            body = await asyncio.wait_for(reader.readexactly(length), deadline - loop.time())
+        else:  # what it said, to show: the rest of a banner's first line, if it comes at once
+            with contextlib.suppress(asyncio.TimeoutError, OSError):
+                header += await asyncio.wait_for(reader.read(32), 0.5)
     except asyncio.TimeoutError:
         raise ExecutorStartError(
             address,

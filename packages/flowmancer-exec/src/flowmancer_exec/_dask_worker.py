@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ._dask_code import CodeBundle, install_code, warm_up
+from ._dask_code import held, install_code, warm_up
 from ._interface import Attempt, AttemptResult
 from ._process import ProcessExecutor
 from ._records import LogRecord
@@ -41,6 +41,8 @@ class Settings:
     """How an attempt is run and watched on the worker (sent with each attempt)."""
 
     key: str
+    #: The version of the project's code the attempt runs (``CodeBundle.digest``).
+    code: str
     job: str
     run_id: str
     task: str
@@ -88,7 +90,7 @@ def request_stop(keys: list[str], at_once: bool) -> list[str]:
     return here
 
 
-async def run_on_worker(payload: bytes, code: CodeBundle, settings: Settings) -> bytes:
+async def run_on_worker(payload: bytes, settings: Settings) -> bytes:
     """Run one attempt in a forked child of this worker; its result and output as bytes."""
     from distributed import get_worker
 
@@ -103,6 +105,13 @@ async def run_on_worker(payload: bytes, code: CodeBundle, settings: Settings) ->
             "should run with distributed.scheduler.allowed-failures: 0"
         )
         return _pack(AttemptResult(False, reason, ("DuplicateStart",)), [])
+    code = held(settings.code)
+    if code is None:
+        reason = (
+            "this worker does not hold the version of the project's code this run loaded (a "
+            "run of a newer version of the project replaced it on the cluster); run it again"
+        )
+        return _pack(AttemptResult(False, reason, ("CodeMissing",)), [])
     compiled = warm_up(code)
     standin = Attempt(
         settings.job, settings.run_id, settings.task, Task, {}, (), settings.number, False, {}
