@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("distributed")
-from flowmancer_exec.testing import DaskCluster, dask_cluster  # noqa: E402
+from flowmancer_exec.testing import DaskCluster, dask_cluster
 
 MAIN = """\
 import sys
@@ -133,7 +133,7 @@ def test_two_projects_whose_packages_share_a_name_run_on_one_cluster(
         (folder / "tasks" / "helpers.py").write_text(f"WHO = {who!r}\n")
         folders.append(folder)
     for _ in range(2):  # each project twice, in turn: the workers have seen both
-        for folder, who in zip(folders, ("first", "second")):
+        for folder, who in zip(folders, ("first", "second"), strict=True):
             code, err = run(folder, "--dask-address", cluster.address)
             assert code == 0, err
             assert f"greet runs the code of {who}" in err, err
@@ -245,11 +245,13 @@ def test_a_mistyped_dask_address_is_one_line_and_exit_99(tmp_path: Path) -> None
     env = {**environment(), "FLOWMANCER_DASK_ADDRESS": "tcpp://127.0.0.1:8786"}
     code, err = run(folder, "--executor", "dask", env=env)
     assert code == 99, err
-    assert err.strip().splitlines() == [
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith(
         "flowmancer: error: cannot connect to the dask scheduler at tcpp://127.0.0.1:8786: "
-        "unknown protocol 'tcpp' (one of inproc, tcp, tls, ws, wss; for example "
-        "tcp://scheduler-host:8786)"
-    ], err
+        "unknown protocol 'tcpp' (one of "
+    ), err
+    assert "tcp, tls" in lines[0] and "for example tcp://scheduler-host:8786" in lines[0]
 
 
 SLEEPER = """\

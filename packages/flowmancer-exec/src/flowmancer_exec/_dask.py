@@ -17,6 +17,7 @@ Only imported when asked for: ``import flowmancer_exec`` never touches dask.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import dataclasses
 import logging
@@ -130,6 +131,7 @@ class DaskExecutor:
             self.grace_period,
             self.reconnect_timeout,
             connection.claim,
+            os.getcwd(),
         )
         # Opaque bytes: the scheduler never needs the task's classes, and the worker process
         # never imports them (the attempt's child does, from the code shipped with it).
@@ -143,9 +145,8 @@ class DaskExecutor:
         try:
             while True:
                 try:
-                    done, _ = await asyncio.wait(
-                        {waiter, connection.lost}, return_when=asyncio.FIRST_COMPLETED
-                    )
+                    watched: set[asyncio.Future[Any]] = {waiter, connection.lost}
+                    done, _ = await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
                 except asyncio.CancelledError:
                     task = asyncio.current_task()
                     if task is not None and hasattr(task, "uncancel"):
@@ -187,8 +188,10 @@ async def _outcome(future: Any) -> tuple[str, Any]:
     try:
         return "data", await future
     except asyncio.CancelledError:
-        if asyncio.current_task() is not None and _cancelling():
+        if _cancelling():
             raise
+        return "cancelled", None
+    except concurrent.futures.CancelledError:  # Dask's FutureCancelledError
         return "cancelled", None
     except Exception as error:
         if isinstance(error, OSError) or "CommClosed" in type(error).__name__:

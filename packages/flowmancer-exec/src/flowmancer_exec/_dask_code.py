@@ -163,12 +163,11 @@ def _installed_uses(module: Any, roots: Sequence[str], excluded: Sequence[str]) 
     """Top-level names of installed modules that ``module``'s globals refer to."""
     names: set[str] = set()
     for value in list(vars(module).values()):
-        if isinstance(value, ModuleType):
-            origin = value.__name__
-        else:
-            origin = getattr(value, "__module__", None)
-            if not isinstance(origin, str):
-                continue
+        origin: object = (
+            value.__name__ if isinstance(value, ModuleType) else getattr(value, "__module__", None)
+        )
+        if not isinstance(origin, str):
+            continue
         top = origin.partition(".")[0]
         found = sys.modules.get(top)
         file = getattr(found, "__file__", None)
@@ -382,4 +381,3 @@ def _ensure_parents(name: str) -> None:
 def modules_of(bundle: CodeBundle) -> Iterable[str]:
     """The module names a bundle holds (for messages and tests)."""
     return (m.name for m in bundle.modules)
-

@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import dataclasses
+import os
 import pickle
 import time
 from collections.abc import Callable
@@ -53,6 +55,9 @@ class Settings:
     #: Ask the scheduler whether this attempt was started before (it reruns tasks of dead
     #: workers when its allowed-failures is not 0).
     claim: bool
+    #: The driver's working folder: the attempt's too where the worker has it (the same
+    #: machine, a shared file system), as under the process executor.
+    cwd: str = ""
 
 
 class Opaque:
@@ -113,11 +118,16 @@ async def run_on_worker(payload: bytes, settings: Settings) -> bytes:
         )
         return _pack(AttemptResult(False, reason, ("CodeMissing",)), [])
     compiled = warm_up(code)
+    # What the worker's side needs of the attempt (its name, for the records); the real one is
+    # unpickled in the child.
     standin = Attempt(
-        settings.job, settings.run_id, settings.task, Task, {}, (), settings.number, False, {}
+        settings.job, settings.run_id, settings.task, _Unknown, {}, (), settings.number, False, {}
     )
 
     def load() -> tuple[Attempt, Callable[[dict[str, Any]], Any]]:
+        if settings.cwd:
+            with contextlib.suppress(OSError):
+                os.chdir(settings.cwd)
         install_code(code, compiled)
         attempt: Attempt = pickle.loads(payload)
         return attempt, _encode
@@ -196,6 +206,13 @@ async def _claim(worker: Any, key: str) -> bool:
         return False
     await worker.scheduler.event_set(name=name)
     return True
+
+
+class _Unknown(Task):
+    """Stands for the task's class where it is not imported (the worker process)."""
+
+    def run(self) -> None:
+        """Never run."""
 
 
 def _encode(updates: dict[str, Any]) -> Opaque:

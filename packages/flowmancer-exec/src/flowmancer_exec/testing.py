@@ -134,9 +134,8 @@ def _address(file: str, scheduler: subprocess.Popen[bytes], deadline: float) -> 
     while time.monotonic() < deadline:
         if scheduler.poll() is not None:
             raise RuntimeError(f"the dask scheduler exited with code {scheduler.returncode}")
-        with contextlib.suppress(OSError, ValueError, KeyError):
-            with open(file) as f:
-                return str(json.load(f)["address"])
+        with contextlib.suppress(OSError, ValueError, KeyError), open(file) as f:
+            return str(json.load(f)["address"])
         time.sleep(0.05)
     raise TimeoutError("the dask scheduler did not start")
 

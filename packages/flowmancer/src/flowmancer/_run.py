@@ -159,7 +159,6 @@ def run_job(
         CheckpointWriteError,
         plan_resume,
     )
-
     from flowmancer_exec import ExecutorStartError, StartInterruptedError
 
     from ._interrupt import InterruptAtStart, deferring_interrupts, raise_if_interrupted
