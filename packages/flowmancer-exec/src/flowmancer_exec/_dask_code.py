@@ -13,6 +13,7 @@ Nothing here imports dask.
 
 from __future__ import annotations
 
+import ast
 import collections
 import contextlib
 import dataclasses
@@ -83,8 +84,12 @@ def collect_code(paths: Sequence[str], modules: Mapping[str, Any] | None = None)
     loaded = dict(sys.modules if modules is None else modules)
     found: dict[str, ShippedModule] = {}
     preload: set[str] = set()
+    # A cheap first look, before the real paths: most modules are installed ones, elsewhere.
+    near = tuple({*roots, *(os.path.abspath(p) for p in paths)})
     for name, module in loaded.items():
         if module is None or name in ("__main__", "__mp_main__") or not _may_ship(name):
+            continue
+        if not _maybe_under(module, near):
             continue
         shipped = _shippable(name, module, roots, excluded)
         if shipped is None:
@@ -106,6 +111,15 @@ def collect_code(paths: Sequence[str], modules: Mapping[str, Any] | None = None)
     names = set(found)
     preload = {n for n in preload if n not in names and n.isidentifier()}
     return CodeBundle(project, digest.hexdigest(), ordered, tuple(sorted(preload)), tuple(roots))
+
+
+def _maybe_under(module: Any, near: tuple[str, ...]) -> bool:
+    """Whether the module's file or folders lie under a project folder as given or as its
+    real path (the precise test, on real paths, follows for these only)."""
+    file = getattr(module, "__file__", None)
+    places = [file] if isinstance(file, str) else []
+    places.extend(p for p in getattr(module, "__path__", None) or () if isinstance(p, str))
+    return any(p.startswith(near) for p in places)
 
 
 def _may_ship(name: str) -> bool:
@@ -160,21 +174,35 @@ def _shippable(
 
 
 def _installed_uses(module: Any, roots: Sequence[str], excluded: Sequence[str]) -> set[str]:
-    """Top-level names of installed modules that ``module``'s globals refer to."""
+    """Top-level names of the installed modules ``module`` imports (``import pandas``, ``from
+    flowmancer.task import Task``) or whose objects its globals hold."""
     names: set[str] = set()
     for value in list(vars(module).values()):
         origin: object = (
             value.__name__ if isinstance(value, ModuleType) else getattr(value, "__module__", None)
         )
-        if not isinstance(origin, str):
-            continue
-        top = origin.partition(".")[0]
+        if isinstance(origin, str):
+            names.add(origin.partition(".")[0])
+    file = getattr(module, "__file__", None)
+    if isinstance(file, str):
+        with contextlib.suppress(OSError, SyntaxError, ValueError):
+            with open(file, "rb") as f:
+                tree = ast.parse(f.read())
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Import):
+                    names.update(alias.name.partition(".")[0] for alias in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    names.add(node.module.partition(".")[0])
+    installed = set()
+    for top in names - set(sys.builtin_module_names):
         found = sys.modules.get(top)
-        file = getattr(found, "__file__", None)
-        if found is None or (isinstance(file, str) and _ours(os.path.realpath(file), roots, [])):
+        where = getattr(found, "__file__", None)
+        if found is None or top.startswith("_frozen_importlib"):
             continue
-        names.add(top)
-    return names
+        if isinstance(where, str) and _ours(os.path.realpath(where), roots, []):
+            continue
+        installed.add(top)
+    return installed
 
 
 def _siblings(package: ShippedModule, found: dict[str, ShippedModule], excluded: list[str]) -> None:
@@ -188,7 +216,7 @@ def _siblings(package: ShippedModule, found: dict[str, ShippedModule], excluded:
             continue
         for entry in entries:
             stem, dot, suffix = entry.name.partition(".")
-            if not stem.isidentifier():
+            if not stem.isidentifier() or stem == "__init__":
                 continue
             name = f"{package.name}.{stem}"
             if name in found or any(_under(entry.path, e) for e in excluded):
@@ -347,11 +375,10 @@ def install_code(bundle: CodeBundle, code: Mapping[str, CodeType | None]) -> Non
     """In an attempt's child: the bundle's modules become the ones imported under their names,
     whatever the worker process had loaded under those names before."""
     roots = [m.name for m in bundle.modules if m.name.rpartition(".")[0] not in _names(bundle)]
-    for name in list(sys.modules):
-        if any(name == r or name.startswith(r + ".") for r in roots):
-            del sys.modules[name]
+    exact, under = set(roots), tuple(r + "." for r in roots)
+    for name in [n for n in sys.modules if n in exact or n.startswith(under)]:
+        del sys.modules[name]
     sys.meta_path.insert(0, _Finder(bundle, code))
-    importlib.invalidate_caches()
     for root in roots:
         _ensure_parents(root)
     for path in bundle.paths:
