@@ -29,6 +29,8 @@ from pathlib import Path
 
 from faults_support import driver_env, new_tag, run_driver, write_project
 
+from flowmancer._jobfile._read import MAX_JOB_FILE_BYTES
+
 CORPUS = Path(__file__).parent / "corpus"
 PLACEHOLDER = "<project>"
 UPDATE = os.environ.get("FLOWMANCER_UPDATE_GOLDEN") == "1"
@@ -96,11 +98,49 @@ def _unreadable(project: Path) -> None:
     job.chmod(0)
 
 
+def _fifo(project: Path) -> None:
+    # A FIFO nobody writes to: reading it would wait forever.
+    (project / "job.yaml").unlink()
+    os.mkfifo(project / "job.yaml")
+
+
+def _too_big(project: Path) -> None:
+    # One byte past the bound, as a comment after a good job: it is the size that is refused.
+    text = GOOD_JOB + "#"
+    (project / "job.yaml").write_text(text + "x" * (MAX_JOB_FILE_BYTES + 1 - len(text)))
+
+
+def _alias_text_bomb(project: Path) -> None:
+    # A 1 MiB text referred to 3,000 times: 3 GB once expanded, from a file of 1 MiB.
+    refs = ", ".join(["*big"] * 3000)
+    text = f"aliases:\n  big: &big {'x' * (1 << 20)}\n  uses: [{refs}]\n"
+    (project / "job.yaml").write_text(text + "tasks:\n  first:\n    task: Touch\n")
+
+
+def _linked_journal(project: Path) -> None:
+    # Someone else's file, and a link to it where the checkpoint's journal goes: a run would
+    # have emptied it through the link.
+    (project / "victim").write_text("someone else's file\n")
+    (project / ".flowmancer").mkdir(mode=0o700)
+    (project / ".flowmancer" / "corpus.journal").symlink_to(project / "victim")
+
+
+def _linked_lock(project: Path) -> None:
+    (project / "victim").write_text("someone else's file\n")
+    (project / ".flowmancer").mkdir(mode=0o700)
+    (project / ".flowmancer" / "corpus.lock").symlink_to(project / "victim")
+
+
 GENERATED: dict[str, Callable[[Path], None]] = {
     "huge_file": _huge,
     "deeply_nested": _deep,
     "binary_garbage": _garbage,
     "unreadable_job_file": _unreadable,
+    "job_file_is_a_fifo": _fifo,
+    "job_file_too_big": _too_big,
+    "alias_text_bomb": _alias_text_bomb,
+    "checkpoint_journal_is_a_link": _linked_journal,
+    "checkpoint_lock_is_a_link": _linked_lock,
 }
 # Cases that prove nothing as root, who reads a file whatever its mode says.
 NOT_AS_ROOT = {"unreadable_job_file"}
@@ -151,9 +191,15 @@ def snapshot(project: Path) -> dict[str, bytes | None]:
     found: dict[str, bytes | None] = {}
     for path in sorted(project.rglob("*")):
         key = str(path.relative_to(project))
-        if path.suffix == ".lock" or "__pycache__" in path.parts:
+        if (path.suffix == ".lock" and not path.is_symlink()) or "__pycache__" in path.parts:
             continue  # a run's lock file holds nothing (the kernel lock on it is what counts)
-        if path.is_dir() or not os.access(path, os.R_OK) or not path.stat().st_mode & stat.S_IRUSR:
+        if path.is_symlink():
+            found[key] = os.readlink(path).encode()  # the link itself, not what it points to
+        elif (
+            not path.is_file()  # a folder, a FIFO (reading one would wait for a writer)
+            or not os.access(path, os.R_OK)
+            or not path.stat().st_mode & stat.S_IRUSR
+        ):
             found[key] = None
         else:
             found[key] = path.read_bytes()

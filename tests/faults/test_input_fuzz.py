@@ -6,6 +6,8 @@ exits 0 or with the number of tasks that did not complete.
 For speed the driver runs in this process, through the function ``main.py``'s
 ``Flowmancer().start()`` hands the parsed command line to (``_start_parsed``); tasks run in
 threads. Default: 200 examples, derandomized (the same ones on every run); ``--soak``: 3000.
+A second fuzzer draws job files of sizes around the file-size bound and with anchors and
+aliases expanding to either side of the alias bound (both bounds made small for it).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import traceback
 from pathlib import Path
 from typing import Any, Literal
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -186,13 +189,13 @@ def run_in_process(
     project.mkdir()
     job = project / "job.yaml"
     job.write_text(text, encoding="utf-8", errors="surrogateescape")
-    args = parse_args(["-j", str(job), "--executor", "thread", *flags])
     output = io.StringIO()
     status: Any = None
     escaped = None
     path = list(sys.path)  # discovery puts each project's folder on it; 3000 would slow imports
     with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
         try:
+            args = parse_args(["-j", str(job), "--executor", "thread", *flags])
             status = Flowmancer()._start_parsed(args, project, project)
         except SystemExit as exit:
             status = exit.code
@@ -217,6 +220,10 @@ def test_job_files_made_by_hypothesis_never_crash_the_driver(tmp_path: Path, soa
         assert escaped is None, f"an exception escaped the driver:\n{escaped}"
         assert "Traceback" not in said, said
         assert isinstance(status, int), f"exit status {status!r}"
+        once = [f for f in flags if f in ("--run-from", "--run-to", "--max-concurrency")]
+        if len(once) != len(set(once)):  # a flag that takes one value, given twice
+            assert status == 2 and "given twice" in said, said
+            return
         if status == CANNOT_START:
             # Each problem is at its place: in the file, or at the flag that named a task.
             named = [f"{project}/job.yaml", *(f for f in flags if f.startswith("--"))]
@@ -236,3 +243,77 @@ def test_the_skeleton_itself_runs_cleanly(tmp_path: Path) -> None:
     text = yaml.safe_dump(SKELETON, sort_keys=False)
     status, said, escaped = run_in_process(tmp_path / "job", text)
     assert (status, escaped) == (0, None), said
+
+
+# Sizes and aliases: the bounds are made small here (the same code paths, far fewer bytes), so
+# that hypothesis reaches either side of each in every example.
+SMALL_FILE = 16 * 1024
+SMALL_ALIAS_TEXT = 64 * 1024
+
+
+@st.composite
+def sized_job_files(draw: st.DrawFn) -> tuple[str, int, int]:
+    """A valid job file with anchors and aliases of drawn sizes and counts, padded to a drawn
+    size around the file bound: (text, its size in bytes, the text its aliases add)."""
+    scalar = "x" * draw(st.integers(0, 4096))
+    fan = draw(st.integers(1, 12))
+    depth = draw(st.integers(0, 4))
+    uses = draw(st.integers(0, 40))
+    lines = ["version: 0.1", "aliases:", f"  s0: &s0 {scalar or 'e'}"]
+    added = 0
+    size = max(len(scalar), 1)  # the text one reference to the innermost anchor adds
+    for level in range(1, depth + 1):
+        lines.append(f"  s{level}: &s{level} [" + ", ".join([f"*s{level - 1}"] * fan) + "]")
+        added += fan * size
+        size *= fan
+    # Each use of the outermost anchor adds what it holds once more.
+    lines.append(f"  uses: [{', '.join([f'*s{depth}'] * uses)}]")
+    added += uses * size
+    lines += [
+        "config: {name: fuzz, max_concurrency: 2}",
+        "tasks:",
+        "  a: {task: FuzzTouch, parameters: {label: x}}",
+        "  b: {task: FuzzTyped, dependencies: [a], parameters: {count: 2}}",
+    ]
+    text = "\n".join(lines) + "\n"
+    target = draw(
+        st.sampled_from([0, SMALL_FILE - 1, SMALL_FILE, SMALL_FILE + 1])
+        | st.integers(0, 2 * SMALL_FILE)
+    )
+    if target > len(text.encode()) + 2:
+        text += "#" + "p" * (target - len(text.encode()) - 2) + "\n"
+    return text, len(text.encode()), added
+
+
+def test_job_file_sizes_and_aliases_made_by_hypothesis_are_bounded_and_said(
+    tmp_path: Path, soak: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from flowmancer._jobfile import _read, _yaml
+
+    monkeypatch.setattr(_read, "MAX_JOB_FILE_BYTES", SMALL_FILE)
+    monkeypatch.setattr(_yaml, "_ALIAS_TEXT", SMALL_ALIAS_TEXT)
+    count = iter(range(10**9))
+
+    @settings(settings.get_profile("input-fuzz-soak" if soak else "input-fuzz"))
+    @given(sized_job_files())
+    def check(made: tuple[str, int, int]) -> None:
+        text, size, added = made
+        project = tmp_path / str(next(count))
+        try:
+            status, said, escaped = run_in_process(project, text, ["--dry-run"])
+        finally:
+            shutil.rmtree(project, ignore_errors=True)
+        assert escaped is None, f"an exception escaped the driver:\n{escaped}"
+        assert "Traceback" not in said, said
+        too_big = size > SMALL_FILE
+        too_much = not too_big and added > SMALL_ALIAS_TEXT
+        if too_big:
+            assert status == CANNOT_START and "more than a job file may be" in said, said
+        elif too_much:
+            assert status == CANNOT_START and "past the limit for aliases" in said, said
+        else:
+            assert status == 0 and "dry run: nothing is run" in said, said
+        if status == CANNOT_START:
+            assert f"{project}/job.yaml" in said, said
+
+    check()

@@ -10,7 +10,7 @@ from conftest import run
 from exec_tasks import FailTimes, Hooks, Recorded, SlowSuccess
 
 from flowmancer_dag import TaskState
-from flowmancer_exec import TaskSpec
+from flowmancer_exec import ProcessExecutor, Runner, RunSnapshot, TaskSpec, ThreadExecutor
 
 
 def hooks(folder: Path, name: str = "t") -> list[str]:
@@ -87,15 +87,32 @@ def test_metadata_names_the_task_its_class_dependencies_and_attempt(
     assert all(line.split(":")[1] == "1" for line in lines)
 
 
-def test_a_timeout_after_run_returned_waits_for_the_hooks_and_the_task_completes(
+def test_a_timeout_after_run_returned_waits_for_the_hooks_then_fails_unretried(
     marks: Path, executor: str
 ) -> None:
-    spec = TaskSpec("t", SlowSuccess, {"folder": str(marks), "seconds": 0.6}, timeout=0.2)
-    result, _ = run([spec], executor)
-    assert result.states["t"] is TaskState.COMPLETED, result.reasons
-    assert result.attempts["t"] == 1
+    spec = TaskSpec(
+        "t", SlowSuccess, {"folder": str(marks), "seconds": 0.6}, timeout=0.2, max_attempts=3
+    )
+    snapshots: list[RunSnapshot] = []
+    result = Runner(
+        [spec],
+        executor=ProcessExecutor(2.0) if executor == "process" else ThreadExecutor(2.0),
+        checkpoint=Saved(snapshots),
+    ).run()
+    assert result.states["t"] is TaskState.FAILED
+    assert "in a hook after run() had completed" in result.reasons["t"]
+    assert result.attempts["t"] == 1  # run()'s work is done: not retried
     assert (marks / "on_success").exists()
     assert not (marks / "on_abort").exists()
+    assert snapshots[-1].ran == {"t"}  # a store keeps it COMPLETED for a resume
+
+
+class Saved:
+    def __init__(self, into: list[RunSnapshot]) -> None:
+        self.into = into
+
+    def save(self, snapshot: RunSnapshot) -> None:
+        self.into.append(snapshot)
 
 
 class Completions:

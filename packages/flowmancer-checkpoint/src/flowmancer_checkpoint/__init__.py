@@ -15,6 +15,7 @@ from ._errors import (
     CheckpointWriteError,
     CorruptCheckpointError,
     NewerCheckpointError,
+    UnsafeCheckpointError,
 )
 from ._file import FileCheckpointer
 from ._lock import JobLock
@@ -45,6 +46,7 @@ __all__ = [  # noqa: RUF022
     "RunSnapshotLike",
     "SQLiteCheckpointer",
     "TaskEntry",
+    "UnsafeCheckpointError",
     "plan_resume",
 ]
 

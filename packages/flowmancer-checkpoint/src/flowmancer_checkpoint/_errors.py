@@ -14,6 +14,7 @@ __all__ = [
     "CheckpointWriteError",
     "CorruptCheckpointError",
     "NewerCheckpointError",
+    "UnsafeCheckpointError",
 ]
 
 
@@ -66,6 +67,11 @@ class CheckpointWriteError(CheckpointError):
 
     The previous checkpoint, if any, is still whole: writes replace it atomically.
     """
+
+
+class UnsafeCheckpointError(CheckpointWriteError):
+    """A state file or folder is not safe to write: a symbolic link, not a regular file, or a
+    folder that is not the user's own. Nothing was written through it."""
 
 
 class CheckpointLockedError(CheckpointError):

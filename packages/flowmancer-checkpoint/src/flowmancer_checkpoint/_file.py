@@ -11,7 +11,8 @@ from typing import Any
 
 from flowmancer_dag import TaskState
 
-from ._errors import CheckpointWriteError, CorruptCheckpointError
+from ._errors import CheckpointError, CheckpointWriteError
+from ._files import check_not_linked, open_state, read_state, state_folder
 from ._journal import completion_head, completion_line, completion_tail, revocation_line
 from ._record import RunSnapshotLike, TaskEntry
 from ._store import Checkpointer, safe_name
@@ -48,6 +49,7 @@ class FileCheckpointer(Checkpointer):
         self._journals: dict[str, int] = {}  # job -> open descriptor of its journal
         # job -> the descriptor its running attempts record their completions through
         self._recorders: dict[str, int] = {}
+        self._folder_checked = False
 
     def save(self, snapshot: RunSnapshotLike) -> None:
         if snapshot.finished:
@@ -64,8 +66,7 @@ class FileCheckpointer(Checkpointer):
         self._stop_recording(job)
         path = self.journal_path(job)
         with self._writing(path):
-            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
-            fd = self._recorders[job] = os.open(path, flags, 0o644)
+            fd = self._recorders[job] = open_state(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
         return _Recorder(fd, run_id, fingerprints, self.durable)
 
     def _stop_recording(self, job: str) -> None:
@@ -84,6 +85,11 @@ class FileCheckpointer(Checkpointer):
     def location(self, job: str) -> str:
         return str(self.path(job))
 
+    def check_files(self, job: str) -> None:
+        self._folder()
+        for path in (self.path(job), self.journal_path(job), Path(self._lock_path(job))):
+            check_not_linked(path)
+
     def close(self) -> None:
         journals, self._journals = self._journals, {}
         for fd in journals.values():
@@ -98,10 +104,10 @@ class FileCheckpointer(Checkpointer):
 
     def _read(self, job: str) -> tuple[bytes, list[bytes], str] | None:
         path = self.path(job)
-        base = _read_bytes(path)
+        base = read_state(path)
         if base is None:
             return None
-        journal = _read_bytes(self.journal_path(job)) or b""
+        journal = read_state(self.journal_path(job)) or b""
         return base, journal.splitlines(keepends=True), str(self.journal_path(job))
 
     def _write_base(self, job: str, text: str) -> None:
@@ -109,7 +115,7 @@ class FileCheckpointer(Checkpointer):
         # A name per process: two writers never share a temporary file.
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         with self._writing(path):
-            self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+            self._folder()
             try:
                 _write_all(tmp, text.encode(), self.durable)
                 os.replace(tmp, path)
@@ -127,17 +133,21 @@ class FileCheckpointer(Checkpointer):
             fd = self._journals.get(job)
             if fd is not None:
                 os.ftruncate(fd, 0)
-            else:
+            else:  # through a descriptor of the file itself, never a path (see _files)
                 with contextlib.suppress(FileNotFoundError):
-                    os.truncate(self.journal_path(job), 0)
+                    fd = open_state(self.journal_path(job), os.O_WRONLY)
+                    try:
+                        os.ftruncate(fd, 0)
+                    finally:
+                        os.close(fd)
 
     def _append(self, job: str, line: str) -> None:
         # Called after every task finish: the journal's path is only worked out when needed.
         try:
             fd = self._journals.get(job)
             if fd is None:
-                flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
-                fd = self._journals[job] = os.open(self.journal_path(job), flags, 0o644)
+                flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+                fd = self._journals[job] = open_state(self.journal_path(job), flags)
                 if self.durable:  # the journal's own name must survive a power loss too
                     _sync_folder(self.checkpoint_dir)
             # One write, so that a crash leaves the line whole or cut short. A short write
@@ -167,10 +177,19 @@ class FileCheckpointer(Checkpointer):
     def _lock_path(self, job: str) -> str:
         return str(self.checkpoint_dir / f"{safe_name(job)}.lock")
 
+    def _folder(self) -> None:
+        # Checked once per store: the folder is the user's own from then on, so nobody else can
+        # replace it or plant a link in it.
+        if not self._folder_checked:
+            state_folder(self.checkpoint_dir)
+            self._folder_checked = True
+
     @contextlib.contextmanager
     def _writing(self, path: Path) -> Iterator[None]:
         try:
             yield
+        except CheckpointError:
+            raise
         except OSError as error:
             raise _write_error(path, error) from None
 
@@ -245,17 +264,6 @@ class _Prepared:
         self._recorder.revoked(task, attempt)
 
 
-def _read_bytes(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        return None
-    except IsADirectoryError:
-        raise CorruptCheckpointError(path, "is a folder, not a checkpoint file") from None
-    except OSError as error:
-        raise CorruptCheckpointError(path, f"cannot be read: {error.strerror}") from None
-
-
 def _write_rest(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
@@ -263,7 +271,12 @@ def _write_rest(fd: int, data: bytes) -> None:
 
 
 def _write_all(path: Path, data: bytes, durable: bool) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+    try:
+        fd = open_state(path, flags)
+    except FileExistsError:  # left by a crashed writer that had our pid, or planted: not ours
+        path.unlink()
+        fd = open_state(path, flags)
     try:
         _write_rest(fd, data)
         if durable:

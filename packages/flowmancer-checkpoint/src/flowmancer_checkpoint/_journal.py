@@ -39,6 +39,7 @@ from ._record import (
     expect,
     expect_time,
     json_problem,
+    lost_name,
     parse_lost,
     parse_shared,
     parse_tasks,
@@ -91,12 +92,17 @@ class Journal:
         """Start the next save of ``job`` with a whole base."""
         self._sessions.pop(job, None)
 
-    def next_write(self, snapshot: RunSnapshotLike) -> Write:
+    def next_write(
+        self, snapshot: RunSnapshotLike, kept: Mapping[str, TaskEntry] | None = None
+    ) -> Write:
         """The write that brings the store from the previous save to ``snapshot``.
 
         Uses the snapshot's ``changed`` and ``changed_keys`` when it has them; without them
-        (or for the first save of a run) the whole state is written as a new base.
+        (or for the first save of a run) the whole state is written as a new base. ``kept``:
+        entries written as they are for tasks the snapshot has SKIPPED (left out of a resumed
+        run, they keep what the checkpoint said of them).
         """
+        kept = kept or {}
         session = self._sessions.get(snapshot.job)
         changed: AbstractSet[str] | None = getattr(snapshot, "changed", None)
         changed_keys: AbstractSet[str] | None = getattr(snapshot, "changed_keys", None)
@@ -110,13 +116,13 @@ class Journal:
         ):
             session = _Session(snapshot.run_id)
             self._sessions[snapshot.job] = session
-            session.lines = {name: _line(snapshot, name) for name in snapshot.states}
+            session.lines = {name: _line(snapshot, name, kept) for name in snapshot.states}
             for key in list(snapshot.shared_dict):
                 _encode_key(session, snapshot, key)
             return self._base(session, snapshot)
         lost_before = dict(session.lost)
         for name in changed:
-            session.lines[name] = _line(snapshot, name)
+            session.lines[name] = _line(snapshot, name, kept)
         deleted = []
         for key in changed_keys:
             if not _encode_key(session, snapshot, key) and isinstance(key, str):
@@ -164,9 +170,13 @@ class Journal:
         return Write(True, text, dict(session.lost))
 
 
-def _line(snapshot: RunSnapshotLike, name: str) -> str:
+def _line(snapshot: RunSnapshotLike, name: str, kept: Mapping[str, TaskEntry]) -> str:
     # Three of these per save on a chain: no TaskEntry made on the way.
     state = snapshot.states[name]
+    if kept and state is TaskState.SKIPPED and name in kept:
+        return task_line(name, kept[name])
+    if state is TaskState.FAILED and name in getattr(snapshot, "ran", ()):
+        state = TaskState.COMPLETED  # its run() completed; a hook after it failed the attempt
     return task_line_of(
         name,
         state.value if type(state) is TaskState else TaskState(state).value,
@@ -180,15 +190,15 @@ def _encode_key(session: _Session, snapshot: RunSnapshotLike, key: Any) -> bool:
     """Bring ``key`` up to date in the session; False when it is gone (deleted or lost)."""
     if key not in snapshot.shared_dict:
         session.shared.pop(key, None)
-        session.lost.pop(key, None)
+        session.lost.pop(lost_name(key), None)
         return False
     text, why = encode_entry(key, snapshot.shared_dict[key])
     if why is None:
         session.shared[key] = text
-        session.lost.pop(key, None)
+        session.lost.pop(lost_name(key), None)
         return True
     session.shared.pop(key, None)
-    session.lost[key if isinstance(key, str) else repr(key)] = why
+    session.lost[lost_name(key)] = why
     return False
 
 

@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 from types import TracebackType
 
-from ._errors import CheckpointLockedError, CheckpointWriteError
+from ._errors import CheckpointError, CheckpointLockedError, CheckpointWriteError
+from ._files import open_state, state_folder
 
 __all__ = ["JobLock"]
 
@@ -43,15 +44,12 @@ class JobLock:
         """Take the lock or raise at once (never waits)."""
         if self._fd is not None:
             return
-        folder = self.path.parent
+        state_folder(self.path.parent)
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            fd = open_state(self.path, os.O_RDWR | os.O_CREAT)
+        except CheckpointError:
+            raise
         except OSError as error:
-            if folder.exists() and not folder.is_dir():
-                raise CheckpointWriteError(
-                    folder, "is a file, where the checkpoint folder should be"
-                ) from None
             raise CheckpointWriteError(
                 self.path, f"cannot create the lock file: {error.strerror or error}"
             ) from None

@@ -170,14 +170,20 @@ def encode_shared(shared: Mapping[Any, Any]) -> tuple[dict[str, Any], dict[str, 
         if why is None:
             out[key] = json.loads(text)
         else:
-            lost[key if isinstance(key, str) else repr(key)] = why
+            lost[lost_name(key)] = why
     return out, lost
+
+
+def lost_name(key: Any) -> str:
+    """How a ``shared_dict`` key left out of a checkpoint is named: a text key as it is, any
+    other by its repr and type (the key ``1`` must not be taken for the key ``"1"``)."""
+    return key if isinstance(key, str) else f"{key!r} ({type(key).__name__})"
 
 
 def encode_entry(key: Any, value: Any) -> tuple[str, str | None]:
     """One ``shared_dict`` entry's value as JSON text, or why it cannot be saved."""
     if not isinstance(key, str):
-        return "", f"its key is a {type(key).__name__}, and checkpoints keep only text keys"
+        return "", f"its key is of type {type(key).__name__}; checkpoints keep only text keys"
     try:
         return json.dumps(encode(value), allow_nan=False), None
     except UnencodableError as error:

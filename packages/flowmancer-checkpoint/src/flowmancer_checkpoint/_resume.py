@@ -95,7 +95,8 @@ _STATE_WORD = {
 
 
 def _names(names: tuple[str, ...] | list[str], limit: int = 5) -> str:
-    shown = ", ".join(names[:limit])
+    # A task name with a newline or an escape code is shown escaped, never acted on.
+    shown = ", ".join(n if n.isprintable() else repr(n)[1:-1] for n in names[:limit])
     return shown + (f", +{len(names) - limit} more" if len(names) > limit else "")
 
 

@@ -12,7 +12,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ._errors import CheckpointError, CheckpointWriteError, CorruptCheckpointError
+from ._errors import (
+    CheckpointError,
+    CheckpointWriteError,
+    CorruptCheckpointError,
+    UnsafeCheckpointError,
+)
+from ._files import check_not_linked, open_state, state_folder
 from ._record import RunSnapshotLike
 from ._store import Checkpointer, safe_name
 
@@ -117,6 +123,7 @@ class SQLiteCheckpointer(Checkpointer):
 
     def runs(self, job: str | None = None, limit: int = 100) -> list[RunRecord]:
         """The latest runs (of ``job``, or of every job), newest first."""
+        self._check_files(CorruptCheckpointError)
         if not self.checkpoint_database.exists():
             return []
         query = "SELECT * FROM flowmancer_runs"
@@ -155,6 +162,7 @@ class SQLiteCheckpointer(Checkpointer):
                 raise
 
     def _read(self, job: str) -> tuple[str, list[str], str] | None:
+        self._check_files(CorruptCheckpointError)
         if not self.checkpoint_database.exists():
             return None
         if self._db is not None:  # our own writes may be pending in an open transaction
@@ -266,9 +274,26 @@ class SQLiteCheckpointer(Checkpointer):
     def _lock_path(self, job: str) -> str:
         return str(self.checkpoint_database.parent / f"{safe_name(job)}.lock")
 
+    def check_files(self, job: str) -> None:
+        state_folder(self.checkpoint_database.parent)
+        self._check_files(UnsafeCheckpointError)
+        check_not_linked(Path(self._lock_path(job)))
+
+    def _check_files(self, error: type[CheckpointError]) -> None:
+        """SQLite opens its files by name, following links: refuse a link in their place."""
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            check_not_linked(Path(f"{self.checkpoint_database}{suffix}"), error)
+
     def _connect(self) -> sqlite3.Connection:
         if self._db is None:
-            self.checkpoint_database.parent.mkdir(parents=True, exist_ok=True)
+            state_folder(self.checkpoint_database.parent)
+            self._check_files(CheckpointWriteError)
+            made = False
+            with contextlib.suppress(FileExistsError):
+                # Made here, private (0600): SQLite gives its -wal and -shm files the mode of
+                # the database, and would make the database itself as the umask says.
+                os.close(open_state(self.checkpoint_database, os.O_RDWR | os.O_CREAT | os.O_EXCL))
+                made = True
             # Each write runs in `with db:`, which commits it (or rolls it back) at once.
             db = sqlite3.connect(
                 self.checkpoint_database, timeout=self.busy_timeout, check_same_thread=False
@@ -280,6 +305,10 @@ class SQLiteCheckpointer(Checkpointer):
                 self._check_columns(db)
             except BaseException:
                 db.close()
+                if made:  # an empty file would read as a database cut to nothing
+                    with contextlib.suppress(OSError):
+                        if self.checkpoint_database.stat().st_size == 0:
+                            self.checkpoint_database.unlink()
                 raise
             self._db = db
             # A checkpointer dropped without close() must not leave its connection to the

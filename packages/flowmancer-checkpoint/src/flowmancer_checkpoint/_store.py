@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import abc
 import contextlib
+import hashlib
+import os
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -12,7 +14,7 @@ from typing import Any, Protocol
 from ._errors import CorruptCheckpointError
 from ._journal import Journal, replay
 from ._lock import JobLock
-from ._record import Checkpoint, RunSnapshotLike
+from ._record import Checkpoint, RunSnapshotLike, TaskEntry
 
 __all__ = ["Checkpointer", "CompletionRecorder", "MemoryCheckpointer", "safe_name"]
 
@@ -52,6 +54,10 @@ class Checkpointer(abc.ABC):
         # False while only part of a job runs (--skip, --run-from, --run-to): its success says
         # nothing of the rest, so the checkpoint is kept.
         self.clear_on_success = True
+        # Entries of tasks a resumed run leaves out (--skip, --run-from, --run-to): saved as
+        # they were instead of SKIPPED, so that a later resume still knows them (set by the
+        # driver, from the checkpoint it resumed).
+        self.kept: Mapping[str, TaskEntry] = {}
         self._journal = Journal()
         self._reported: set[tuple[str, str]] = set()
 
@@ -77,7 +83,7 @@ class Checkpointer(abc.ABC):
         try:
             # Anything failing from here on leaves the journal's idea of the disk unreliable:
             # the next save then writes the whole checkpoint again.
-            write = self._journal.next_write(snapshot)
+            write = self._journal.next_write(snapshot, self.kept)
             if write.base:
                 self._write_base(job, write.text)
             else:
@@ -120,6 +126,14 @@ class Checkpointer(abc.ABC):
         """Forget the job's checkpoint (``--fresh``, or after a clean finish)."""
         self._journal.forget(job)
         self._remove(job)
+
+    def check_files(self, job: str) -> None:
+        """Refuse, before a run writes anything, state files of ``job`` that are not safe to
+        write: a symbolic link or anything but a regular file in their place.
+
+        Raises:
+            UnsafeCheckpointError: naming the file.
+        """
 
     def close(self) -> None:
         """Release open files or connections (they reopen when needed)."""
@@ -192,13 +206,25 @@ class MemoryCheckpointer(Checkpointer):
     def _lock_path(self, job: str) -> str:
         import tempfile
 
-        return f"{tempfile.gettempdir()}/flowmancer-memory-{safe_name(job)}.lock"
+        # A folder of the user's own: JobLock refuses a shared one (anyone could plant a link).
+        return f"{tempfile.gettempdir()}/flowmancer-{os.geteuid()}/memory-{safe_name(job)}.lock"
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
+# The longest name kept whole: the longest file made from it (``.<name>.json.<pid>.tmp``) stays
+# far below the 255 bytes file systems allow.
+_MAX_NAME = 160
+
+
 def safe_name(job: str) -> str:
-    """``job`` as a file name: letters, digits, ``.``, ``_`` and ``-`` kept, others escaped."""
+    """``job`` as a file name: letters, digits, ``.``, ``_`` and ``-`` kept, others escaped; a
+    name too long to be a file name is cut, and a digest of the whole added (so any valid job
+    name has a checkpoint, and two long names that begin alike have two)."""
     name = _UNSAFE.sub(lambda m: "".join(f"%{b:02X}" for b in m.group().encode()), job)
-    return "%2E" + name[1:] if name.startswith(".") else name or "%00"
+    name = "%2E" + name[1:] if name.startswith(".") else name or "%00"
+    if len(name) > _MAX_NAME:
+        digest = hashlib.sha256(job.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+        name = f"{name[: _MAX_NAME - 17]}-{digest}"
+    return name

@@ -82,6 +82,7 @@ def child_main(
         # The C functions (see _c_signal_functions).
         _set_handler(signal.SIGINT, int(signal.SIG_DFL))
         _set_handler(signal.SIGTERM, _stop_on_sigterm)
+        _set_handler(signal.SIGHUP, _stop_on_sigterm)
         c_sigmask(signal.SIG_SETMASK, mask)
         os.dup2(out_fd, 1)
         os.dup2(err_fd, 2)
@@ -109,7 +110,9 @@ _SHIELD = Shield()
 
 
 def _stop_on_sigterm(signum: int, frame: object) -> None:
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # on_abort must not be cut short by another
+    # on_abort must not be cut short by another
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     if not _SHIELD.up:
         raise StopRequested()
 

@@ -7,11 +7,13 @@ in any hook fails the attempt; its traceback goes to the task's log in full.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import os
 import pickle
 import traceback
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 from ._task import Task
 
@@ -92,6 +94,10 @@ def run_lifecycle(
     raised as soon as ``run()`` has returned (see ``Shield``).
     """
     outcome = Outcome()
+    # Only the process that started the attempt reports it: a child a hook forked (os.fork,
+    # multiprocessing's "fork") that returns or raises out of the hook would otherwise go on as
+    # a second copy of the attempt, report for it, and could turn a failure into a success.
+    owner = os.getpid()
 
     def fail(hook: str, error: BaseException) -> None:
         trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
@@ -106,12 +112,16 @@ def run_lifecycle(
         """Call one hook; False if it failed or a stop arrived during it."""
         try:
             getattr(instance, name)()
-        except StopRequested:
-            outcome.stopped = True
-            return False
         except BaseException as error:
-            fail(name, error)
+            if os.getpid() != owner:
+                _leave_stray(name)
+            if isinstance(error, StopRequested):
+                outcome.stopped = True
+            else:
+                fail(name, error)
             return False
+        if os.getpid() != owner:
+            _leave_stray(name)
         return True
 
     stages = ["on_create", *(["on_restart"] if restart else []), "run"]
@@ -135,6 +145,18 @@ def run_lifecycle(
         outcome.ok = False
         outcome.reason = outcome.reason or "stopped"
     return outcome
+
+
+def _leave_stray(hook: str) -> NoReturn:
+    """End a process forked inside a hook that came back out of it: its result is not the
+    attempt's, and its exit does not end the attempt (the process that started it reports)."""
+    with contextlib.suppress(OSError):
+        os.write(
+            2,
+            f"flowmancer: a process forked inside {hook}() (pid {os.getpid()}) returned from it; "
+            "it is ended and what it did is not the attempt's result\n".encode(),
+        )
+    os._exit(0)
 
 
 class EarlyRecord:

@@ -20,12 +20,14 @@ from typing import Any
 
 from ._channel import FrameReader, LineReader, read_available
 from ._child import Load, c_sigmask, child_main
+from ._children import live_processes
 from ._interface import Attempt, AttemptResult, Emit
+from ._signals import STOP_SIGNALS
 from ._started import run_started
 
 __all__ = ["ProcessExecutor"]
 
-_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+_STOP_SIGNALS = set(STOP_SIGNALS)
 
 
 def _signal_name(number: int) -> str:
@@ -88,7 +90,7 @@ class ProcessExecutor:
             for _ in range(3):
                 fds.extend(os.pipe())
             channel_r, channel_w, out_r, out_w, err_r, err_w = fds
-            # Until the child has left the runner's signal handling behind, a SIGINT/SIGTERM
+            # Until the child has left the runner's signal handling behind, a stop signal
             # reaching it would be written to the runner's wakeup socket and read as the
             # runner's own: keep them pending in both until each side is ready.
             blocked = c_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
@@ -344,18 +346,7 @@ def _group_alive(pgid: int) -> bool:
         return False
     if not os.path.isdir("/proc"):  # pragma: no cover - not Linux: trust kill()
         return True
-    with os.scandir("/proc") as entries:
-        for entry in entries:
-            if not entry.name.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry.name}/stat", "rb") as f:
-                    fields = f.read().rsplit(b")", 1)[1].split()
-            except (OSError, IndexError):
-                continue
-            if int(fields[2]) == pgid and fields[0] not in (b"Z", b"X"):
-                return True
-    return False
+    return any(group == pgid for _, _, group in live_processes())
 
 
 _PR_SET_PDEATHSIG = 1

@@ -71,7 +71,9 @@ class RunSnapshot:
     last snapshot of a run, ``aborted`` when that run was aborted. ``changed`` names the tasks
     whose state, attempts or reason changed since the run's previous snapshot, and
     ``changed_keys`` the ``shared_dict`` keys set or deleted since then (None: this is the
-    first snapshot), so a store can write only what changed.
+    first snapshot), so a store can write only what changed. ``ran`` names FAILED tasks whose
+    ``run()`` had completed when a later hook overran the timeout: a store keeps them as
+    COMPLETED, so that a resume does not run that work again.
     """
 
     job: str
@@ -86,6 +88,7 @@ class RunSnapshot:
     aborted: bool = False
     changed: AbstractSet[str] | None = None
     changed_keys: AbstractSet[str] | None = None
+    ran: AbstractSet[str] = frozenset()
 
     @property
     def ok(self) -> bool:

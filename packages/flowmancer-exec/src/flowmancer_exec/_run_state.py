@@ -24,6 +24,7 @@ from ._columns import Column
 from ._errors import StartInterruptedError
 from ._interface import Attempt, AttemptResult, CompletionRecorder
 from ._job import TaskSpec
+from ._lifecycle import error_text
 from ._records import LogRecord, RunResult, RunSnapshot, RunStart, StateChange
 from ._signals import install_signals, restore_signals
 
@@ -85,6 +86,7 @@ class RunState:
         # The executor's callback-style entry point, when it has one (see Executor).
         self.start_attempt = getattr(runner.executor, "start_attempt", None)
         self.timed_out: set[str] = set()
+        self.ran: set[str] = set()  # FAILED after run() had completed (see settle_attempt)
         self.timers: dict[str, asyncio.TimerHandle] = {}
         self.pool_use: dict[str, int] = dict.fromkeys(runner.pools, 0)
         self.pending_changes: list[StateChange] = []
@@ -134,10 +136,9 @@ class RunState:
             except Exception as error:
                 if id(observer) not in self.failed_observers:  # once per observer
                     self.failed_observers.add(id(observer))
-                    print(
+                    _tell(
                         f"flowmancer: observer {type(observer).__name__}.{method} failed: "
-                        f"{error!r}; the run goes on",
-                        file=sys.__stderr__,
+                        f"{error!r}; the run goes on"
                     )
 
     def flush(self) -> None:
@@ -178,6 +179,7 @@ class RunState:
             self.aborts > 0,
             frozenset(self.unsaved) if self.saved_once else None,
             frozenset(self.unsaved_keys) if self.saved_once else None,
+            frozenset(self.ran),
         )
 
     def completion_recorder(self) -> CompletionRecorder | None:
@@ -188,7 +190,7 @@ class RunState:
         try:
             recorder: CompletionRecorder | None = make(self.snapshot())
         except Exception as error:
-            print(f"flowmancer: the checkpoint store failed: {error}", file=sys.__stderr__)
+            _tell(f"flowmancer: the checkpoint store failed: {_reason(error)}")
             return None
         return recorder
 
@@ -215,16 +217,15 @@ class RunState:
             # Once per run: a full disk fails every save after the first, and a line per
             # finish would bury what the user needs to know.
             if not self.save_failing:
-                print(
-                    f"flowmancer: the checkpoint could not be saved: {error}; it keeps the last "
-                    "state saved before, so a resume (-r) runs again what finished since "
-                    "(the run goes on; further failures to save are not reported)",
-                    file=sys.__stderr__,
+                _tell(
+                    f"flowmancer: the checkpoint could not be saved: {_reason(error)}; it "
+                    "keeps the last state saved before, so a resume (-r) runs again what "
+                    "finished since (the run goes on; further failures to save are not reported)"
                 )
             self.save_failing = True
         else:
             if self.save_failing:
-                print("flowmancer: the checkpoint is saved again", file=sys.__stderr__)
+                _tell("flowmancer: the checkpoint is saved again")
             self.save_failing = False
 
     # -- scheduling ---------------------------------------------------------------------------
@@ -328,7 +329,18 @@ class RunState:
         timed_out = name in self.timed_out
         self.timed_out.discard(name)
         retry_note = None
-        if result.ok and not (timed_out and result.stopped):
+        if result.ok and timed_out:
+            # The timeout came once run() had returned (a stop then waits for the remaining
+            # hooks, see Shield): the attempt overran it and fails, but run()'s work is done and
+            # recorded, so it is not retried, and a resume does not run it again.
+            self.ran.add(name)
+            self.finish(
+                name,
+                False,
+                f"timed out after {spec.timeout:g} s in a hook after run() had completed "
+                "(a resume keeps what run() did)",
+            )
+        elif result.ok:
             self.finish(name, True, None)
         elif self.aborts and result.stopped and not timed_out:
             # Not run.abort(): that would DEFAULT its dependents, which were not let down by a
@@ -500,6 +512,18 @@ class RunState:
         self.save(finished=True)
         self.notify("on_run_end", result)
         return result
+
+
+def _reason(error: BaseException) -> str:
+    """What went wrong, in words: the error's text, or its kind when it has none (MemoryError)."""
+    return error_text(error) or type(error).__name__
+
+
+def _tell(text: str) -> None:
+    """A line of the runner's own on standard error; one that cannot be written (a closed pipe,
+    a hung-up terminal) is lost, never the run."""
+    with contextlib.suppress(OSError, ValueError):
+        print(text, file=sys.__stderr__, flush=True)
 
 
 def _nothing() -> None:

@@ -4,6 +4,10 @@
 ``sys.stdout`` and ``sys.stderr`` are routed by thread. Output written straight to file
 descriptors 1 and 2 (C extensions, child processes) and from threads a task starts itself is not
 attributed; use the process executor for such tasks.
+
+A thread shares the runner's process: at the end of each attempt the child processes it started
+are ended (SIGTERM, the grace period, SIGKILL) and process-wide limits it lowered are put back;
+see ``_children``.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
 from ._channel import LineWriter
+from ._children import Limits, end_children, has_children
 from ._interface import Attempt, AttemptResult, Emit
 from ._lifecycle import (
     EarlyRecord,
@@ -115,6 +120,7 @@ class _Workers:
         self.lock = threading.Lock()
         self.idle = 0
         self.threads: list[threading.Thread] = []
+        self.tids: set[int] = set()  # of every worker thread there has been
 
     def submit(self, job: _Job) -> None:
         with self.lock:
@@ -128,6 +134,7 @@ class _Workers:
 
     def _work(self) -> None:
         me = threading.current_thread()
+        self.tids.add(threading.get_native_id())
         try:
             while True:
                 job = self.jobs.get()
@@ -187,19 +194,46 @@ class ThreadExecutor:
         self._local = threading.local()
         self._saved: tuple[TextIO, TextIO] | None = None
         self._workers = _Workers()
+        self._limits: Limits | None = None
 
     async def start(self) -> None:
-        """Route sys.stdout and sys.stderr by thread."""
+        """Route sys.stdout and sys.stderr by thread; note the process's limits."""
+        self._limits = Limits()
         self._saved = (sys.stdout, sys.stderr)
         sys.stdout = _Router(sys.stdout, self._local, "stdout")
         sys.stderr = _Router(sys.stderr, self._local, "stderr")
 
     async def close(self) -> None:
-        """Let the worker threads go; put sys.stdout and sys.stderr back."""
+        """End what attempts left running (see ``_left_behind``), let the worker threads go, put
+        sys.stdout and sys.stderr back."""
+        if has_children():  # of attempts whose threads were given up on, at the latest now
+            end_children(self._workers.tids, self.grace_period)
         self._workers.close(self.grace_period)
         if self._saved is not None:
             sys.stdout, sys.stderr = self._saved
             self._saved = None
+
+    def _left_behind(self, warn: Callable[[str, float], object]) -> None:
+        """At the end of an attempt, on its thread: put back process-wide limits it lowered, and
+        end the child processes it started (SIGTERM, the grace period, SIGKILL), as the process
+        executor ends an attempt's process group. A child left running would hold the runner's
+        output pipes open (``python main.py | cat`` would wait for it) and outlive the run."""
+        lowered = self._limits.restore() if self._limits is not None else []
+        if lowered:
+            warn(
+                f"the task lowered {', '.join(lowered)} for the whole process, the runner's "
+                "too (on the thread executor); put back (use the process executor for limits of "
+                "a task's own)",
+                time.time(),
+            )
+        if has_children():
+            ended = end_children([threading.get_native_id()], self.grace_period)
+            if ended:
+                warn(
+                    f"ended {len(ended)} process(es) the attempt started and left running "
+                    f"(pid {', '.join(map(str, ended))})",
+                    time.time(),
+                )
 
     async def run_attempt(self, attempt: Attempt, emit: Emit) -> AttemptResult:
         """Run the lifecycle on a worker thread; stop it with an exception when cancelled."""
@@ -279,6 +313,7 @@ class ThreadExecutor:
                 out.close()
                 err.close()
                 self._local.stdout = self._local.stderr = None
+                self._left_behind(post("WARNING", "runner"))
                 with job.lock:
                     job.result = result
                 with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits

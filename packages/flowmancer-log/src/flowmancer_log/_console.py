@@ -9,6 +9,7 @@ from typing import TextIO
 
 from ._base import Logger
 from ._flush import IdleFlush
+from ._format import printable
 from .typing import LogRecordLike, RunResultLike, RunStartLike, StateChangeLike
 
 __all__ = ["ConsoleLogger", "wants_colour"]
@@ -95,7 +96,7 @@ class ConsoleLogger(Logger):
                 self._flush()
 
     def _prefix(self, task: str) -> str:
-        name = task.ljust(self._width)
+        name = printable(task).ljust(self._width)
         if self._colour:
             return f"{self._task_colour.get(task, _TASK_COLOURS[0])}{name}{_RESET}"
         return name
@@ -119,7 +120,8 @@ class ConsoleLogger(Logger):
         after = str(change.after)
         if after == "PENDING" and not change.reason:
             return
-        note = change.reason.split("\n", 1)[0] if change.reason else None  # short lines only
+        # Short lines only, and no control characters (a task's name in the reason, say).
+        note = printable(change.reason.split("\n", 1)[0]) if change.reason else None
         if after == "RUNNING" and change.attempt > 1:
             note = f"attempt {change.attempt}"
         state = after

@@ -9,7 +9,14 @@ from typing import TextIO
 
 from ._base import Logger
 from ._flush import IdleFlush, forget, track
-from ._format import FINISHED, TimeFormat, run_folder_name, safe_name, state_level
+from ._format import (
+    FINISHED,
+    TimeFormat,
+    open_for_appending,
+    run_folder_name,
+    safe_name,
+    state_level,
+)
 from ._retention import hold_live, release_live, remove_expired_runs
 from .typing import LogRecordLike, RunResultLike, RunStartLike, StateChangeLike
 
@@ -188,7 +195,7 @@ class FileLogger(Logger):
         # as \udcff instead of failing the write. Invalid UTF-8 bytes from a task's file
         # descriptors already arrive as U+FFFD.
         handle = open(  # noqa: SIM115 - kept open across calls, closed on finish or run end
-            self.path_for(task),
+            open_for_appending(self.path_for(task)),
             "a",
             encoding="utf-8",
             errors="backslashreplace",

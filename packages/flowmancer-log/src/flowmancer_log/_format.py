@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import hashlib
+import os
 import re
 import time
 
@@ -10,6 +13,8 @@ __all__ = [
     "FINISHED",
     "RUN_FOLDER",
     "TimeFormat",
+    "open_for_appending",
+    "printable",
     "run_folder_name",
     "safe_name",
     "state_level",
@@ -21,6 +26,37 @@ FINISHED = frozenset({"COMPLETED", "FAILED", "DEFAULTED", "SKIPPED", "ABORTED"})
 # A run folder: its start in UTC, sortable as text, with "-2", "-3"... when two runs of a job
 # start in the same millisecond. Retention deletes nothing whose name does not match this.
 RUN_FOLDER = re.compile(r"\A(\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.\d{3}Z)(?:-\d+)?\Z")
+
+
+def open_for_appending(path: str | os.PathLike[str], mode: int = 0o666) -> int:
+    """A log file opened to append (made with ``mode`` less the umask), never through a symbolic
+    link (the file it points to would be written) and never on descriptors 0-2 (a task or a
+    caller that closed one would have its output written into the log)."""
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
+    try:
+        fd = os.open(path, flags, mode)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise OSError(
+                errno.ELOOP,
+                "is a symbolic link; Flowmancer does not write logs through links",
+                os.fspath(path),
+            ) from None
+        raise
+    if fd <= 2:
+        try:
+            fd = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3)
+        finally:
+            os.close(fd)
+    return fd
+
+
+def printable(text: str) -> str:
+    """``text`` safe to show on a terminal: control characters (a newline, an escape code's
+    ESC) written as Python escapes (``\\n``, ``\\x1b``), the rest as it is."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def run_folder_name(t: float) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 from collections.abc import Callable, MutableMapping
@@ -10,7 +11,7 @@ from typing import Any
 
 from ._base import Logger
 from ._flush import IdleFlush, forget, track
-from ._format import TimeFormat, safe_name, state_level
+from ._format import TimeFormat, open_for_appending, safe_name, state_level
 from .typing import LogRecordLike, RunResultLike, RunStartLike, StateChangeLike
 
 __all__ = ["JSONLinesLogger", "json_default"]
@@ -101,7 +102,8 @@ class JSONLinesLogger(Logger):
             self._idle.reset()
             if self.target_fd is not None:
                 self.path = None
-                self._fd = os.dup(self.target_fd)  # closed at the run's end; the caller's stays
+                # Closed at the run's end; the caller's stays. Above 2, as every file we open.
+                self._fd = fcntl.fcntl(self.target_fd, fcntl.F_DUPFD_CLOEXEC, 3)
             else:
                 path = Path(
                     self.path_template.format(
@@ -112,8 +114,7 @@ class JSONLinesLogger(Logger):
                 self.path = path
                 # O_APPEND and writes of whole lines only: several processes (or runs)
                 # appending to one file never split each other's lines.
-                flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
-                self._fd = os.open(path, flags, 0o644)
+                self._fd = open_for_appending(path, 0o644)
             track(self)
             self._emit(
                 {

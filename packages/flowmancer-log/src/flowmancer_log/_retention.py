@@ -16,7 +16,7 @@ import time
 from collections.abc import Collection
 from pathlib import Path
 
-from ._format import RUN_FOLDER, run_folder_name
+from ._format import RUN_FOLDER, open_for_appending, run_folder_name
 
 __all__ = ["expired_runs", "remove_expired_runs"]
 
@@ -88,7 +88,7 @@ def hold_live(folder: Path) -> int | None:
     (and the task processes it forked) are gone, so a killed run never keeps its folder forever.
     """
     try:
-        fd = os.open(folder / LIVE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        fd = open_for_appending(folder / LIVE, 0o644)
     except OSError:
         return None
     try:

@@ -35,6 +35,26 @@ def _seconds(text: str) -> float:
     return value
 
 
+class _Once(argparse.Action):
+    """A flag that takes one value: given twice is a mistake to report, not a silent last-wins
+    (``--run-to a ... --run-to b`` would run less than asked)."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        seen = getattr(namespace, f"_given_{self.dest}", None)
+        if seen is not None:
+            raise argparse.ArgumentError(
+                self, f"given twice ({seen!r}, then {values!r}): give it once"
+            )
+        setattr(namespace, f"_given_{self.dest}", values)
+        setattr(namespace, self.dest, values)
+
+
 def parser(prog: str | None = None) -> argparse.ArgumentParser:
     """The driver's argument parser (also behind ``flowmancer run``)."""
     p = _Parser(
@@ -45,7 +65,7 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
         "parameters, graph or checkpoint; the message says what and where); 2 for a bad "
         "command line.",
     )
-    p.add_argument("-j", "--jobdef", metavar="JOB", help="the job file to run")
+    p.add_argument("-j", "--jobdef", action=_Once, metavar="JOB", help="the job file to run")
     p.add_argument("-t", "--type", default="yaml", choices=["yaml"], help="job file format")
     p.add_argument(
         "-r", "--restart", action="store_true", help="resume from the checkpoint of the last run"
@@ -54,10 +74,18 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument(
         "--skip", action="append", default=[], metavar="NAME", help="leave a task out (repeatable)"
     )
-    p.add_argument("--run-from", metavar="NAME", help="run this task and what depends on it")
-    p.add_argument("--run-to", metavar="NAME", help="run this task and what it depends on")
     p.add_argument(
-        "--max-concurrency", type=_count, metavar="N", help="tasks running at once (0: no limit)"
+        "--run-from", action=_Once, metavar="NAME", help="run this task and what depends on it"
+    )
+    p.add_argument(
+        "--run-to", action=_Once, metavar="NAME", help="run this task and what it depends on"
+    )
+    p.add_argument(
+        "--max-concurrency",
+        action=_Once,
+        type=_count,
+        metavar="N",
+        help="tasks running at once (0: no limit)",
     )
     p.add_argument(
         "--var",
@@ -73,7 +101,9 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
     p.add_argument(
         "--fresh", action="store_true", help="with -r: ignore the checkpoint and start over"
     )
-    p.add_argument("--executor", choices=["process", "thread", "dask"], help="where tasks run")
+    p.add_argument(
+        "--executor", action=_Once, choices=["process", "thread", "dask"], help="where tasks run"
+    )
     p.add_argument(
         "--dask-address",
         metavar="ADDRESS",
@@ -89,6 +119,7 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--log-format",
+        action=_Once,
         choices=["text", "json"],
         help="also show every line and state change on stderr, as text or JSON lines",
     )

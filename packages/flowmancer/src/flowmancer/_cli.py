@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ._args import parser as driver_parser
@@ -24,6 +24,7 @@ from ._driver import (
 from ._interrupt import noticing_interrupts
 from ._jobfile._problems import JobFileError, Problem
 from ._run import Built, build
+from ._streams import hardy_stdio, reserve_stdio
 
 __all__ = ["main"]
 
@@ -59,9 +60,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command not in commands:
         print(f"flowmancer: error: unknown command {command!r}\n\n{USAGE}", file=sys.stderr, end="")
         return 2
+    reserve_stdio()
+    with noticing_interrupts() as ending, hardy_stdio():
+        ending.status = _command(commands[command], rest)
+        return ending.status
+
+
+def _command(command: Callable[[list[str]], int], rest: list[str]) -> int:
     try:
-        with noticing_interrupts():
-            return commands[command](rest)
+        return command(rest)
     except (Stop, JobFileError) as error:
         _say_problems(error.problems)
         return CANNOT_START

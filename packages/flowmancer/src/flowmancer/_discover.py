@@ -85,7 +85,7 @@ def _import_folder(
 def _import(name: str, problems: list[Problem], place: str, *, walk: bool) -> None:
     try:
         module = importlib.import_module(name)
-    except Exception as error:
+    except (Exception, SystemExit) as error:  # sys.exit() in a module would end the driver
         problems.append(Problem(_describe(name, error), place))
         return
     if not walk or not hasattr(module, "__path__"):
@@ -105,6 +105,8 @@ def _describe(module: str, error: BaseException) -> str:
     ours = (str(Path(__file__).parent), "<frozen importlib", str(Path(importlib.__file__).parent))
     user = [f for f in frames if not f.filename.startswith(ours)]
     where = f"{user[-1].filename}:{user[-1].lineno}: " if user else ""
+    if isinstance(error, SystemExit):
+        return f"{where}cannot import {module}: it called sys.exit({error.code!r}) while imported"
     fix = ""
     if (
         isinstance(error, ModuleNotFoundError)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Iterator, Mapping, Sequence
@@ -14,7 +15,7 @@ from typing import Any
 # _interrupt is imported with the driver, not in start(): a Ctrl-C landing in an import there,
 # before the driver's SIGINT handler is in place, would be Python's own traceback.
 from ._collector import deferring_collection
-from ._interrupt import noticing_interrupts, quiet_on_the_way_out
+from ._interrupt import interrupted_by, noticing_interrupts, quiet_on_the_way_out
 from ._jobfile._problems import (
     JobFileError,
     Mark,
@@ -24,13 +25,12 @@ from ._jobfile._problems import (
     without_consequences,
 )
 from ._jobfile._schema import JobDefinition, TaskDefinition
+from ._streams import hardy_stdio, json_stderr, reserve_stdio
 from .exceptions import CannotStartError as Stop
 
 __all__ = ["CANNOT_START", "Flowmancer", "Stop", "matrix_place", "place_problems", "together"]
 
 CANNOT_START = 99
-# 128 + SIGINT, as shells report a program Ctrl-C ended.
-INTERRUPTED = 130
 
 
 class Flowmancer:
@@ -123,10 +123,13 @@ class Flowmancer:
 
         Returns 99 when the job cannot start (the reason is printed: file, place, problem).
         """
-        with noticing_interrupts():
-            return self._parse_and_start(
+        reserve_stdio()
+        # Under test (embedded), signals are given back as they were once start() returns.
+        with noticing_interrupts(settle=not self._test) as ending, hardy_stdio():
+            ending.status = self._parse_and_start(
                 default_jobdef_path, default_jobdef_type, raise_exception_on_failure
             )
+            return ending.status
 
     def _parse_and_start(
         self, default_jobdef_path: str | None, default_jobdef_type: str, raise_on_failure: bool
@@ -163,7 +166,13 @@ class Flowmancer:
         if args.debug:
             self._debug = True
         self._root = root
-        with _inside(self._root), deferring_collection(), quiet_on_the_way_out():
+        json_lines = getattr(args, "log_format", None) == "json"
+        with (
+            json_stderr(json_lines),
+            _inside(self._root),
+            deferring_collection(),
+            quiet_on_the_way_out(),
+        ):
             try:
                 return self._start(args, caller, default_jobdef_path, default_jobdef_type)
             except Stop as stop:
@@ -224,8 +233,9 @@ class Flowmancer:
 
 
 def _interrupted() -> int:
-    print("flowmancer: interrupted (SIGINT)", file=sys.stderr)
-    return INTERRUPTED
+    name = interrupted_by()
+    print(f"flowmancer: interrupted ({name})", file=sys.stderr)
+    return 128 + signal.Signals[name].value
 
 
 def together(found: Sequence[Problem], later: Sequence[object]) -> list[object]:

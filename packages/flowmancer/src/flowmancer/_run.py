@@ -157,26 +157,26 @@ def run_job(
         CheckpointError,
         CheckpointLockedError,
         CheckpointWriteError,
+        UnsafeCheckpointError,
         plan_resume,
     )
     from flowmancer_exec import ExecutorStartError, StartInterruptedError
 
-    from ._interrupt import InterruptAtStart, deferring_interrupts, raise_if_interrupted
+    from ._interrupt import InterruptAtStart, deferring_from_now, raise_if_interrupted
 
     built = build(job, marks, root, args, classes)
     runner, store = built.runner, built.store
     selected = _select(runner, args)
     # Part of the job runs: its success must not erase what the checkpoint knows of the rest (a
-    # later -r still needs it). A whole run's success clears it, but only below, once the result
-    # has been printed: a driver killed in between leaves a checkpoint in which every task has
-    # completed (so -r runs nothing again), and one killed after it has told its user so.
+    # later -r still needs it). A whole run's success clears it, below, before the result is
+    # printed: the exit status and what is said always agree with the checkpoint.
     partial = bool(args.skip or args.run_from or args.run_to)
     store.clear_on_success = False
 
     name = job.config.name
     try:
         with store.lock(name):
-            plan = None
+            plan = record = None
             if args.fresh and args.dry_run:  # a dry run changes nothing, the checkpoint too
                 print(
                     f"flowmancer: --fresh: the checkpoint of job {name!r} would be cleared",
@@ -189,10 +189,19 @@ def run_job(
                     file=sys.stderr,
                 )
             elif args.restart:
-                plan = plan_resume(name, store.load(name), runner.prepared.fingerprints)
+                record = store.load(name)
+            check_files = getattr(store, "check_files", None)  # a 0.12 checkpointer has none
+            if check_files is not None and not args.dry_run:
+                check_files(name)  # a link in a state file's place: refused before any task
+            if args.restart and not args.fresh:
+                plan = plan_resume(name, record, runner.prepared.fingerprints)
             completed = list(plan.completed) if plan else []  # in the job's order
             done = set(completed)
             skipped = [n for n in runner.tasks if n not in selected and n not in done]
+            if plan is not None and record is not None:
+                # What this run leaves out keeps what the checkpoint said of it (a FAILED task
+                # left out by --run-to is still FAILED for the next -r), not SKIPPED.
+                store.kept = {n: record.tasks[n] for n in skipped if n in record.tasks}
             if not args.dry_run:
                 _preflight(runner, store)
             if plan is not None:  # after the checks: a run refused does not say it resumes
@@ -206,23 +215,24 @@ def run_job(
             raise_if_interrupted()
             runner.observers.append(InterruptAtStart(runner.abort))
             collecting_from_the_run()
+            # From here a stop signal is the runner's, and once the run has ended it changes
+            # nothing: the checkpoint is settled first, then the result said.
+            deferring_from_now()
             try:
-                with deferring_interrupts():
-                    result = asyncio.run(
-                        _run_and_drain(
-                            runner,
-                            completed=completed,
-                            skipped=skipped,
-                            restarted=plan.restarted if plan else (),
-                            shared_dict=plan.shared_dict if plan else None,
-                        )
+                result = asyncio.run(
+                    _run_and_drain(
+                        runner,
+                        completed=completed,
+                        skipped=skipped,
+                        restarted=plan.restarted if plan else (),
+                        shared_dict=plan.shared_dict if plan else None,
                     )
+                )
             except ExecutorStartError as error:  # nothing ran: the checkpoint is as it was
                 raise Stop([str(error)]) from None
             except StartInterruptedError as error:
                 print(f"flowmancer: {error}", file=sys.stderr)
                 return 128 + (error.signal or signal.SIGINT)
-            _print_result(result)
             if result.ok and not partial:
                 try:
                     store.clear(name)
@@ -230,8 +240,11 @@ def run_job(
                     # Not worth failing a run that succeeded: a later -r finds every task
                     # completed there and runs nothing.
                     print(f"flowmancer: warning: {error}", file=sys.stderr)
+            _print_result(result)
     except CheckpointLockedError as error:
         raise Stop([str(error)]) from None
+    except UnsafeCheckpointError as error:
+        raise Stop([f"{error} (nothing was run, and nothing written through it)"]) from None
     except CheckpointWriteError as error:
         hint = (
             " (nothing was run: a run must be able to save its checkpoint; make the folder"
@@ -364,6 +377,8 @@ def _console(args: argparse.Namespace) -> list[Any]:
 def _print_plan(
     tasks: tuple[str, ...], selected: Any, completed: set[str], changed: set[str]
 ) -> None:
+    from ._streams import printable
+
     print("dry run: nothing is run")
     for name in tasks:
         if name in completed:
@@ -374,11 +389,13 @@ def _print_plan(
             why = "run: changed since the checkpoint"
         else:
             why = "run"
-        print(f"  {name}: {why}")
+        print(f"  {printable(name)}: {why}")
 
 
 def _print_result(result: Any) -> None:
     from flowmancer_dag import TaskState
+
+    from ._streams import printable
 
     counts: dict[str, int] = {}
     for state in result.states.values():
@@ -392,5 +409,5 @@ def _print_result(result: Any) -> None:
     )
     for name, state in result.states.items():
         if state in (TaskState.FAILED, TaskState.ABORTED) and name in result.reasons:
-            reason = result.reasons[name].strip().splitlines()[-1][:200]
-            print(f"  {name}: {state.value}: {reason}", file=sys.stderr)
+            reason = printable(result.reasons[name].strip().splitlines()[-1][:200])
+            print(f"  {printable(name)}: {state.value}: {reason}", file=sys.stderr)

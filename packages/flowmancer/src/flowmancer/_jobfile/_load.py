@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ._problems import Mark, Problem, Problems, without_consequences
+from ._read import why_not_a_job_file
 from ._schema import JobDefinition, TaskDefinition, check_job
 from ._yaml import Variables, load_yaml
 
@@ -101,9 +102,12 @@ def _read_with_includes(
             loop = " -> ".join(str(p) for p in (*chain, path, target))
             problems.add("include", f"loops back to a file being read: {loop}", mark)
             continue
-        if not target.is_file():
-            what = "is a folder, not a job file" if target.is_dir() else "not found"
-            problems.add("include", f"included file {what}: {target}", mark)
+        try:
+            why = why_not_a_job_file(target.stat())
+        except OSError:
+            why = "not found"
+        if why is not None:
+            problems.add("include", f"included file {why}: {target}", mark)
             continue
         included, included_marks = _read_with_includes(
             target, root, values, problems, (*chain, path)

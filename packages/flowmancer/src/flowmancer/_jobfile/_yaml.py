@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from ._problems import Mark, Problems
+from ._read import MAX_JOB_FILE_BYTES, Unreadable, read_job_bytes
 from ._settle import Substituted, TypedKey, settle
 
 __all__ = ["Variables", "load_yaml"]
@@ -93,22 +94,18 @@ def load_yaml(path: Path, variables: Variables, problems: Problems) -> tuple[Any
     """
     file = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = read_job_bytes(path)
     except FileNotFoundError:
         problems.add("", "no such file", Mark(file, 0, 0))
         return None, {}
-    except IsADirectoryError:
-        problems.add("", "is a folder, not a job file", Mark(file, 0, 0))
+    except Unreadable as error:
+        problems.add("", str(error), Mark(file, 0, 0))
         return None, {}
+    try:
+        # Newlines as text mode reads them (\r\n and \r become \n).
+        text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
     except UnicodeDecodeError as error:
-        try:
-            mark = _offset_mark(file, path.read_bytes(), error.start)
-        except OSError:  # pragma: no cover - it was readable a moment ago
-            mark = Mark(file, 1, 1)
-        problems.add("", f"not UTF-8 text ({error.reason})", mark)
-        return None, {}
-    except OSError as error:
-        problems.add("", f"cannot be read: {error.strerror or error}", Mark(file, 0, 0))
+        problems.add("", f"not UTF-8 text ({error.reason})", _offset_mark(file, data, error.start))
         return None, {}
     if "\0" in text:  # libyaml would take it for the end of the file and say something else
         mark = _offset_mark(file, text, text.index("\0"))
@@ -135,7 +132,7 @@ def load_yaml(path: Path, variables: Variables, problems: Problems) -> tuple[Any
         return None, {}
     if node is None:
         return None, {"": Mark(file, 1, 1)}
-    builder = _Builder(file, variables, problems)
+    builder = _Builder(file, variables, problems, text)
     data = builder.build(node, "")
     if builder.made:
         data = settle(data, builder.typed_keys, builder.clean)
@@ -200,9 +197,15 @@ def _syntax_hint(error: yaml.MarkedYAMLError, line: str, mark: Mark) -> str:
     return f" (it began at {where})"
 
 
+# What aliases may add to a job when expanded: values, and characters of text.
+_ALIAS_VALUES = 1_000_000
+_ALIAS_TEXT = MAX_JOB_FILE_BYTES
+
+
 class _Builder:
-    def __init__(self, file: str, variables: Variables, problems: Problems) -> None:
+    def __init__(self, file: str, variables: Variables, problems: Problems, text: str = "") -> None:
         self.file = file
+        self.text = text
         self.variables = variables
         self.problems = problems
         self.marks: dict[str, Mark] = {}
@@ -211,6 +214,9 @@ class _Builder:
         self.built: dict[int, Any] = {}
         self.building: set[int] = set()  # the collections enclosing the node being built
         self.expanded = 0
+        self.expanded_text = 0
+        self.scalars: set[int] = set()  # scalar nodes built once: a second time is an alias
+        self.sizes: dict[int, tuple[int, int]] = {}  # _size of what an anchor's node built
         self.too_much = False
         # Substituted values and TypedKeys made: the data needs settling (see _settle), except
         # the collections built without any (their ids in `clean`).
@@ -238,18 +244,17 @@ class _Builder:
             # otherwise grow exponentially). Copies keep later merges from sharing.
             seen = self.built.get(id(node))
             if seen is not None:
-                if self.too_much:
-                    return None  # said once; every further alias would only repeat it
-                self.expanded += _size(seen)
-                if self.expanded > 1_000_000:
-                    self.too_much = True
-                    self.problems.add(
-                        place,
-                        "aliases expand to too much data (more than a million values)",
-                        self.mark(node),
-                    )
+                size = self.sizes.get(id(node))
+                if size is None:  # once per anchor: an alias bomb refers to each many times
+                    size = self.sizes[id(node)] = _size(seen)
+                if self.expand(node, place, *size):
                     return None
                 return copy.deepcopy(seen)
+        elif id(node) in self.scalars:  # an alias of a scalar: its text, once more
+            if self.expand(node, place, 1, len(node.value)):
+                return None
+        else:
+            self.scalars.add(id(node))
         self.depth += 1
         self.building.add(id(node))
         try:
@@ -271,6 +276,26 @@ class _Builder:
         finally:
             self.depth -= 1
             self.building.discard(id(node))
+
+    def expand(self, node: yaml.Node, place: str, values: int, text: int) -> bool:
+        """Count what an alias adds to the job; True (said once) when it is too much."""
+        if self.too_much:
+            return True  # said once; every further alias would only repeat it
+        self.expanded += values
+        self.expanded_text += text
+        if self.expanded <= _ALIAS_VALUES and self.expanded_text <= _ALIAS_TEXT:
+            return False
+        self.too_much = True
+        limit = f"{_ALIAS_TEXT // (1024 * 1024)} MiB of text, a million values"
+        at = node.start_mark
+        lines = self.text.splitlines()
+        line = lines[at.line] if at.line < len(lines) else ""
+        anchor = re.match(r"&([^\s,\[\]{}]+)", line[at.column :])
+        what = f"the alias *{anchor.group(1)} (and those before it)" if anchor else "aliases"
+        self.problems.add(
+            place, f"{what} expand the job past the limit for aliases ({limit})", self.mark(node)
+        )
+        return True
 
     def mapping(self, node: yaml.MappingNode, place: str) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -362,12 +387,21 @@ class _Builder:
         return match.group(0)
 
 
-def _size(value: Any) -> int:
-    if isinstance(value, dict):
-        return 1 + sum(_size(v) for v in value.values())
-    if isinstance(value, list):
-        return 1 + sum(_size(v) for v in value)
-    return 1
+def _size(value: Any) -> tuple[int, int]:
+    """How many values ``value`` holds, and how many characters of text (keys included)."""
+    values = text = 0
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        values += 1
+        if isinstance(item, dict):
+            text += sum(len(k) for k in item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            text += len(item)
+    return values, text
 
 
 def _without_references(text: str) -> str:

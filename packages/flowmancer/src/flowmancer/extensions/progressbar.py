@@ -17,6 +17,8 @@ import sys
 import time
 from typing import Any, TextIO
 
+from .._streams import printable
+
 __all__ = ["RichProgressBar"]
 
 _FAILED = {"FAILED", "DEFAULTED", "ABORTED"}
@@ -55,7 +57,7 @@ class RichProgressBar:
         if self._is_terminal():
             self._start_live()
         else:
-            self._plain(f"{start.job}: {len(start.tasks)} tasks")
+            self._plain(f"{printable(start.job)}: {len(start.tasks)} tasks")
 
     def on_state_change(self, change: Any) -> None:
         """Count the change; redraw, or print it as a line."""
@@ -64,8 +66,8 @@ class RichProgressBar:
         if self._progress is not None:
             self._redraw()
         elif after != "PENDING" or change.reason:  # PENDING is noise in a log
-            why = f" ({_last_line(change.reason)})" if change.reason else ""
-            self._plain(f"{change.task}: {change.before} -> {after}{why}")
+            why = f" ({printable(_last_line(change.reason))})" if change.reason else ""
+            self._plain(f"{printable(change.task)}: {change.before} -> {after}{why}")
 
     def on_run_end(self, result: Any) -> None:
         """Final counts; the live line stays on screen as the summary."""
@@ -128,7 +130,8 @@ class RichProgressBar:
         counts = self._counts()
         done = counts["completed"] + counts["failed"] + counts["skipped"]
         running = [name for name, state in self._states.items() if state == "RUNNING"]
-        shown = ", ".join(running[:4]) + (f" +{len(running) - 4}" if len(running) > 4 else "")
+        shown = ", ".join(map(printable, running[:4]))
+        shown += f" +{len(running) - 4}" if len(running) > 4 else ""
         status = (
             f"pending {counts['pending']} · running {counts['running']} · "
             f"completed {counts['completed']} · failed {counts['failed']} · "
@@ -159,7 +162,7 @@ class RichProgressBar:
     def _summary(self) -> str:
         c = self._counts()
         return (
-            f"{self._job}: completed {c['completed']}, failed {c['failed']}, skipped "
+            f"{printable(self._job)}: completed {c['completed']}, failed {c['failed']}, skipped "
             f"{c['skipped']}, pending {c['pending']} in {self._elapsed()}"
         )
 
