@@ -16,7 +16,8 @@ connecting); "run" is the part after start-up (Flowmancer: the time the driver p
 from the first submit to the last result); "CPU" is what the driver, the scheduler and the
 workers (with the attempts' children) spent, which a busy machine distorts less. The scenarios
 are interleaved over ``--rounds`` so that a busy spell of the machine hits all of them alike;
-the ratios of each round are printed, then their medians. Target (issue 26): Flowmancer within 1.5x of plain Dask for both shapes.
+the ratios of each round are printed, then their medians. Target (issue 26): Flowmancer
+within 1.5x of plain Dask for both shapes.
 
     python benchmarks/dask_overhead.py [--tasks 1000] [--rounds 3] [--workers 2]
 """

@@ -247,11 +247,46 @@ def test_a_mistyped_dask_address_is_one_line_and_exit_99(tmp_path: Path) -> None
     assert code == 99, err
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
+    # Named by where it came from (the variable), not by a place in job.yaml.
     assert lines[0].startswith(
-        "flowmancer: error: cannot connect to the dask scheduler at tcpp://127.0.0.1:8786: "
+        "flowmancer: error: $FLOWMANCER_DASK_ADDRESS: 'tcpp://127.0.0.1:8786': "
         "unknown protocol 'tcpp' (one of "
     ), err
     assert "tcp, tls" in lines[0] and "for example tcp://scheduler-host:8786" in lines[0]
+    assert "job.yaml" not in err
+
+
+def test_an_unreachable_scheduler_fails_within_the_connect_timeout_naming_the_address(
+    tmp_path: Path,
+) -> None:
+    folder = project(tmp_path / "p", "p", NOOP, "tasks: {noop: {task: Noop}}\n")
+    with silent_listener() as (address, _):
+        began = time.monotonic()
+        code, err = run(folder, "--dask-address", address, "--dask-connect-timeout", "2")
+        took = time.monotonic() - began
+    assert code == 99, err
+    lines = err.strip().splitlines()
+    assert lines == [
+        f"flowmancer: error: cannot connect to the dask scheduler at {address}: the connection "
+        "was accepted but nothing was said within 2 s (not a dask scheduler: a dask scheduler "
+        "greets first)"
+    ], err
+    assert "ran" not in err and took < 60
+
+
+def test_executor_dask_without_the_extra_says_how_to_install_it(tmp_path: Path) -> None:
+    folder = project(tmp_path / "p", "p", NOOP, "tasks: {noop: {task: Noop}}\n")
+    blocked = tmp_path / "blocked"  # dask as if not installed: its import fails
+    blocked.mkdir()
+    (blocked / "distributed.py").write_text("raise ImportError('not installed here')\n")
+    env = {**environment(), "PYTHONPATH": str(blocked)}
+    for flags in (["--executor", "dask"], ["--dask-address", "tcp://127.0.0.1:8786"]):
+        code, err = run(folder, *flags, env=env)
+        assert code == 99, err
+        assert err.strip().splitlines() == [
+            "flowmancer: error: the dask executor is not installed: "
+            "pip install 'flowmancer-exec[dask]' (or 'flowmancer[dask]')"
+        ], err
 
 
 SLEEPER = """\

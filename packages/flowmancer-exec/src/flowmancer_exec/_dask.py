@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ._dask_code import CodeBundle, code_plugin, collect_code
-from ._dask_connect import allowed_failures, connect, warn
+from ._dask_connect import allowed_failures, connect, parse_address, warn
 from ._dask_worker import Settings, request_stop, run_on_worker, unpack
 from ._errors import ExecutorStartError, ExecutorUnavailableError
 from ._interface import Attempt, AttemptResult, Emit
@@ -65,6 +65,7 @@ class DaskExecutor:
 
     Raises:
         ExecutorUnavailableError: dask is not installed (with the command that installs it).
+        ExecutorStartError: ``address`` cannot be an address (an unknown protocol, no port).
     """
 
     name = "dask"
@@ -78,7 +79,9 @@ class DaskExecutor:
         reconnect_timeout: float = 10.0,
         connect_timeout: float = 10.0,
     ) -> None:
-        _distributed()
+        distributed = _distributed()
+        if address is not None:
+            parse_address(distributed, address)  # a typo is said now, not when connecting
         self.address = address
         self.n_workers = n_workers
         self.grace_period = grace_period

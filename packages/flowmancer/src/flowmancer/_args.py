@@ -106,12 +106,14 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--dask-address",
+        action=_Once,
         metavar="ADDRESS",
         help="the dask scheduler to run on (tcp://HOST:8786; implies --executor dask; "
         "default: $FLOWMANCER_DASK_ADDRESS, then config.dask.address, then a local cluster)",
     )
     p.add_argument(
         "--dask-connect-timeout",
+        action=_Once,
         type=_seconds,
         metavar="SECONDS",
         help="how long to try reaching the dask scheduler (default: config.dask.connect_timeout"

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ._collector import collecting_from_the_run
 from ._discover import discover
 from ._driver import Stop, matrix_place, place_problems
-from ._jobfile._problems import Mark, Problems
+from ._jobfile._problems import Mark, Problem, Problems
 from ._jobfile._schema import JobDefinition
 from ._plugins import build_checkpointer, build_extensions, build_loggers
 
@@ -91,20 +91,36 @@ def build(
     )
     executor: Any = ThreadExecutor() if kind == "thread" else ProcessExecutor()
     if kind == "dask":
-        from flowmancer_exec import DaskExecutor, ExecutorUnavailableError
+        from flowmancer_exec import DaskExecutor, ExecutorStartError, ExecutorUnavailableError
 
         dask = job.config.dask
         folders = [str(root), *(str(root / d) for d in job.config.extension_directories)]
+        # Where the address came from, to name in a message about it: a key of the job file,
+        # or the flag or variable (no place in the file).
+        address, place = dask.address, "config.dask.address"
+        if args.dask_address:
+            address, place = args.dask_address, "--dask-address"
+        elif os.environ.get(DASK_ADDRESS_VARIABLE):
+            address, place = os.environ[DASK_ADDRESS_VARIABLE], f"${DASK_ADDRESS_VARIABLE}"
         try:
             executor = DaskExecutor(
-                args.dask_address or os.environ.get(DASK_ADDRESS_VARIABLE) or dask.address,
+                address,
                 dask.n_workers,
                 paths=folders,
                 reconnect_timeout=dask.reconnect_timeout,
                 connect_timeout=args.dask_connect_timeout or dask.connect_timeout,
             )
         except ExecutorUnavailableError as error:
-            problems.add("" if args.executor else "config.executor", str(error))
+            if args.executor or args.dask_address:  # asked for on the command line
+                problems.items.append(Problem(str(error)))
+            else:
+                problems.add("config.executor", str(error))
+        except ExecutorStartError as error:  # an address that cannot be one: said before anything
+            text = f"{address!r}: {error.reason}"
+            if place.startswith("config."):
+                problems.add(place, text)
+            else:
+                problems.items.append(Problem(text, place))
     runner = None
     try:
         runner = Runner(
