@@ -336,3 +336,30 @@ def _zombie(pid: int) -> bool:
             return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
     except OSError:
         return True
+
+
+def test_kill_9_of_the_driver_stops_its_attempt_on_the_worker(
+    tmp_path: Path, cluster: DaskCluster
+) -> None:
+    folder = project(tmp_path / "p", "p", SLEEPER, "tasks: {sleeper: {task: Sleeper}}\n")
+    process = driver(folder, "--dask-address", cluster.address)
+    try:
+        deadline = time.monotonic() + 180
+        while not (folder / "started").exists() or not (folder / "started").read_text():
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        child = int((folder / "started").read_text())
+        assert cluster.worker_running(child) is not None  # it runs on a worker, not the driver
+        os.kill(process.pid, signal.SIGKILL)
+        process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    # The scheduler drops the task of a client that is gone; the worker's watchdog then stops
+    # the attempt (on_abort, the grace period of 5 s, then its process group is killed).
+    deadline = time.monotonic() + 45
+    while os.path.exists(f"/proc/{child}") and not _zombie(child):
+        assert time.monotonic() < deadline, "the attempt runs on without its driver"
+        time.sleep(0.2)
+    assert not (folder / "finished").exists()
