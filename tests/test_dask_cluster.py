@@ -99,8 +99,11 @@ def test_an_edited_task_runs_as_edited_when_the_run_is_resumed(
     tmp_path: Path, cluster: DaskCluster
 ) -> None:
     folder = project(tmp_path / "edited", "edited", VERSION_1, "tasks: {hello: {task: Hello}}\n")
+    before = code_plugins(cluster)
     code, err = run(folder, "--dask-address", cluster.address)
     assert code == 1 and "bug in version 1" in err, err
+    shipped = code_plugins(cluster) - before
+    assert len(shipped) == 1, shipped  # the project's code, in one plugin on the scheduler
     mytasks = folder / "tasks" / "mytasks.py"
     mytasks.write_text(
         mytasks.read_text()
@@ -110,6 +113,17 @@ def test_an_edited_task_runs_as_edited_when_the_run_is_resumed(
     code, err = run(folder, "-r", "--dask-address", cluster.address)
     assert code == 0, err
     assert "fixed in version 2" in err and "version 1" not in err.replace("run 20", ""), err
+    # The new version replaced the old one on the scheduler: one per project, not per edit.
+    assert code_plugins(cluster) - before == shipped
+
+
+def code_plugins(cluster: DaskCluster) -> set[str]:
+    """The names of the worker plugins the scheduler holds for Flowmancer's code."""
+    import distributed
+
+    with distributed.Client(cluster.address, timeout=60, set_as_default=False) as client:
+        names = client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.worker_plugins))
+    return {name for name in names if name.startswith("flowmancer-code-")}
 
 
 def test_two_projects_whose_packages_share_a_name_run_on_one_cluster(
