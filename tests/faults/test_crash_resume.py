@@ -124,9 +124,13 @@ def _without_one_python_swallowed_before_the_driver(text: str) -> str:
     Flowmancer().start() runs, the driver notices such a swallowed Ctrl-C and says so itself)."""
     lines = text.splitlines(keepends=True)
     if len(lines) >= 3 and lines[0].startswith(_SWALLOWED_BY_PYTHON):
-        for at, line in enumerate(lines[1:6], start=1):
+        # The report can be a chained traceback (zipimport's KeyError, then the interrupt while
+        # handling it: 11 lines on 3.11); it ends at the first bare KeyboardInterrupt line.
+        for at, line in enumerate(lines[1:20], start=1):
             if line.rstrip() in ("KeyboardInterrupt", "KeyboardInterrupt:"):
                 return "".join(lines[at + 1 :])
+            if line.startswith(("flowmancer:", "[")):
+                break  # the driver's own output: what came before was not Python's start alone
     return text
 
 

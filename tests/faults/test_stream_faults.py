@@ -115,6 +115,44 @@ def test_log_format_json_puts_only_json_lines_on_stderr(tmp_path: Path) -> None:
     assert any(line.startswith("flowmancer: resuming job") for line in said), said
 
 
+RAW = """\
+import os
+import subprocess
+import sys
+
+from flowmancer import Task, task
+
+
+@task
+class Raw(Task):
+    def run(self) -> None:
+        os.write(2, b"straight to descriptor 2\\nand a last line without its newline")
+        subprocess.run(["sh", "-c", "echo from a child process >&2"], check=True)
+        sys.__stderr__.write("through sys.__stderr__\\n")
+"""
+
+
+@pytest.mark.parametrize("executor", ["thread", "process"])
+def test_log_format_json_turns_raw_writes_to_descriptor_2_into_json_lines(
+    tmp_path: Path, executor: str
+) -> None:
+    # A thread task shares the driver's descriptor 2: what it (or a child it starts, or a C
+    # library) writes there must not break the stream's one-JSON-object-per-line rule.
+    write_project(tmp_path, RAW, "config: {name: raw}\ntasks:\n  r: {task: Raw}\n")
+    done = run_driver(tmp_path, "-j", "job.yaml", "--executor", executor, "--log-format", "json")
+    assert done.returncode == 0, done.stderr
+    objects = [json.loads(line) for line in done.stderr.splitlines()]  # each line, JSON
+    said = " ".join(o["event"] for o in objects)
+    for text in (
+        "straight to descriptor 2",
+        "and a last line without its newline",
+        "from a child process",
+        "through sys.__stderr__",
+    ):
+        assert text in said, done.stderr
+    assert objects[-1]["event"].startswith("flowmancer: job 'raw' succeeded"), objects[-1]
+
+
 def test_a_resumed_partial_run_keeps_the_failed_state_of_what_it_leaves_out(
     tmp_path: Path,
 ) -> None:

@@ -3,7 +3,8 @@
 ``print`` and ``self.logger`` are still attributed to the right task: while the executor runs,
 ``sys.stdout`` and ``sys.stderr`` are routed by thread. Output written straight to file
 descriptors 1 and 2 (C extensions, child processes) and from threads a task starts itself is not
-attributed; use the process executor for such tasks.
+attributed (under ``--log-format json`` the driver still turns it into JSON lines); use the
+process executor for such tasks.
 
 A thread shares the runner's process: at the end of each attempt the child processes it started
 are ended (SIGTERM, the grace period, SIGKILL) and process-wide limits it lowered are put back;

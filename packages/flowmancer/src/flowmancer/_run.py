@@ -384,9 +384,12 @@ def _console(args: argparse.Namespace) -> list[Any]:
     if args.log_format == "json":
         from flowmancer_log import JSONLinesLogger
 
+        from ._streams import json_stderr_fd
+
         # Standard error's own descriptor, as it is: reopening /dev/stderr would give a second
-        # file offset and overwrite what others wrote (2> file).
-        return [JSONLinesLogger(fd=2)]
+        # file offset and overwrite what others wrote (2> file). Not descriptor 2 itself: that
+        # is the pipe that turns raw writes into JSON lines (see json_stderr).
+        return [JSONLinesLogger(fd=json_stderr_fd())]
     return []
 
 
