@@ -65,10 +65,12 @@ def test_a_timeout_stops_the_attempt_on_the_worker_with_on_abort(tmp_path: Path)
 
     marks = tmp_path / "marks"
     marks.mkdir()
-    specs = [TaskSpec("slow", Sleep, {"seconds": 60, "folder": str(marks)}, timeout=8)]
+    # The timeout counts from the submission: room for a busy machine to start the attempt.
+    specs = [TaskSpec("slow", Sleep, {"seconds": 120, "folder": str(marks)}, timeout=25)]
     result = Runner(specs, executor=DaskExecutor(n_workers=1, paths=[str(HERE)])).run()
     assert result.states["slow"] is S.FAILED
     assert "timed out" in result.reasons["slow"]
+    assert (marks / "slow.start").exists()  # run() had started: on_abort is owed
     assert (marks / "slow.aborted").exists()  # on_abort ran on the worker
     assert not (marks / "slow.end").exists()
 
