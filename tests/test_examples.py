@@ -15,6 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 
@@ -89,8 +91,9 @@ def test_the_graph_demo_runs_the_quickstart_shape_and_shows_the_failure() -> Non
     out = run_example("graph")
     assert "do-something-3 FAILED: do-something-3 fails by design" in out
     assert "publish DEFAULTED (without running)" in out
-    assert "cleanup COMPLETED" in out  # all_done runs after a failure
+    assert "cleanup COMPLETED" in out  # finally runs after a failure
     assert "alert COMPLETED" in out  # one_failed runs because of it
+    assert out.index("alert COMPLETED") < out.index("cleanup RUNNING")  # finally: last
     assert "finished: 2 task(s) did not complete: do-something-3, publish" in out
     assert out.index("do-something-1 COMPLETED") < out.index("do-something-3 RUNNING")
     assert out.index("do-something-2 COMPLETED") < out.index("do-something-3 RUNNING")
@@ -210,21 +213,35 @@ def test_the_etl_retries_the_busy_warehouse_cleans_up_and_skips_the_alert(tmp_pa
     assert most_at_once(extracts) == 2  # the `api` pool holds two
 
 
-def test_the_etl_alerts_when_the_load_fails_and_r_reruns_only_the_load(tmp_path: Path) -> None:
+def test_the_etl_alerts_when_the_load_fails_and_r_reruns_the_load_and_what_follows(
+    tmp_path: Path,
+) -> None:
     root = copy_example(tmp_path, "etl")
     failed = drive(root, "--var", "busy=3")  # busy for all three attempts
     assert failed.returncode == 1, failed.stderr
     assert "load: FAILED: ConnectionError: warehouse busy" in failed.stderr
     assert "next in 0.2 s" in failed.stderr  # backoff 0.1, doubled by backoff_factor: 2
     alert = (root / "ALERT.txt").read_text()
-    assert alert == "the sales report was not loaded: ConnectionError: warehouse busy\n"
-    assert not (root / "staging").exists()  # all_done: cleanup ran after the failure
+    assert (
+        alert == "the sales report was not loaded: load FAILED (ConnectionError: warehouse busy)\n"
+    )
+    assert not (root / "staging").exists()  # finally: cleanup ran after the failure, last
+    (run,) = run_folders(root, "etl")
+    cleanup, alerted = (
+        attempt_windows((run / f"{n}.log").read_text())[0] for n in ("cleanup", "alert")
+    )
+    assert cleanup[0] >= alerted[1]
     assert not (root / "warehouse").exists()
 
     resumed = drive(root, "-r", "--var", "busy=0")
     assert resumed.returncode == 0, resumed.stderr
-    assert "6 completed kept; running 1 failed (load)" in resumed.stderr
-    assert log_names(run_folders(root, "etl")[-1]) == ["load.log"]
+    assert (
+        "4 completed kept; running 1 failed (load), "
+        "2 downstream of a task that runs again (cleanup, alert)" in resumed.stderr
+    )
+    # the cleanup runs after the new load; the alert is judged anew: nothing failed this time
+    assert "alert: INIT -> SKIPPED (nothing upstream failed)" in resumed.stderr
+    assert log_names(run_folders(root, "etl")[-1]) == ["cleanup.log", "load.log"]
     # the totals came from the checkpoint's shared_dict: transform did not run again
     assert json.loads((root / "warehouse" / "report.json").read_text()) == ETL_TOTALS
 
@@ -243,6 +260,19 @@ def flowmancer_graph(job: Path, *args: str) -> str:
     )
     assert graph.returncode == 0, graph.stderr
     return f"```mermaid\n{graph.stdout.strip()}\n```"
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [["--run-from", "transform", "--skip", "alert"], ["--skip", "transform"]],
+)
+def test_the_etl_dry_runs_are_the_ones_in_the_readme(tmp_path: Path, flags: list[str]) -> None:
+    root = copy_example(tmp_path, "etl")
+    done = drive(root, "--dry-run", *flags)
+    assert done.returncode == 0, done.stderr
+    readme = (ROOT / "README.md").read_text()
+    shown = f"main.py -j job.yaml --dry-run {' '.join(flags)}\n{done.stdout}```"
+    assert shown in readme  # which tasks run, which are left out, what load waits for
 
 
 def test_the_etl_graphs_are_the_mermaid_charts_in_the_readme(tmp_path: Path) -> None:

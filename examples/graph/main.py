@@ -1,8 +1,9 @@
 """The quickstart job's shape, driven by flowmancer_dag alone.
 
-Two tasks wait side by side, then one fails by design; a cleanup runs whatever happened and an
-alert runs because something failed. flowmancer_dag decides *when* each task may run; this
-script decides *how* (here: a thread pool), exactly as the Flowmancer runner does.
+Two tasks wait side by side, then one fails by design; an alert runs because something failed,
+and a cleanup runs last, whatever happened (trigger rule finally: after every other task).
+flowmancer_dag decides *when* each task may run; this script decides *how* (here: a thread
+pool), exactly as the Flowmancer runner does.
 
     hatch run demo-graph        # or: python examples/graph/main.py
 """
@@ -46,7 +47,7 @@ JOB = {
 def main() -> int:
     graph = Graph(
         {name: deps for name, (deps, _) in JOB.items()},
-        trigger_rules={"cleanup": "all_done", "alert": "one_failed"},
+        trigger_rules={"cleanup": "finally", "alert": "one_failed"},
     )
     graph.validate()
     print("order: ", " -> ".join(graph.order()))

@@ -1,7 +1,7 @@
 """The quickstart job, run for real by flowmancer_exec: each task in its own forked process.
 
 Two tasks wait side by side, then one fails by design and is retried once; a cleanup runs
-whatever happened and an alert runs because something failed. Everything the tasks print and
+last, whatever happened (trigger rule finally). Everything the tasks print and
 log comes back through an observer, attributed and timed. This goes through the Python API of
 flowmancer_exec, without a job file; examples/quickstart is the same job as a project run with
 `python main.py -j job.yaml`.
@@ -68,7 +68,7 @@ def main() -> int:
             max_attempts=2,
             backoff=0.2,
         ),
-        TaskSpec("cleanup", "CleanUp", depends_on=["do-something-3"], trigger_rule="all_done"),
+        TaskSpec("cleanup", "CleanUp", depends_on=["do-something-3"], trigger_rule="finally"),
     ]
     result = Runner(job, job="quickstart", observers=[Console()]).run()
     print()

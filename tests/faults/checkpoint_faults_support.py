@@ -132,11 +132,12 @@ def build_killed(folder: Path) -> None:
 
 
 def kept_files(folder: Path) -> dict[str, bytes]:
-    """Every file of the checkpoint folder but the lock (it holds the last holder's pid) and what
-    SQLite's reader makes beside a WAL database: its shared-memory index and an empty log."""
+    """Every file of the checkpoint folder but the lock (it holds the last holder's pid), the
+    driver's note of which job file a run came from (for -r without -j; it holds no state), and
+    what SQLite's reader makes beside a WAL database: its shared-memory index and an empty log."""
     found = {}
     for path in sorted(checkpoint_dir(folder).iterdir()):
-        if not path.is_file() or path.name.endswith((".lock", "-shm")):
+        if not path.is_file() or path.name.endswith((".lock", ".jobfile", "-shm")):
             continue
         data = path.read_bytes()
         if not (path.name.endswith("-wal") and not data):

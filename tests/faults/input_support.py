@@ -98,6 +98,11 @@ def _unreadable(project: Path) -> None:
     job.chmod(0)
 
 
+def _no_job_file(project: Path) -> None:
+    # Without -j the driver runs job.yaml beside it: here there is none.
+    (project / "job.yaml").unlink()
+
+
 def _fifo(project: Path) -> None:
     # A FIFO nobody writes to: reading it would wait forever.
     (project / "job.yaml").unlink()
@@ -132,6 +137,7 @@ def _linked_lock(project: Path) -> None:
 
 
 GENERATED: dict[str, Callable[[Path], None]] = {
+    "cli_no_job_file": _no_job_file,
     "huge_file": _huge,
     "deeply_nested": _deep,
     "binary_garbage": _garbage,

@@ -248,7 +248,10 @@ def test_shared_dict_keys_1_and_text_1_stay_two_keys(tmp_path: Path, executor: s
     resumed = run_driver(tmp_path, "-j", "job.yaml", "-r")
     assert resumed.returncode == 0, resumed.stderr
     assert "shared_dict lost '1 (int)' (not saved)" in resumed.stderr
-    assert (tmp_path / "notes.txt").read_text().splitlines()[-1] == "[('1', 'the text')]"
+    # What wrote the key left out is not restorable: it runs again, so nothing is missing.
+    assert "1 not restorable (writes)" in resumed.stderr, resumed.stderr
+    last = (tmp_path / "notes.txt").read_text().splitlines()[-1]
+    assert last == "[('1', 'the text'), (1, 'the int')]"
 
 
 def test_a_save_that_fails_without_words_is_reported_with_its_kind(

@@ -8,7 +8,7 @@ import sys
 
 import structlog
 
-from flowmancer_exec import Observer, Runner, Task, TaskSpec
+from flowmancer_exec import Observer, Runner, Task, TaskSpec, UpstreamState
 from flowmancer_log import (
     ConsoleLogger,
     FileLogger,
@@ -41,6 +41,15 @@ class Hello(Task):
         print("hello")
 
 
+class Alert(Task):
+    def run(self) -> None:
+        failed: dict[str, UpstreamState] = {
+            name: up for name, up in self.upstream_states.items() if up.failed
+        }
+        for name, up in failed.items():
+            self.logger.error("%s %s: %s", name, up.state.value, up.reason or "")
+
+
 def main() -> int:
     configure_structlog([structlog.processors.format_exc_info], level="INFO")
     file_logger: Observer = FileLogger("./logs", retention_days=10)
@@ -50,7 +59,11 @@ def main() -> int:
         StructlogLogger(),
         FailureCounter(),
     ]
-    result = Runner([TaskSpec("hello", Hello)], observers=[file_logger, *loggers]).run()
+    specs = [
+        TaskSpec("hello", Hello),
+        TaskSpec("alert", Alert, depends_on=["hello"], trigger_rule="one_failed"),
+    ]
+    result = Runner(specs, observers=[file_logger, *loggers], finally_grace_period=10).run()
     return result.exit_code
 
 

@@ -6,6 +6,7 @@ from collections.abc import Set as AbstractSet
 
 from flowmancer_dag import (
     CycleError,
+    FinallyDependencyError,
     Graph,
     GraphError,
     MissingDependencyError,
@@ -18,6 +19,7 @@ from flowmancer_dag import (
 def plan(jobs: dict[str, list[str]]) -> list[list[str]]:
     graph: Graph[str] = Graph(jobs, trigger_rules={"cleanup": TriggerRule.ALL_DONE})
     graph.add("alert", ["load"], trigger_rule="one_failed")
+    graph.add("teardown", ["cleanup"], trigger_rule=TriggerRule.FINALLY)
     try:
         graph.validate()
     except CycleError as cycle:
@@ -27,6 +29,8 @@ def plan(jobs: dict[str, list[str]]) -> list[list[str]]:
         for problem in error.problems:
             if isinstance(problem, MissingDependencyError):
                 print(problem.node, problem.missing)
+            elif isinstance(problem, FinallyDependencyError):
+                print(problem.node, "needs", problem.finally_nodes)
         raise
     return graph.levels()
 
@@ -38,6 +42,8 @@ def drive(graph: Graph[str], failing: AbstractSet[str]) -> dict[str, TaskState]:
             run.start(node)
             for settled, state in run.finish(node, ok=node not in failing):
                 print(f"{settled} is {state.value}")
+    for node, state in run.abort_all_but_finally():
+        print(f"{node} is {state.value}")
     total, path = graph.critical_path({"extract": 2.5, "load": 1})
     print(f"{total:.1f}s along {' -> '.join(path)}")
     print(graph.to_mermaid(run.states))

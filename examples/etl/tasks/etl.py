@@ -57,23 +57,18 @@ class Load(Task):
     busy_attempts: int = 1  # how many attempts find the warehouse busy
 
     def run(self) -> None:
-        try:
-            if self.metadata.attempt <= self.busy_attempts:
-                raise ConnectionError("warehouse busy")
-        except ConnectionError as error:
-            # shared_dict writes travel back even from a failed attempt: the alert reads this
-            self.shared_dict["load_error"] = f"{type(error).__name__}: {error}"
-            raise
+        if self.metadata.attempt <= self.busy_attempts:
+            raise ConnectionError("warehouse busy")
         self.target.parent.mkdir(exist_ok=True)
         report = json.dumps(self.shared_dict["totals"], indent=2, sort_keys=True)
         self.target.write_text(report + "\n")
-        self.shared_dict.pop("load_error", None)
         print(f"report written to {self.target} on attempt {self.metadata.attempt}")
 
 
 @task
 class Cleanup(Task):
-    """Removes the staged copies, whether the load worked or not (trigger_rule: all_done)."""
+    """Removes the staged copies once every other task has finished, however it went
+    (trigger_rule: finally)."""
 
     staging: Path = Path("staging")
 
@@ -84,12 +79,17 @@ class Cleanup(Task):
 
 @task
 class Alert(Task):
-    """Raises the alarm when the load failed (trigger_rule: one_failed)."""
+    """Raises the alarm when something upstream failed (trigger_rule: one_failed), saying
+    what and why."""
 
     alerts: Path = Path("ALERT.txt")
 
     def run(self) -> None:
-        error = self.shared_dict.get("load_error", "unknown error")
-        message = f"the sales report was not loaded: {error}"
+        failed = [
+            f"{name} {up.state.value} ({up.reason})"
+            for name, up in self.upstream_states.items()
+            if up.failed
+        ]
+        message = f"the sales report was not loaded: {'; '.join(failed)}"
         self.alerts.write_text(message + "\n")
         self.logger.warning(message)

@@ -28,6 +28,9 @@ class Snapshot:
     aborted: bool = False
     changed: AbstractSet[str] | None = None
     changed_keys: AbstractSet[str] | None = None
+    results: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    writers: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    unrestorable: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
 def snapshot(job: str = "nightly", finished: bool = False, **states: str) -> Snapshot:

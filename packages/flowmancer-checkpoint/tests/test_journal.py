@@ -247,3 +247,45 @@ def test_a_last_line_that_no_crash_could_leave_is_refused(tmp_path: Path) -> Non
     journal.write_bytes(whole + b"\x8f\x01garbage")  # not the start of any journal line
     with pytest.raises(CorruptCheckpointError, match="line 3: not a journal entry"):
         store.load("nightly")
+
+
+def test_results_and_unrestorable_tasks_are_journalled_and_read_back(
+    backend: str, tmp_path: Path
+) -> None:
+    store = type(BACKENDS[backend](tmp_path))(tmp_path / "c.db", report=lambda _: None)
+    store.save(step(0))
+    store.save(dataclasses.replace(step(1), results={NAMES[0]: {"rows": 3}}))
+    store.save(
+        dataclasses.replace(
+            step(2, frame=object()),
+            results={NAMES[0]: {"rows": 3}, NAMES[1]: object()},
+            changed_keys={"frame"},
+            writers={"frame": NAMES[1]},
+        )
+    )
+    record = store.load("nightly")
+    assert record is not None
+    assert record.results == {NAMES[0]: {"rows": 3}}
+    assert set(record.unrestorable) == {NAMES[1]}
+    # A task that runs again has no result any more.
+    store.save(dataclasses.replace(step(3), results={}, changed={NAMES[0]}))
+    record = store.load("nightly")
+    assert record is not None and record.results == {}
+    assert set(record.unrestorable) == {NAMES[1]}  # marked for the rest of the run
+
+
+def test_a_completion_with_a_value_that_cannot_be_saved_is_not_recorded_early(
+    tmp_path: Path,
+) -> None:
+    store = FileCheckpointer(tmp_path)
+    first = step(0)
+    store.save(first)
+    recorder = store.completion_recorder(first)
+    recorder.completed(NAMES[0], 1, {"frame": object()}, ())
+    recorder.completed(NAMES[1], 1, {}, (), object())
+    recorder.completed(NAMES[2], 1, {}, (), {"rows": 3})
+    loaded = store.load("nightly")
+    assert loaded is not None
+    # Such a task cannot be restored: recorded as completed it would be kept by a resume.
+    assert [loaded.tasks[n].state for n in NAMES[:3]] == [S.INIT, S.INIT, S.COMPLETED]
+    assert loaded.results == {NAMES[2]: {"rows": 3}}

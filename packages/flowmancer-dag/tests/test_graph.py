@@ -75,7 +75,7 @@ def test_trigger_rules_are_validated_and_reported() -> None:
     with pytest.raises(
         ValueError,
         match=r"b: unknown trigger rule 'any_success' "
-        r"\(expected one of all_success, all_done, one_failed\)",
+        r"\(expected one of all_success, all_done, one_failed, finally\)",
     ):
         Graph({"b": []}, trigger_rules={"b": "any_success"})
     with pytest.raises(UnknownNodeError, match="unknown node in trigger_rules: x"):

@@ -165,3 +165,114 @@ def test_select_matches_ancestors_and_descendants(mapping: Mapping, data: st.Dat
     assert set(graph.select(run_from=node)) == {node, *graph.descendants(node)}
     assert set(graph.select(run_to=node)) == {node, *graph.ancestors(node)}
     assert list(graph.select(run_to=node)) == [n for n in graph if n in graph.select(run_to=node)]
+
+
+class _Simulated:
+    """A run driven to its end, finishing running nodes in a random order, on one clock that
+    ticks at every finish: when each node was handed out, finished, and settled (any final
+    state, also without running), and the final states."""
+
+    def __init__(
+        self,
+        graph: Graph[str],
+        rnd: random.Random,
+        failing: set[str],
+        completed: set[str],
+        skipped: set[str],
+    ) -> None:
+        run = graph.run(completed=sorted(completed), skipped=sorted(skipped))
+        clock = itertools.count(1)
+        self.started: dict[str, int] = {}
+        self.ended: dict[str, int] = {}
+        self.settled = {n: 0 for n, s in run.states.items() if s.is_finished}
+        running: list[str] = []
+        while True:
+            for node in run.ready():
+                assert node not in skipped and node not in completed
+                self.started[node] = next(clock)
+                running.append(node)
+            if not running:
+                break
+            node = running.pop(rnd.randrange(len(running)))
+            self.ended[node] = self.settled[node] = next(clock)
+            for other, _ in run.finish(node, ok=node not in failing):
+                self.settled[other] = self.ended[node]
+        assert run.is_finished
+        assert set(self.settled) == set(graph)
+        self.states = dict(run.states)
+
+
+def _draw_sets(data: st.DataObject, nodes: list[str]) -> tuple[set[str], set[str], set[str]]:
+    """Left out, restored as completed, failing: a role per node, mostly running well."""
+    roles = ["runs", "runs", "fails", "left out", "left out", "restored"]
+    role = {n: data.draw(st.sampled_from(roles)) for n in nodes}
+
+    def having(r: str) -> set[str]:
+        return {n for n in nodes if role[n] == r}
+
+    return having("left out"), having("restored"), having("fails")
+
+
+@given(mappings(acyclic=True), st.randoms(use_true_random=False), st.data())
+def test_every_node_that_runs_starts_after_every_ancestor_that_runs_has_finished(
+    mapping: Mapping, rnd: random.Random, data: st.DataObject
+) -> None:
+    # The default trigger rule, whatever is left out or failing in between. A node restored
+    # as completed is done before the run starts: nothing after it waits for what is before it.
+    skipped, completed, failing = _draw_sets(data, list(mapping))
+    graph = Graph(mapping)
+    sim = _Simulated(graph, rnd, failing, completed, skipped)
+    upstream: dict[str, set[str]] = {}  # ancestors reached without passing a restored node
+    for v in graph.order():
+        upstream[v] = set()
+        for d in mapping[v]:
+            if d not in completed:
+                upstream[v] |= {d, *upstream[d]}
+    for v, at in sim.started.items():
+        for u in upstream[v]:
+            if u in sim.started:
+                assert sim.ended[u] < at, (u, v)
+                assert u not in failing, (u, v)  # a failure upstream: v never runs
+
+
+@given(mappings(acyclic=True), st.randoms(use_true_random=False), st.data())
+def test_left_out_nodes_pass_order_through_under_every_trigger_rule(
+    mapping: Mapping, rnd: random.Random, data: st.DataObject
+) -> None:
+    nodes = list(mapping)
+    rules = {
+        n: data.draw(st.sampled_from(["all_success", "all_done", "one_failed", "finally"]))
+        for n in nodes
+    }
+    for n, deps in mapping.items():  # only a finally node may depend on a finally node
+        if rules[n] != "finally":
+            mapping[n] = [d for d in deps if rules[d] != "finally"]
+    skipped, completed, failing = _draw_sets(data, nodes)
+    graph = Graph(mapping, trigger_rules=rules)
+    sim = _Simulated(graph, rnd, failing, completed, skipped)
+
+    # What each node waits for: the nodes that run before it on a path along which nothing
+    # settles early (a restored node is done from the start; a DEFAULTED node settles at the
+    # first failure upstream; a one_failed node may run or settle then). Left-out nodes lie on
+    # such paths like any other.
+    waits: dict[str, set[str]] = {}
+    for v in graph.order():
+        w: set[str] = set()
+        for d in mapping[v]:
+            if d in sim.started:
+                w.add(d)
+            early = d in completed or rules[d] == "one_failed"
+            if not early and sim.states[d] is not TaskState.DEFAULTED:
+                w |= waits[d]
+        waits[v] = w
+    for v, at in sim.started.items():
+        if rules[v] == "one_failed":
+            continue  # runs at the first failure upstream, by design
+        for u in waits[v]:
+            assert sim.ended[u] < at, (u, v)
+        if rules[v] == "finally":  # last: after everything that is not finally
+            assert all(sim.ended[u] < at for u in sim.started if rules[u] != "finally"), v
+    for x in skipped:
+        assert sim.states[x] in (TaskState.SKIPPED, TaskState.DEFAULTED)
+        if sim.states[x] is TaskState.SKIPPED and rules[x] != "one_failed":
+            assert all(sim.settled[d] <= sim.settled[x] for d in mapping[x]), x

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +24,29 @@ from flowmancer_exec import (
 # The task classes tests run live in exec_tasks.py beside this file (importlib mode does not put
 # test folders on sys.path by itself).
 sys.path.insert(0, os.path.dirname(__file__))
+
+
+def start_driver(
+    tmp_path: Path, template: str, started: list[str], **fields: object
+) -> tuple[subprocess.Popen[str], Path]:
+    """A driver script made from ``template`` (given ``tests``, ``folder`` and ``fields``),
+    started in its own process and returned once the tasks in ``started`` have left their
+    ``<name>.start`` marks in the folder."""
+    folder = tmp_path / "marks"
+    folder.mkdir()
+    script = tmp_path / "driver.py"
+    script.write_text(
+        template.format(tests=os.path.dirname(__file__), folder=str(folder), **fields)
+    )
+    process = subprocess.Popen(
+        [sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 20
+    while not all((folder / f"{name}.start").exists() for name in started):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, f"{', '.join(started)} never started"
+        time.sleep(0.02)
+    return process, folder
 
 
 class Recorder:

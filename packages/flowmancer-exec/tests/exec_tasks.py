@@ -307,3 +307,44 @@ class Recorded(Task):
         self.shared_dict[self.metadata.name] = self.metadata.attempt
         if self.fail:
             raise RuntimeError("failing as asked")
+
+
+class Witness(Task):
+    """Marks its start and end like Track, and writes what it was told of the tasks upstream
+    (``self.upstream_states``) to ``folder/<name>.upstream`` as JSON: name -> [state, reason,
+    failed]. Sleeps ``seconds``; ``on_abort`` marks ``<name>.aborted``."""
+
+    folder: str
+    seconds: float = 0.0
+
+    def run(self) -> None:
+        import json
+
+        mark(self.folder, "track", f"start {self.metadata.name} {time.time()!r}")
+        told = {n: [u.state.value, u.reason, u.failed] for n, u in self.upstream_states.items()}
+        Path(self.folder, f"{self.metadata.name}.upstream").write_text(json.dumps(told))
+        deadline = time.monotonic() + self.seconds
+        while time.monotonic() < deadline:  # short naps: a thread stops between instructions
+            time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+        mark(self.folder, "track", f"end {self.metadata.name} {time.time()!r}")
+
+    def on_abort(self) -> None:
+        mark(self.folder, f"{self.metadata.name}.aborted")
+
+
+def upstream_told(folder: str | Path, name: str) -> dict[str, list[object]]:
+    """What a Witness task was told of the tasks upstream."""
+    import json
+
+    told: dict[str, list[object]] = json.loads(Path(folder, f"{name}.upstream").read_text())
+    return told
+
+
+def spans(folder: str | Path) -> dict[str, tuple[float, float]]:
+    """Each task's (start, end) from Track's and Witness's marks (end: inf if it never ended)."""
+    starts: dict[str, float] = {}
+    ends: dict[str, float] = {}
+    for line in Path(folder, "track").read_text().splitlines():
+        kind, name, when = line.split()
+        (starts if kind == "start" else ends)[name] = float(when)
+    return {name: (at, ends.get(name, float("inf"))) for name, at in starts.items()}

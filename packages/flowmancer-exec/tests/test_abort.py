@@ -11,9 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import alive
-
-HERE = Path(__file__).resolve().parent
+from conftest import alive, start_driver
 
 DRIVER = textwrap.dedent(
     """
@@ -48,26 +46,9 @@ DRIVER = textwrap.dedent(
 def start(
     tmp_path: Path, executor: str = "ProcessExecutor", grace: float = 5, abort_takes: float = 0
 ) -> subprocess.Popen[str]:
-    folder = tmp_path / "marks"
-    folder.mkdir()
-    script = tmp_path / "driver.py"
-    script.write_text(
-        DRIVER.format(
-            tests=str(HERE),
-            folder=str(folder),
-            executor=executor,
-            grace=grace,
-            abort_takes=abort_takes,
-        )
+    process, _ = start_driver(
+        tmp_path, DRIVER, ["a", "b"], executor=executor, grace=grace, abort_takes=abort_takes
     )
-    process = subprocess.Popen(
-        [sys.executable, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    deadline = time.monotonic() + 20
-    while not ((folder / "a.start").exists() and (folder / "b.start").exists()):
-        assert process.poll() is None, process.communicate()
-        assert time.monotonic() < deadline, "the tasks never started"
-        time.sleep(0.02)
     return process
 
 

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -79,6 +80,51 @@ def test_a_timeout_stops_the_attempt_on_the_worker_with_on_abort(tmp_path: Path)
 def cluster() -> Iterator[DaskCluster]:
     with dask_cluster(workers=2) as running:
         yield running
+
+
+def test_alert_and_finally_tasks_read_upstream_states_on_the_workers(tmp_path: Path) -> None:
+    from exec_tasks import Fail, Noop, Witness, upstream_told
+
+    folder = {"folder": str(tmp_path)}
+    specs = [
+        TaskSpec("fetch", Fail, {"message": "HTTP 503"}),
+        TaskSpec("store", Noop, depends_on=["fetch"]),
+        TaskSpec("alert", Witness, folder, depends_on=["store"], trigger_rule="one_failed"),
+        TaskSpec("cleanup", Witness, folder, trigger_rule="finally"),
+    ]
+    result = Runner(specs, executor=DaskExecutor(n_workers=1, paths=[str(HERE)])).run()
+    assert result.states["alert"] is S.COMPLETED and result.states["cleanup"] is S.COMPLETED
+    fetch = ["FAILED", "ValueError: HTTP 503", True]
+    store = ["DEFAULTED", "upstream did not complete: fetch", True]
+    assert upstream_told(tmp_path, "alert") == {"fetch": fetch, "store": store}
+    assert upstream_told(tmp_path, "cleanup") == {
+        "fetch": fetch,
+        "store": store,
+        "alert": ["COMPLETED", None, False],
+    }
+
+
+def test_a_local_cluster_starts_quietly_when_port_8787_is_taken() -> None:
+    # Another cluster on the machine (another job, another user's tests) holds the port the
+    # scheduler's HTTP server takes by default: ours picks a free one without a warning.
+    from exec_tasks import Noop
+
+    holder = socket.socket()
+    try:
+        holder.bind(("0.0.0.0", 8787))
+        holder.listen()
+    except OSError:
+        pass  # already taken by someone else: the very case
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = Runner(
+                [TaskSpec("one", Noop)], executor=DaskExecutor(n_workers=1, paths=[str(HERE)])
+            ).run()
+    finally:
+        holder.close()
+    assert result.ok, result.reasons
+    assert [str(w.message) for w in caught if "in use" in str(w.message)] == []
 
 
 def when_started(marks: Path, name: str, then: Callable[[int], object]) -> threading.Thread:

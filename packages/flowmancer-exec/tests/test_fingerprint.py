@@ -74,3 +74,36 @@ def test_a_prepared_job_fingerprints_converted_parameters_with_defaults() -> Non
     # 1 and 1.0 convert to the same float: the same definition.
     assert job.fingerprints["a"] == job.fingerprints["b"]
     assert job.fingerprints["a"] == fingerprint(Sleep, job.parameters["a"])
+
+
+def test_an_edit_of_the_class_code_changes_the_fingerprint(tmp_path: Path) -> None:
+    from flowmancer_exec import code_digest
+
+    source = (
+        "from flowmancer_exec import Task\n"
+        "class Base(Task):\n"
+        "    def run(self):\n"
+        "        return {value}\n"
+        "class Load(Base):\n"
+        "    n: int = 1\n"
+    )
+    code = (
+        "import sys; sys.path.insert(0, {folder!r})\n"
+        "from flowmancer_exec import fingerprint\n"
+        "from loadmod import Load\n"
+        "print(fingerprint(Load, {{'n': 1}}))"
+    )
+
+    def digest(value: int) -> str:
+        (tmp_path / "loadmod.py").write_text(source.format(value=value))
+        return subprocess.run(
+            [sys.executable, "-c", code.format(folder=str(tmp_path))],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+
+    # The inherited run() is part of Load's code: editing the base class changes it too.
+    assert digest(1) == digest(1) != digest(2)
+    made = type("Made", (Window,), {"run": lambda self: None})  # no source file to read
+    assert code_digest(made) == code_digest(made)

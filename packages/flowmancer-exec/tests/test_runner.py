@@ -312,7 +312,8 @@ def test_a_bad_job_is_refused_with_every_problem_before_anything_runs() -> None:
         "tasks.b.max_attempts: expected an integer >= 1, got 0",
         "tasks.b.pool: unknown pool 'db' (pools: none are defined)",
         "tasks.c.timeout: expected a number >= 0, got -1",
-        "tasks.c.trigger_rule: expected one of all_success, all_done, one_failed, got 'sometimes'",
+        "tasks.c.trigger_rule: expected one of all_success, all_done, one_failed, finally, "
+        "got 'sometimes'",
         "tasks.a: defined more than once",
         "tasks.b.dependencies: depends on zz, which is not in the job",
         "tasks.c.dependencies: c depends on itself",

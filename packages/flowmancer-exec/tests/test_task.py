@@ -105,6 +105,20 @@ def test_a_task_built_by_hand_runs_for_a_unit_test(capsys: pytest.CaptureFixture
         Greet()
 
 
+def test_a_task_built_by_hand_writes_to_the_shared_dict_it_is_given() -> None:
+    # 0.12's way of unit-testing a task: hand it a dict, run it, look in the dict.
+    d: dict[str, object] = {"before": 1}
+    Greet(shared_dict=d, who="world").run()
+    assert d == {"before": 1, "greeted": "world"}
+
+
+def test_shared_dict_is_not_a_parameter_in_a_job() -> None:
+    from flowmancer_exec import JobError, Runner, TaskSpec
+
+    with pytest.raises(JobError, match=r"tasks.g.parameters.shared_dict: unknown parameter"):
+        Runner([TaskSpec("g", Greet, {"who": "x", "shared_dict": {}})])
+
+
 def test_the_logger_formats_like_logging_and_adds_tracebacks(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -37,7 +37,9 @@ class Feed:
             self.job, self.run_id, task, self.attempts[task], level, message, self.tick(), stream
         )
         for logger in self.loggers:
-            logger.on_log(record)
+            on_log = getattr(logger, "on_log", None)  # the runner skips an observer without it
+            if on_log is not None:
+                on_log(record)
 
     def change(self, task: str, after: str, reason: str | None = None) -> None:
         if after == "RUNNING":

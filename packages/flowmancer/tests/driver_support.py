@@ -1,4 +1,12 @@
-"""The project files the driver tests write (a module name unique across test folders)."""
+"""The project files the driver tests write, and how they start the driver (a module name
+unique across test folders)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 MAIN = """
 import sys
@@ -29,3 +37,17 @@ class Step(Task):
     def on_restart(self):
         print(f"{self.metadata.name} restarted")
 """
+
+
+def drive(
+    root: Path, *args: str, cwd: Path | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """``python ROOT/main.py ARGS`` from ``cwd`` (default: ``root``), with ``env`` added."""
+    return subprocess.run(
+        [sys.executable, str(root / "main.py"), *args],
+        cwd=cwd or root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **env},
+    )

@@ -140,25 +140,34 @@ checkpointer:
 """
 
 
-def test_0_12_plugins_hear_what_they_heard_before_and_resume_works(tmp_path: Path) -> None:
-    root = tmp_path / "project"
+def old_project(root: Path, tasks: str, job: str) -> Path:
+    """A project written for 0.12: its tasks, its plug-ins, its job file; ``broken`` in it."""
     for folder in ("tasks", "extensions"):
         (root / folder).mkdir(parents=True)
         (root / folder / "__init__.py").write_text("")
     (root / "main.py").write_text(MAIN)
-    (root / "tasks" / "steps.py").write_text(TASKS)
+    (root / "tasks" / "steps.py").write_text(tasks)
     (root / "extensions" / "plugins.py").write_text(PLUGINS)
-    (root / "job.yaml").write_text(JOB)
+    (root / "job.yaml").write_text(job)
     (root / "broken").touch()
+    return root
+
+
+def drive_in(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "main.py", "-j", "job.yaml", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_0_12_plugins_hear_what_they_heard_before_and_resume_works(tmp_path: Path) -> None:
+    root = old_project(tmp_path / "project", TASKS, JOB)
 
     def drive(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "main.py", "-j", "job.yaml", *args],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        return drive_in(root, *args)
 
     first = drive()
     assert first.returncode == 1, first.stderr
@@ -192,3 +201,44 @@ def test_the_0_12_decorators_refuse_classes_of_the_wrong_base() -> None:
         with pytest.raises(TypeError, match=f"Must extend `{base}` type: NotAPlugin"):
             decorate(type("NotAPlugin", (), {}))
         assert decorate.__doc__
+
+
+RESULT_TASKS = """
+from pathlib import Path
+from flowmancer import Task, task
+
+
+@task
+class Give(Task):
+    def run(self):
+        return {"rows": 3}
+
+
+@task
+class Take(Task):
+    def run(self):
+        if Path("broken").exists():
+            raise RuntimeError("broken")
+        Path("took.txt").write_text(repr(dict(self.results)))
+"""
+
+RESULT_JOB = """
+config: {name: old}
+tasks:
+  give: {task: Give}
+  take: {task: Take, dependencies: [give]}
+extensions: {}
+checkpointer:
+  checkpointer: JsonCheckpointer
+  parameters: {path: ./ckpt.json}
+"""
+
+
+def test_a_0_12_checkpointer_keeps_task_results_for_the_resume(tmp_path: Path) -> None:
+    root = old_project(tmp_path / "project", RESULT_TASKS, RESULT_JOB)
+    assert drive_in(root).returncode == 1
+    (root / "broken").unlink()
+    second = drive_in(root, "-r")
+    assert second.returncode == 0, second.stderr
+    assert "1 completed kept" in second.stderr
+    assert (root / "took.txt").read_text() == "{'give': {'rows': 3}}"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from driver_support import MAIN, TASKS
+from driver_support import MAIN, TASKS, drive
 
 JOB = """
 config:
@@ -38,16 +38,6 @@ def project(tmp_path: Path, job: str = JOB) -> Path:
     (root / "tasks" / "steps.py").write_text(TASKS)
     (root / "job.yaml").write_text(textwrap.dedent(job))
     return root
-
-
-def drive(root: Path, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(root / "main.py"), *args],
-        cwd=cwd or root,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def runs(root: Path) -> list[str]:
@@ -101,7 +91,7 @@ def test_skip_run_from_run_to_and_dry_run(tmp_path: Path) -> None:
         "dry run: nothing is run",
         "  first: run",
         "  second: skip: left out by --skip/--run-from/--run-to",
-        "  third: run",
+        "  third: run (waits for first through left-out second)",
     ]
     assert runs(root) == []
     done = drive(root, "-j", "job.yaml", "--run-from", "second")

@@ -226,14 +226,6 @@ def test_an_extension_folder_named_like_tasks_is_read_too(tmp_path: Path) -> Non
     assert (root / "runs.txt").read_text() == "t\n"
 
 
-def test_a_tasks_folder_without_init_is_pointed_out(tmp_path: Path) -> None:
-    root = project(tmp_path, "tasks:\n  t: {task: Step, parameters: {marker: ./runs.txt}}\n")
-    (root / "tasks" / "__init__.py").unlink()
-    done = run([sys.executable, "main.py", "-j", "job.yaml"], root)
-    assert done.returncode == 99
-    assert "has no __init__.py, so its modules are not imported" in done.stderr
-
-
 PROBE = """
 import gc
 from flowmancer import Task, task

@@ -236,7 +236,7 @@ def test_every_wrong_value_is_reported_together_in_file_order(tmp_path: Path) ->
         f"{path}:10:5: tasks.load.jitter: expected true or false, got 'maybe'",
         f"{path}:11:5: tasks.load.timeout: expected a number > 0, got 0",
         f"{path}:12:5: tasks.load.trigger_rule: expected one of all_success, all_done, "
-        "one_failed, got 'any_failed' (did you mean 'one_failed'?)",
+        "one_failed, finally, got 'any_failed' (did you mean 'one_failed'?)",
         f"{path}:13:5: tasks.load.dependencies: expected a list of names, got 'extract'",
     ]
 
@@ -443,3 +443,62 @@ def test_a_value_given_for_a_variable_is_taken_as_it_is(tmp_path: Path) -> None:
     )
     job, _ = read_job(path, app_root=tmp_path, variables={"x": "$VAR{y}"})
     assert job.tasks["t"].parameters == {"m": "$VAR{y}"}
+
+
+def test_0_12_field_names_variant_and_depends_on_are_read_as_their_aliases(
+    tmp_path: Path,
+) -> None:
+    path = write(
+        tmp_path,
+        "job.yaml",
+        """
+        tasks:
+          extract: {variant: Extract}
+          load: {variant: Load, depends_on: [extract], max_attempts: 2}
+        loggers:
+          file: {variant: FileLogger, parameters: {retention_days: 3}}
+        extensions:
+          bar: {variant: RichProgressBar}
+        checkpointer:
+          variant: SQLiteCheckpointer
+        """,
+    )
+    job, _ = read_job(path, app_root=tmp_path)
+    assert (job.tasks["load"].task, job.tasks["load"].dependencies) == ("Load", ["extract"])
+    assert job.tasks["extract"].task == "Extract"
+    assert job.loggers == {"file": PluginDefinition("FileLogger", {"retention_days": 3})}
+    assert job.extensions == {"bar": PluginDefinition("RichProgressBar")}
+    assert job.checkpointer == PluginDefinition("SQLiteCheckpointer")
+
+
+def test_both_spellings_in_one_entry_is_an_error_naming_both(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "job.yaml",
+        """
+        tasks:
+          extract: {task: Extract}
+          load:
+            task: Load
+            variant: Load
+            dependencies: [extract]
+            depends_on: [extract]
+        loggers:
+          file: {logger: FileLogger, variant: FileLogger}
+        """,
+    )
+    assert problems_of(path) == [
+        f"{path}:5:5: tasks.load.variant: 'variant' and 'task' are two names for one value; "
+        "give one",
+        f"{path}:7:5: tasks.load.depends_on: 'depends_on' and 'dependencies' are two names for "
+        "one value; give one",
+        f"{path}:9:30: loggers.file.variant: 'variant' and 'logger' are two names for one "
+        "value; give one",
+    ]
+
+
+def test_a_bad_value_under_a_0_12_name_is_reported_under_that_name(tmp_path: Path) -> None:
+    path = write(tmp_path, "job.yaml", "tasks:\n  load: {variant: Load, depends_on: 3}\n")
+    assert problems_of(path) == [
+        f"{path}:2:25: tasks.load.depends_on: expected a list of names, got 3"
+    ]

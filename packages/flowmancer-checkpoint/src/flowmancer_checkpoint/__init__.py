@@ -19,7 +19,7 @@ from ._errors import (
 )
 from ._file import FileCheckpointer
 from ._lock import JobLock
-from ._record import FORMAT_VERSION, Checkpoint, RunSnapshotLike, TaskEntry
+from ._record import FORMAT_VERSION, Checkpoint, Definition, RunSnapshotLike, TaskEntry
 from ._resume import ResumePlan, plan_resume
 from ._store import Checkpointer, MemoryCheckpointer
 
@@ -36,6 +36,7 @@ __all__ = [  # noqa: RUF022
     "CheckpointWriteError",
     "Checkpointer",
     "CorruptCheckpointError",
+    "Definition",
     "FORMAT_VERSION",
     "FileCheckpointer",
     "JobLock",

@@ -210,10 +210,17 @@ class _Recorder:
         self._head = completion_head(run_id).encode()
 
     def completed(
-        self, task: str, attempt: int, updates: Mapping[str, Any], deleted: tuple[str, ...]
+        self,
+        task: str,
+        attempt: int,
+        updates: Mapping[str, Any],
+        deleted: tuple[str, ...],
+        result: Any = None,
     ) -> None:
         entry = TaskEntry(TaskState.COMPLETED, attempt, self.fingerprints.get(task))
-        self._write(completion_line(self.run_id, task, entry, updates, deleted))
+        line = completion_line(self.run_id, task, entry, updates, deleted, result)
+        if line is not None:  # None: something it produced cannot be saved (see the line)
+            self._write(line)
 
     def revoked(self, task: str, attempt: int) -> None:
         self._write(revocation_line(self.run_id, task, attempt))
@@ -246,10 +253,21 @@ class _Prepared:
         self._tail = tail
 
     def completed(
-        self, task: str, attempt: int, updates: Mapping[str, Any], deleted: tuple[str, ...]
+        self,
+        task: str,
+        attempt: int,
+        updates: Mapping[str, Any],
+        deleted: tuple[str, ...],
+        result: Any = None,
     ) -> None:
-        if updates or deleted or task != self._task or attempt != self._attempt:
-            self._recorder.completed(task, attempt, updates, deleted)
+        if (
+            updates
+            or deleted
+            or result is not None
+            or task != self._task
+            or attempt != self._attempt
+        ):
+            self._recorder.completed(task, attempt, updates, deleted, result)
             return
         line = b"%s%r%s" % (self._head, time.time(), self._tail)
         recorder = self._recorder

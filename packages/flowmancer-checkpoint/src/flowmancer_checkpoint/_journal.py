@@ -33,6 +33,7 @@ from flowmancer_dag import TaskState
 from ._errors import CorruptCheckpointError
 from ._record import (
     Checkpoint,
+    Definition,
     RunSnapshotLike,
     TaskEntry,
     encode_entry,
@@ -69,17 +70,23 @@ class _Session:
     lines: dict[str, str] = dataclasses.field(default_factory=dict)
     shared: dict[str, str] = dataclasses.field(default_factory=dict)  # key -> its JSON text
     lost: dict[str, str] = dataclasses.field(default_factory=dict)
+    results: dict[str, str] = dataclasses.field(default_factory=dict)  # task -> its JSON text
+    # Tasks that produced something that could not be saved, with what: once marked, for the
+    # rest of the run (a later write over the value does not give back what they produced).
+    unrestorable: dict[str, str] = dataclasses.field(default_factory=dict)
     base_size: int = 0
     journal_size: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
 class Write:
-    """What a save writes: a whole base (``base=True``) or one journal line."""
+    """What a save writes: a whole base (``base=True``) or one journal line; ``lost`` and
+    ``unrestorable`` are what this save found could not be saved (to report once)."""
 
     base: bool
     text: str
     lost: dict[str, str]
+    unrestorable: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 class Journal:
@@ -93,15 +100,21 @@ class Journal:
         self._sessions.pop(job, None)
 
     def next_write(
-        self, snapshot: RunSnapshotLike, kept: Mapping[str, TaskEntry] | None = None
+        self,
+        snapshot: RunSnapshotLike,
+        variables: Mapping[str, str] | None = None,
+        definitions: Mapping[str, Definition] | None = None,
+        kept: Mapping[str, TaskEntry] | None = None,
     ) -> Write:
         """The write that brings the store from the previous save to ``snapshot``.
 
         Uses the snapshot's ``changed`` and ``changed_keys`` when it has them; without them
-        (or for the first save of a run) the whole state is written as a new base. ``kept``:
-        entries written as they are for tasks the snapshot has SKIPPED (left out of a resumed
-        run, they keep what the checkpoint said of them).
+        (or for the first save of a run) the whole state is written as a new base, with
+        ``variables`` and ``definitions`` (what the run was started with). ``kept``: entries
+        written as they are for tasks the snapshot has SKIPPED (left out of a resumed run, they
+        keep what the checkpoint said of them).
         """
+        context = (variables or {}, definitions or {})
         kept = kept or {}
         session = self._sessions.get(snapshot.job)
         changed: AbstractSet[str] | None = getattr(snapshot, "changed", None)
@@ -117,37 +130,67 @@ class Journal:
             session = _Session(snapshot.run_id)
             self._sessions[snapshot.job] = session
             session.lines = {name: _line(snapshot, name, kept) for name in snapshot.states}
+            writers: Mapping[str, str] = getattr(snapshot, "writers", {})
             for key in list(snapshot.shared_dict):
-                _encode_key(session, snapshot, key)
-            return self._base(session, snapshot)
+                _encode_key(session, snapshot, key, writers)
+            for name in getattr(snapshot, "results", {}):
+                _encode_result(session, snapshot, name)
+            session.unrestorable.update(getattr(snapshot, "unrestorable", {}))
+            return self._base(session, snapshot, context, dict(session.lost))
         lost_before = dict(session.lost)
+        marked_before = len(session.unrestorable)
         for name in changed:
             session.lines[name] = _line(snapshot, name, kept)
         deleted = []
-        for key in changed_keys:
-            if not _encode_key(session, snapshot, key) and isinstance(key, str):
-                deleted.append(key)
+        if changed_keys:
+            writers = getattr(snapshot, "writers", {})
+            for key in changed_keys:
+                if not _encode_key(session, snapshot, key, writers) and isinstance(key, str):
+                    deleted.append(key)
+        results = []
+        if session.results or getattr(snapshot, "results", None):
+            for name in changed:
+                text = _encode_result(session, snapshot, name)
+                if text is not None:
+                    results.append(json.dumps(name) + ":" + text)
+        unrestorable = getattr(snapshot, "unrestorable", None)
+        if unrestorable:
+            session.unrestorable.update(unrestorable)
+        newly_lost = {k: v for k, v in session.lost.items() if k not in lost_before}
         if snapshot.finished or session.journal_size > max(COMPACT_AT, session.base_size):
-            return self._base(session, snapshot)
+            return self._base(session, snapshot, context, newly_lost, marked_before)
         tasks = ",".join(session.lines[name] for name in changed)
         shared = ",".join(
             json.dumps(key) + ":" + session.shared[key]
             for key in changed_keys
             if key in session.shared
         )
-        # By hand, like task lines: the generation is hex, the flags are literals.
+        # By hand, like task lines: the generation is hex, the flags are literals. Results
+        # and marks only when there are any (most runs have none).
+        extra = ""
+        if results:
+            extra += f',"results":{{{",".join(results)}}}'
+        if session.unrestorable:
+            extra += f',"unrestorable":{json.dumps(session.unrestorable)}'
         line = (
             f'{{"g":"{session.generation}","updated":{time.time()!r},'
             f'"aborted":{"true" if snapshot.aborted else "false"},'
             f'"tasks":{{{tasks}}},"shared":{{{shared}}},'
             f'"deleted":{json.dumps(deleted) if deleted else "[]"},'
-            f'"lost":{json.dumps(session.lost) if session.lost else "{}"}}}\n'
+            f'"lost":{json.dumps(session.lost) if session.lost else "{}"}{extra}}}\n'
         )
         session.journal_size += len(line)
-        newly_lost = {k: v for k, v in session.lost.items() if k not in lost_before}
-        return Write(False, line, newly_lost)
+        marked = _newly(session, marked_before) if session.unrestorable else _NONE
+        return Write(False, line, newly_lost, marked)
 
-    def _base(self, session: _Session, snapshot: RunSnapshotLike) -> Write:
+    def _base(
+        self,
+        session: _Session,
+        snapshot: RunSnapshotLike,
+        context: tuple[Mapping[str, str], Mapping[str, Definition]],
+        lost: dict[str, str],
+        marked_before: int = 0,
+    ) -> Write:
         session.generation = uuid.uuid4().hex[:16]
         record = Checkpoint(
             snapshot.job,
@@ -158,16 +201,40 @@ class Journal:
             finished=snapshot.finished,
             aborted=snapshot.aborted,
             generation=session.generation,
+            variables=context[0],
+            definitions=context[1],
         )
         shared = (
             "{"
             + ", ".join(json.dumps(key) + ": " + text for key, text in session.shared.items())
             + "}"
         )
-        text = render(record, list(session.lines.values()), shared, session.lost)
+        results = (
+            "{"
+            + ", ".join(json.dumps(name) + ": " + text for name, text in session.results.items())
+            + "}"
+        )
+        text = render(
+            record,
+            list(session.lines.values()),
+            shared,
+            session.lost,
+            results,
+            session.unrestorable,
+        )
         session.base_size = len(text)
         session.journal_size = 0
-        return Write(True, text, dict(session.lost))
+        return Write(True, text, lost, _newly(session, marked_before))
+
+
+def _newly(session: _Session, marked_before: int) -> dict[str, str]:
+    # Marks are only ever added, in order: the new ones are the last.
+    if len(session.unrestorable) == marked_before:
+        return _NONE
+    return dict(list(session.unrestorable.items())[marked_before:])
+
+
+_NONE: dict[str, str] = {}  # never changed: what most saves report
 
 
 def _line(snapshot: RunSnapshotLike, name: str, kept: Mapping[str, TaskEntry]) -> str:
@@ -186,8 +253,13 @@ def _line(snapshot: RunSnapshotLike, name: str, kept: Mapping[str, TaskEntry]) -
     )
 
 
-def _encode_key(session: _Session, snapshot: RunSnapshotLike, key: Any) -> bool:
-    """Bring ``key`` up to date in the session; False when it is gone (deleted or lost)."""
+def _encode_key(
+    session: _Session, snapshot: RunSnapshotLike, key: Any, writers: Mapping[str, str]
+) -> bool:
+    """Bring ``key`` up to date in the session; False when it is gone (deleted or lost).
+
+    A value that cannot be saved marks the task that wrote it (``writers``) unrestorable.
+    """
     if key not in snapshot.shared_dict:
         session.shared.pop(key, None)
         session.lost.pop(lost_name(key), None)
@@ -199,7 +271,27 @@ def _encode_key(session: _Session, snapshot: RunSnapshotLike, key: Any) -> bool:
         return True
     session.shared.pop(key, None)
     session.lost[lost_name(key)] = why
+    writer = writers.get(key)
+    if writer is not None and writer not in session.unrestorable:
+        session.unrestorable[writer] = f"shared_dict[{key!r}]: {why}"
     return False
+
+
+def _encode_result(session: _Session, snapshot: RunSnapshotLike, name: str) -> str | None:
+    """Bring task ``name``'s result up to date in the session; its JSON text for a journal line
+    (``null``: it has none any more), or None when nothing changed."""
+    results: Mapping[str, Any] = getattr(snapshot, "results", {})
+    if name not in results:
+        return "null" if session.results.pop(name, None) is not None else None
+    text, why = encode_entry(name, results[name])
+    if why is None:
+        if session.results.get(name) == text:
+            return None
+        session.results[name] = text
+        return text
+    if name not in session.unrestorable:
+        session.unrestorable[name] = f"its result: {why}"
+    return "null" if session.results.pop(name, None) is not None else None
 
 
 def completion_line(
@@ -208,16 +300,26 @@ def completion_line(
     entry: TaskEntry,
     updates: Mapping[str, Any],
     deleted: Sequence[str],
-) -> str:
+    result: Any = None,
+) -> str | None:
     """One completion line: ``task`` completed with ``entry``, writing ``updates`` and deleting
-    ``deleted`` from ``shared_dict``. Values that cannot be saved are left out here (the runner's
-    own save reports them)."""
+    ``deleted`` from ``shared_dict``, and returning ``result`` (None: no result).
+
+    None when a value cannot be saved: such a task cannot be restored (a resume runs it
+    again), so its completion must not be recorded early; the runner's own save marks it.
+    """
     shared = []
     for key, value in updates.items():
         text, why = encode_entry(key, value)
-        if why is None:
-            shared.append(json.dumps(key) + ":" + text)
-    tail = completion_tail(task, entry, ",".join(shared), deleted)
+        if why is not None:
+            return None
+        shared.append(json.dumps(key) + ":" + text)
+    result_text = None
+    if result is not None:
+        result_text, why = encode_entry(task, result)
+        if why is not None:
+            return None
+    tail = completion_tail(task, entry, ",".join(shared), deleted, result_text)
     return f"{completion_head(run_id)}{time.time()!r}{tail}"
 
 
@@ -227,13 +329,18 @@ def completion_head(run_id: str) -> str:
 
 
 def completion_tail(
-    task: str, entry: TaskEntry, shared: str = "", deleted: Sequence[str] = ()
+    task: str,
+    entry: TaskEntry,
+    shared: str = "",
+    deleted: Sequence[str] = (),
+    result: str | None = None,
 ) -> str:
     """What follows the time in a completion line (``shared``: the JSON members of the updated
-    ``shared_dict`` keys, comma-separated)."""
+    ``shared_dict`` keys, comma-separated; ``result``: the task's result as JSON text)."""
+    results = "" if result is None else f',"results":{{{json.dumps(task)}:{result}}}'
     return (
         f',"tasks":{{{task_line(task, entry)}}},"shared":{{{shared}}},'
-        f'"deleted":{json.dumps(list(deleted)) if deleted else "[]"}}}\n'
+        f'"deleted":{json.dumps(list(deleted)) if deleted else "[]"}{results}}}\n'
     )
 
 
@@ -258,6 +365,8 @@ def replay(base: Checkpoint, lines: Sequence[str | bytes], path: str) -> Checkpo
     tasks = dict(base.tasks)
     shared = dict(base.shared_dict)
     lost = dict(base.lost)
+    results = dict(base.results)
+    unrestorable = dict(base.unrestorable)
     updated, finished, aborted = base.updated, base.finished, base.aborted
     completions: list[_Completion] = []
     for number, raw in enumerate(lines, 1):
@@ -297,6 +406,7 @@ def replay(base: Checkpoint, lines: Sequence[str | bytes], path: str) -> Checkpo
             continue
         try:
             updated, finished, aborted, lost = _apply(data, place, path, tasks, shared, lost)
+            _apply_results(data, place, path, results, unrestorable)
         except (TypeError, ValueError, RecursionError) as error:
             if isinstance(error, CorruptCheckpointError):
                 raise
@@ -304,11 +414,13 @@ def replay(base: Checkpoint, lines: Sequence[str | bytes], path: str) -> Checkpo
     revoked = {c.revoked for c in completions if c.revoked is not None}
     for c in completions:
         if c.revoked is None:
-            _complete(c, tasks, shared, revoked)
+            _complete(c, tasks, shared, results, revoked)
     return dataclasses.replace(
         base,
         tasks=tasks,
         shared_dict=shared,
+        results=results,
+        unrestorable=unrestorable,
         lost=lost,
         updated=updated,
         finished=finished,
@@ -324,6 +436,7 @@ class _Completion:
     shared: dict[str, Any]
     deleted: list[str]
     revoked: tuple[str, int] | None = None
+    results: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 def _parse_completion(data: dict[str, Any], place: str, path: str) -> _Completion:
@@ -338,13 +451,15 @@ def _parse_completion(data: dict[str, Any], place: str, path: str) -> _Completio
     deleted = expect(data.get("deleted", []), list, place + ".deleted", path, "a list")
     for key in deleted:
         expect(key, str, place + ".deleted", path, "a list of keys")
-    return _Completion(tasks, shared, deleted)
+    results = parse_shared(data.get("results", {}), place + ".results", path)
+    return _Completion(tasks, shared, deleted, None, results)
 
 
 def _complete(
     completion: _Completion,
     tasks: dict[str, TaskEntry],
     shared: dict[str, Any],
+    results: dict[str, Any],
     revoked: AbstractSet[tuple[str, int]],
 ) -> None:
     """Apply one completion line, unless the runner's own lines already had its task done or
@@ -357,6 +472,7 @@ def _complete(
         return
     tasks.update(completion.tasks)
     shared.update(completion.shared)
+    results.update(completion.results)
     for key in completion.deleted:
         shared.pop(key, None)
 
@@ -393,3 +509,20 @@ def _apply(
     finished = expect(data.get("finished", False), bool, place, path, "true or false")
     aborted = expect(data.get("aborted", False), bool, place, path, "true or false")
     return updated, finished, aborted, lost
+
+
+def _apply_results(
+    data: dict[str, Any],
+    place: str,
+    path: str,
+    results: dict[str, Any],
+    unrestorable: dict[str, str],
+) -> None:
+    """Apply a journal entry's results (null: the task has none any more) and marks."""
+    for name, value in parse_shared(data.get("results", {}), place + ".results", path).items():
+        if value is None:
+            results.pop(name, None)
+        else:
+            results[name] = value
+    if "unrestorable" in data:  # the whole map, when there is one
+        unrestorable.update(parse_lost(data["unrestorable"], place + ".unrestorable", path))

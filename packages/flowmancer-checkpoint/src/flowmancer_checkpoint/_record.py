@@ -23,6 +23,7 @@ __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
     "Checkpoint",
+    "Definition",
     "RunSnapshotLike",
     "TaskEntry",
 ]
@@ -67,6 +68,26 @@ class TaskEntry:
 
 
 @dataclasses.dataclass(frozen=True)
+class Definition:
+    """How a task was defined in the run that wrote a checkpoint, in enough detail to say what
+    changed since: its class, a digest of the class's code, and for each parameter a digest of
+    its value and the value as it may be shown (``***`` for a secret; never the secret itself).
+    """
+
+    task_class: str
+    code: str | None = None
+    parameters: Mapping[str, tuple[str, str]] = dataclasses.field(default_factory=dict)
+
+    def to_data(self) -> dict[str, Any]:
+        """The JSON form."""
+        return {
+            "class": self.task_class,
+            "code": self.code,
+            "parameters": {k: list(v) for k, v in self.parameters.items()},
+        }
+
+
+@dataclasses.dataclass(frozen=True)
 class Checkpoint:
     """Everything a resumed run needs from the run before it.
 
@@ -79,6 +100,12 @@ class Checkpoint:
         lost: ``shared_dict`` keys that could not be saved, with why (their type).
         finished: the run had ended when this was saved; ``aborted``: it ended by abort.
         version: the format version it was written in.
+        results: what tasks' ``run()`` returned, by task (those that returned None: none).
+        unrestorable: tasks that wrote or returned something that could not be saved (or did
+            not reach the runner), with what: a resume runs them again.
+        variables: the ``--var`` values the run was started with (a resume reuses them).
+        definitions: how each task was defined (see ``Definition``); empty in checkpoints of
+            runs that did not say (a Runner used without the driver, earlier versions).
     """
 
     job: str
@@ -92,10 +119,15 @@ class Checkpoint:
     aborted: bool = False
     version: int = FORMAT_VERSION
     generation: str = ""
+    results: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    unrestorable: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    variables: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    definitions: Mapping[str, Definition] = dataclasses.field(default_factory=dict)
 
     @classmethod
     def from_snapshot(cls, snapshot: RunSnapshotLike) -> Checkpoint:
-        """The checkpoint for a runner's snapshot; values that have no JSON form go to ``lost``."""
+        """The checkpoint for a runner's snapshot; values that have no JSON form go to ``lost``
+        (and their writers to ``unrestorable``)."""
         tasks = {
             name: TaskEntry(
                 TaskState(state),
@@ -106,16 +138,29 @@ class Checkpoint:
             for name, state in snapshot.states.items()
         }
         _, lost = encode_shared(snapshot.shared_dict)
+        results: Mapping[str, Any] = getattr(snapshot, "results", {})
+        writers: Mapping[str, str] = getattr(snapshot, "writers", {})
+        unrestorable = dict(getattr(snapshot, "unrestorable", {}))
+        unrestorable.update(unrestorable_of(snapshot.shared_dict, lost, writers))
+        kept_results = {}
+        for task, value in results.items():
+            _, why = encode_entry(task, value)
+            if why is None:
+                kept_results[task] = value
+            else:
+                unrestorable.setdefault(task, f"its result: {why}")
         return cls(
             snapshot.job,
             snapshot.run_id,
             snapshot.started,
             time.time(),
             tasks,
-            {k: v for k, v in snapshot.shared_dict.items() if k not in lost},
+            {k: v for k, v in snapshot.shared_dict.items() if lost_name(k) not in lost},
             lost,
             snapshot.finished,
             snapshot.aborted,
+            results=kept_results,
+            unrestorable=unrestorable,
         )
 
     @property
@@ -127,7 +172,18 @@ class Checkpoint:
         """The JSON text stores keep (one line per task, so a diff of two is readable)."""
         shared, lost = encode_shared(self.shared_dict)
         shared_json = json.dumps(shared, allow_nan=False)
-        return render(self, _task_lines(self.tasks), shared_json, {**self.lost, **lost})
+        results, lost_results = encode_shared(self.results)
+        unrestorable = dict(self.unrestorable)
+        for task, why in lost_results.items():
+            unrestorable.setdefault(task, f"its result: {why}")
+        return render(
+            self,
+            _task_lines(self.tasks),
+            shared_json,
+            {**self.lost, **lost},
+            json.dumps(results, allow_nan=False),
+            unrestorable,
+        )
 
     @classmethod
     def from_json(cls, text: str | bytes, path: str = "<checkpoint>") -> Checkpoint:
@@ -180,6 +236,20 @@ def lost_name(key: Any) -> str:
     return key if isinstance(key, str) else f"{key!r} ({type(key).__name__})"
 
 
+def unrestorable_of(
+    shared: Mapping[Any, Any], lost: Mapping[str, str], writers: Mapping[Any, str]
+) -> dict[str, str]:
+    """The tasks that wrote (as ``writers`` names them) the keys of ``shared`` that are
+    ``lost``, with what was lost."""
+    out: dict[str, str] = {}
+    for key in shared:
+        why = lost.get(lost_name(key))
+        task = writers.get(key) if why is not None else None
+        if task is not None and task not in out:
+            out[task] = f"shared_dict[{key!r}]: {why}"
+    return out
+
+
 def encode_entry(key: Any, value: Any) -> tuple[str, str | None]:
     """One ``shared_dict`` entry's value as JSON text, or why it cannot be saved."""
     if not isinstance(key, str):
@@ -229,8 +299,11 @@ def render(
     task_lines: Iterator[str] | list[str],
     shared_json: str,
     lost: Mapping[str, str],
+    results_json: str = "{}",
+    unrestorable: Mapping[str, str] | None = None,
 ) -> str:
-    """The JSON text of ``record`` from its task lines and ``shared_dict`` already rendered."""
+    """The JSON text of ``record`` from its task lines, ``shared_dict`` and results already
+    rendered (``record``'s own are not looked at)."""
     head = {
         "format": FORMAT,
         "version": record.version,
@@ -242,8 +315,17 @@ def render(
         "aborted": record.aborted,
         "generation": record.generation,
     }
+    # Written only when there is something to say: a checkpoint without them reads the same.
+    if record.variables:
+        head["variables"] = dict(record.variables)
+    if record.definitions:
+        head["definitions"] = {n: d.to_data() for n, d in record.definitions.items()}
     parts = [json.dumps(head)[:-1], ',\n"tasks": {\n  ', ",\n  ".join(task_lines), "\n},\n"]
     parts.append('"shared_dict": ' + shared_json + ",\n")
+    if results_json != "{}":
+        parts.append('"results": ' + results_json + ",\n")
+    if unrestorable:
+        parts.append('"unrestorable": ' + json.dumps(dict(unrestorable)) + ",\n")
     parts.append('"lost": ' + json.dumps(dict(lost)) + "\n}\n")
     return "".join(parts)
 
@@ -304,8 +386,27 @@ def _parse(data: Any, path: str) -> Checkpoint:
     shared = parse_shared(data.get("shared_dict", {}), "shared_dict", path)
     lost = parse_lost(data.get("lost", {}), "lost", path)
     generation = expect(data.get("generation", ""), str, "generation", path, "a string")
+    # Added in 0.13 while its format stayed 1: absent in checkpoints written before them.
+    results = parse_shared(data.get("results", {}), "results", path)
+    unrestorable = parse_lost(data.get("unrestorable", {}), "unrestorable", path)
+    variables = parse_lost(data.get("variables", {}), "variables", path)
+    definitions = parse_definitions(data.get("definitions", {}), "definitions", path)
     return Checkpoint(
-        job, run_id, started, updated, tasks, shared, lost, finished, aborted, version, generation
+        job,
+        run_id,
+        started,
+        updated,
+        tasks,
+        shared,
+        lost,
+        finished,
+        aborted,
+        version,
+        generation,
+        results,
+        unrestorable,
+        variables,
+        definitions,
     )
 
 
@@ -347,8 +448,35 @@ def parse_shared(raw_shared: Any, where: str, path: str) -> dict[str, Any]:
 
 
 def parse_lost(lost: Any, where: str, path: str) -> dict[str, str]:
-    """The ``lost`` map: key -> why it was not saved."""
+    """A map of text to text (``lost``: key -> why it was not saved; ``variables``; ...)."""
     expect(lost, dict, where, path, "an object")
     for key, why in lost.items():
         expect(why, str, f"{where}.{key}", path, "a string")
     return dict(lost)
+
+
+def parse_definitions(raw: Any, where: str, path: str) -> dict[str, Definition]:
+    """The ``definitions`` map, each entry checked."""
+    expect(raw, dict, where, path, "an object")
+    out: dict[str, Definition] = {}
+    for name, entry in raw.items():
+        place = f"{where}.{name}"
+        expect(entry, dict, place, path, "an object")
+        task_class = expect(entry.get("class"), str, place + ".class", path, "a string")
+        code = expect(entry.get("code"), (str, type(None)), place + ".code", path, "a string")
+        raw_parameters = expect(
+            entry.get("parameters", {}), dict, place + ".parameters", path, "an object"
+        )
+        parameters: dict[str, tuple[str, str]] = {}
+        for key, pair in raw_parameters.items():
+            if not (
+                isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair)
+            ):
+                raise CorruptCheckpointError(
+                    path,
+                    f"expected [digest, shown value], got {json.dumps(pair)[:60]}",
+                    f"{place}.parameters.{key}",
+                )
+            parameters[key] = (pair[0], pair[1])
+        out[name] = Definition(task_class, code, parameters)
+    return out

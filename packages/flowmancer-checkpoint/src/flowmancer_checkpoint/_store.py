@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from ._errors import CorruptCheckpointError
 from ._journal import Journal, replay
 from ._lock import JobLock
-from ._record import Checkpoint, RunSnapshotLike, TaskEntry
+from ._record import Checkpoint, Definition, RunSnapshotLike, TaskEntry
 
 __all__ = ["Checkpointer", "CompletionRecorder", "MemoryCheckpointer", "safe_name"]
 
@@ -24,7 +24,12 @@ class CompletionRecorder(Protocol):
     when a hook after ``run()`` failed, that it did not after all)."""
 
     def completed(
-        self, task: str, attempt: int, updates: Mapping[str, Any], deleted: tuple[str, ...]
+        self,
+        task: str,
+        attempt: int,
+        updates: Mapping[str, Any],
+        deleted: tuple[str, ...],
+        result: Any = None,
     ) -> None: ...
 
     def revoked(self, task: str, attempt: int) -> None: ...
@@ -54,6 +59,10 @@ class Checkpointer(abc.ABC):
         # False while only part of a job runs (--skip, --run-from, --run-to): its success says
         # nothing of the rest, so the checkpoint is kept.
         self.clear_on_success = True
+        # What the run was started with, kept in every whole write for a resume to compare
+        # with (set by the driver before the run): the --var values and each task's definition.
+        self.variables: dict[str, str] = {}
+        self.definitions: dict[str, Definition] = {}
         # Entries of tasks a resumed run leaves out (--skip, --run-from, --run-to): saved as
         # they were instead of SKIPPED, so that a later resume still knows them (set by the
         # driver, from the checkpoint it resumed).
@@ -83,7 +92,7 @@ class Checkpointer(abc.ABC):
         try:
             # Anything failing from here on leaves the journal's idea of the disk unreliable:
             # the next save then writes the whole checkpoint again.
-            write = self._journal.next_write(snapshot, self.kept)
+            write = self._journal.next_write(snapshot, self.variables, self.definitions, self.kept)
             if write.base:
                 self._write_base(job, write.text)
             else:
@@ -94,10 +103,27 @@ class Checkpointer(abc.ABC):
         for key, why in write.lost.items():
             if (snapshot.run_id, key) not in self._reported:
                 self._reported.add((snapshot.run_id, key))
+                writer = getattr(snapshot, "writers", {}).get(key)
+                then = (
+                    f"it is kept for the rest of this run, and a resume runs {writer} again "
+                    "(and what depends on it)"
+                    if writer is not None
+                    else "a resumed run will not have it"
+                )
                 with contextlib.suppress(Exception):  # a notice must not fail the save
                     self.report(
                         f"shared_dict[{key!r}] is left out of the checkpoint of job {job!r}: "
-                        f"{why}; a resumed run will not have it"
+                        f"{why}; {then}"
+                    )
+        for task, what in write.unrestorable.items() if write.unrestorable else ():
+            said = (snapshot.run_id, f"result of {task}")
+            if what.startswith("its result") and said not in self._reported:
+                self._reported.add(said)
+                with contextlib.suppress(Exception):
+                    self.report(
+                        f"the result of {task} is left out of the checkpoint of job {job!r}: "
+                        f"{what.removeprefix('its result: ')}; it is kept for the rest of this "
+                        f"run, and a resume runs {task} again (and what depends on it)"
                     )
         if snapshot.finished:
             self._release(job)  # the run is over: hold nothing of it open

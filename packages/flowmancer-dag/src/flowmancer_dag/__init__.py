@@ -7,6 +7,7 @@ like, report each result with ``finish()``. Nothing here executes anything.
 
 from ._errors import (
     CycleError,
+    FinallyDependencyError,
     GraphError,
     MissingDependencyError,
     RunError,
@@ -21,6 +22,7 @@ __version__ = "0.13.0"
 
 __all__ = [
     "CycleError",
+    "FinallyDependencyError",
     "Graph",
     "GraphError",
     "MissingDependencyError",

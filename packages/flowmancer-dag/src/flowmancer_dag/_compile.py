@@ -12,7 +12,13 @@ from contextlib import contextmanager
 from heapq import heappop, heappush
 from typing import Generic, TypeVar
 
-from ._errors import CycleError, GraphError, MissingDependencyError, suggest
+from ._errors import (
+    CycleError,
+    FinallyDependencyError,
+    GraphError,
+    MissingDependencyError,
+    suggest,
+)
 from ._state import TriggerRule
 
 N = TypeVar("N", bound=Hashable)
@@ -119,6 +125,13 @@ def _compile(store: Mapping[N, tuple[N, ...]], rules: Mapping[N, TriggerRule]) -
     rule_list = [TriggerRule.ALL_SUCCESS] * len(nodes)
     for node, rule in rules.items():
         rule_list[index[node]] = rule
+    finally_ = TriggerRule.FINALLY
+    if finally_ in rule_list:
+        for i, known in enumerate(deps):
+            if rule_list[i] is not finally_:
+                bad = [nodes[j] for j in known if rule_list[j] is finally_]
+                if bad:
+                    problems.append(FinallyDependencyError(nodes[i], bad))
     return Compiled(nodes, index, deps, dependents, rule_list, order, problems)
 
 

@@ -11,6 +11,7 @@ from collections.abc import Hashable, Iterable, Sequence
 
 __all__ = [
     "CycleError",
+    "FinallyDependencyError",
     "GraphError",
     "MissingDependencyError",
     "RunError",
@@ -63,8 +64,9 @@ class _Picklable:
 class GraphError(_Picklable, ValueError):
     """The graph is not valid; ``problems`` lists every problem found, not just the first.
 
-    ``validate()`` raises the problem itself (a ``CycleError`` or ``MissingDependencyError``)
-    when there is exactly one, and a ``GraphError`` holding them all when there are several.
+    ``validate()`` raises the problem itself (a ``CycleError``, ``MissingDependencyError`` or
+    ``FinallyDependencyError``) when there is exactly one, and a ``GraphError`` holding them all
+    when there are several.
     """
 
     problems: tuple[GraphError, ...]
@@ -115,6 +117,29 @@ class MissingDependencyError(GraphError):
             parts.append(label(m) + (f" (did you mean {hint}?)" if hint else ""))
         noun = "which is" if len(parts) == 1 else "which are"
         message = f"{label(node)} depends on {', '.join(parts)}, {noun} not in the graph"
+        ValueError.__init__(self, message)
+
+
+class FinallyDependencyError(GraphError):
+    """``node`` depends on ``finally_nodes``, which run after every other node: it never could.
+
+    Only nodes whose own trigger rule is ``finally`` may depend on a ``finally`` node.
+    """
+
+    node: Hashable
+    finally_nodes: tuple[Hashable, ...]
+
+    def __init__(self, node: Hashable, finally_nodes: Sequence[Hashable]) -> None:
+        self.node = node
+        self.finally_nodes = tuple(finally_nodes)
+        self.problems = (self,)
+        names = ", ".join(label(n) for n in self.finally_nodes)
+        which = "a finally node" if len(self.finally_nodes) == 1 else "finally nodes"
+        message = (
+            f"{label(node)} depends on {names}, {which}: a finally node runs after every other "
+            f"node, so only finally nodes may depend on it (make {label(node)} finally too, "
+            "or drop the dependency)"
+        )
         ValueError.__init__(self, message)
 
 

@@ -53,7 +53,8 @@ class Graph(Generic[N]):
 
     Raises:
         TypeError: a node's dependencies were given as a single string.
-        ValueError: a trigger rule is not one of ``all_success``, ``all_done``, ``one_failed``.
+        ValueError: a trigger rule is not one of ``all_success``, ``all_done``, ``one_failed``,
+            ``finally``.
         UnknownNodeError: ``trigger_rules`` names a node that ``mapping`` does not have.
     """
 
@@ -185,6 +186,8 @@ class Graph(Generic[N]):
         Raises:
             CycleError: the only problem is a cycle (``.cycle`` holds its path).
             MissingDependencyError: the only problem is a node depending on absent nodes.
+            FinallyDependencyError: the only problem is a node that is not ``finally``
+                depending on one that is.
             GraphError: several problems; ``.problems`` holds each of the above.
         """
         self._compile().check()
@@ -279,7 +282,8 @@ class Graph(Generic[N]):
             run_from: that node and everything downstream of it.
             run_to: that node and everything upstream of it. With ``run_from``: the nodes
                 between the two.
-            skip: nodes to leave out (their dependents still run).
+            skip: nodes to leave out. In a ``run()`` their dependents still run, in order:
+                what follows a left-out node waits for what precedes it.
 
         Raises:
             UnknownNodeError: a name that is not in the graph.
@@ -311,7 +315,9 @@ class Graph(Generic[N]):
 
         Args:
             completed: nodes already COMPLETED (restored from a checkpoint).
-            skipped: nodes left out (SKIPPED; they satisfy their dependents).
+            skipped: nodes left out: never handed out, each settles SKIPPED when it would have
+                become ready (DEFAULTED when it would have been), so the nodes after it still
+                wait for the nodes before it.
 
         Raises:
             GraphError: as ``validate()``.

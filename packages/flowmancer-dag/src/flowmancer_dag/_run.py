@@ -28,6 +28,7 @@ _SKIPPED = TaskState.SKIPPED
 _ABORTED = TaskState.ABORTED
 _ALL_SUCCESS = TriggerRule.ALL_SUCCESS
 _ONE_FAILED = TriggerRule.ONE_FAILED
+_FINALLY = TriggerRule.FINALLY
 
 
 class Run(Generic[N]):
@@ -35,10 +36,23 @@ class Run(Generic[N]):
 
     Made by ``Graph.run()``. Nodes become PENDING when they are ready, are handed out once by
     ``ready()``, may be marked RUNNING with ``start()``, and end with ``finish()`` or
-    ``abort()``. Not thread-safe: drive it from one thread.
+    ``abort()``. A left-out node is never handed out: where it would have become ready it
+    settles SKIPPED, so the order through it is kept. ``finally`` nodes become ready once every
+    other node has finished. Not thread-safe: drive it from one thread.
     """
 
-    __slots__ = ("_c", "_handed", "_open", "_queue", "_remaining", "_state")
+    __slots__ = (
+        "_c",
+        "_finals",
+        "_gate",
+        "_handed",
+        "_left",
+        "_open",
+        "_queue",
+        "_regular",
+        "_remaining",
+        "_state",
+    )
 
     def __init__(
         self, compiled: Compiled[N], completed: Iterable[N] = (), skipped: Iterable[N] = ()
@@ -55,15 +69,19 @@ class Run(Generic[N]):
             raise ValueError(f"nodes cannot be both completed and skipped: {names}")
         for i in done:
             state[i] = _COMPLETED
+        left = self._left = bytearray(n)
         for i in left_out:
-            state[i] = _SKIPPED
+            left[i] = 1
+        rules = c.rules
+        self._finals = [i for i in c.order if rules[i] is _FINALLY]
+        self._gate = False  # open once every node that is not finally has finished
 
         # Settle the start in topological order: a node whose upstream is already finished is
-        # ready now (or SKIPPED, for one_failed, since nothing upstream failed).
+        # ready now (left out: SKIPPED; one_failed: SKIPPED, since nothing upstream failed).
+        # Nothing has failed yet, so nothing is DEFAULTED here.
         remaining = self._remaining = [0] * n
         queue: list[int] = []
         deps = c.deps
-        rules = c.rules
         for i in c.order:
             if state[i] is not _INIT:
                 continue
@@ -71,9 +89,10 @@ class Run(Generic[N]):
             for j in deps[i]:
                 if not state[j].is_finished:
                     waiting += 1
-            if waiting:
+            rule = rules[i]
+            if waiting or rule is _FINALLY:
                 remaining[i] = waiting
-            elif rules[i] is _ONE_FAILED:
+            elif rule is _ONE_FAILED or left[i]:
                 state[i] = _SKIPPED
             else:
                 state[i] = _PENDING
@@ -81,6 +100,9 @@ class Run(Generic[N]):
         queue.sort()
         self._queue = queue
         self._open = sum(1 for s in state if not s.is_finished)
+        self._regular = self._open - sum(1 for i in self._finals if not state[i].is_finished)
+        if not self._regular:
+            self._settle([])  # only finally nodes are left: they may go now
 
     def _lookup(self, nodes: Iterable[N], argument: str) -> list[int]:
         if isinstance(nodes, (str, bytes)):
@@ -130,9 +152,9 @@ class Run(Generic[N]):
         """Record the result of a handed-out node: COMPLETED if ``ok``, else FAILED.
 
         Returns:
-            The nodes settled without running as a consequence (DEFAULTED, or SKIPPED by
-            ``one_failed``), with their new state, in the order they were settled. Nodes made
-            ready are returned by the next ``ready()``.
+            The nodes settled without running as a consequence (DEFAULTED, or SKIPPED: left
+            out, or ``one_failed`` with nothing failed upstream), with their new state, in the
+            order they were settled. Nodes made ready are returned by the next ``ready()``.
 
         Raises:
             RunError: it was never handed out, or has already finished.
@@ -142,8 +164,7 @@ class Run(Generic[N]):
         if (s is not _PENDING and s is not _RUNNING) or not self._handed[i]:
             raise RunError(node, self._misuse(i, "finish"))
         self._state[i] = _COMPLETED if ok else _FAILED
-        self._open -= 1
-        return self._settle(i)
+        return self._settle([i])
 
     def abort(self, node: N) -> list[tuple[N, TaskState]]:
         """Mark one unfinished node ABORTED; its dependents treat it as not completed.
@@ -158,8 +179,7 @@ class Run(Generic[N]):
         if self._state[i].is_finished:
             raise RunError(node, self._misuse(i, "abort"))
         self._state[i] = _ABORTED
-        self._open -= 1
-        return self._settle(i)
+        return self._settle([i])
 
     def abort_all(self) -> list[N]:
         """Mark every unfinished node ABORTED and hand out nothing more; returns those nodes."""
@@ -167,57 +187,96 @@ class Run(Generic[N]):
         aborted = [i for i, s in enumerate(state) if not s.is_finished]
         for i in aborted:
             state[i] = _ABORTED
-        self._open = 0
+        self._open = self._regular = 0
         self._queue = []
         nodes = self._c.nodes
         return [nodes[i] for i in aborted]
 
-    def _settle(self, first: int) -> list[tuple[N, TaskState]]:
-        """Tell the dependents of a node that just finished, and theirs in turn."""
+    def abort_all_but_finally(self) -> list[tuple[N, TaskState]]:
+        """Mark every unfinished node ABORTED except ``finally`` nodes, which then become
+        ready as usual (for a run stopped from outside that still cleans up).
+
+        Returns:
+            Every node settled, in order: the ABORTED ones, then ``finally`` nodes settled
+            without running (left out: SKIPPED). ``finally`` nodes made ready are returned by
+            the next ``ready()``; ``abort_all()`` stops them too.
+        """
+        state = self._state
+        rules = self._c.rules
+        aborted = [i for i, s in enumerate(state) if not s.is_finished and rules[i] is not _FINALLY]
+        for i in aborted:
+            state[i] = _ABORTED
+        # Only finally nodes can depend on finally nodes, so the others are all ABORTED now;
+        # the finally ones hear of it as they would of any finish.
+        nodes = self._c.nodes
+        return [(nodes[i], _ABORTED) for i in aborted] + self._settle(aborted)
+
+    def _settle(self, finished: list[int]) -> list[tuple[N, TaskState]]:
+        """Count nodes that just finished, tell their dependents, and theirs in turn."""
         c = self._c
+        nodes = c.nodes
         state = self._state
         remaining = self._remaining
         dependents = c.dependents
         rules = c.rules
+        left = self._left
         queue = self._queue
         settled: list[tuple[N, TaskState]] = []
-        todo = [first]
-        while todo:
-            i = todo.pop()
-            outcome = state[i]
-            ok = outcome is _COMPLETED or outcome is _SKIPPED
-            for j in dependents[i]:
-                if state[j] is not _INIT:
-                    continue  # already ready, running or settled: nothing more can change it
-                remaining[j] -= 1
-                rule = rules[j]
-                if rule is _ALL_SUCCESS:
-                    if not ok:
-                        state[j] = _DEFAULTED
-                    elif not remaining[j]:
-                        state[j] = _PENDING
-                        queue.append(j)
-                        continue
+        todo = finished[::-1]  # popped from the end: the first given is told first
+        for i in finished:
+            self._open -= 1
+            if rules[i] is not _FINALLY:
+                self._regular -= 1
+        while True:
+            while todo:
+                i = todo.pop()
+                outcome = state[i]
+                ok = outcome is _COMPLETED or outcome is _SKIPPED
+                for j in dependents[i]:
+                    if state[j] is not _INIT:
+                        continue  # already ready, running or settled: nothing more can change it
+                    remaining[j] -= 1
+                    rule = rules[j]
+                    if rule is _ALL_SUCCESS:
+                        if ok and remaining[j]:
+                            continue
+                        go = ok
+                    elif rule is _ONE_FAILED:
+                        if ok and remaining[j]:
+                            continue
+                        go = not ok
+                    elif remaining[j] or (rule is _FINALLY and not self._gate):
+                        continue  # all_done, finally: waits for the rest
                     else:
-                        continue
-                elif rule is _ONE_FAILED:
-                    if not ok:
+                        go = True
+                    if not go:  # all_success after a failure; one_failed with none
+                        state[j] = _DEFAULTED if rule is _ALL_SUCCESS else _SKIPPED
+                    elif left[j]:  # would run, but is left out: settled where it stands
+                        state[j] = _SKIPPED
+                    else:
                         state[j] = _PENDING
                         queue.append(j)
                         continue
-                    if remaining[j]:
-                        continue
-                    state[j] = _SKIPPED
-                else:  # all_done
-                    if not remaining[j]:
+                    # j was settled without running: its own dependents must hear of it.
+                    self._open -= 1
+                    if rule is not _FINALLY:
+                        self._regular -= 1
+                    settled.append((nodes[j], state[j]))
+                    todo.append(j)
+            if self._gate or self._regular:
+                return settled
+            # Every other node has finished: the finally nodes waiting for nothing else go.
+            self._gate = True
+            for j in self._finals:
+                if state[j] is _INIT and not remaining[j]:
+                    if left[j]:
+                        state[j] = _SKIPPED
+                        self._open -= 1
+                        settled.append((nodes[j], _SKIPPED))
+                        todo.append(j)
+                    else:
                         state[j] = _PENDING
                         queue.append(j)
-                    continue
-                # j was settled without running: its own dependents must hear of it.
-                self._open -= 1
-                settled.append((c.nodes[j], state[j]))
-                todo.append(j)
-        return settled
 
     def _misuse(self, i: int, verb: str) -> str:
         s = self._state[i]

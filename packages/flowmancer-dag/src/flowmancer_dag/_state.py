@@ -12,8 +12,10 @@ class TaskState(str, Enum):
 
     ``INIT`` waits for its upstream; ``PENDING`` has been handed out and waits for a slot;
     ``RUNNING`` is executing; ``COMPLETED`` and ``FAILED`` are the outcomes of running;
-    ``DEFAULTED`` never ran because something upstream did not complete; ``SKIPPED`` was left
-    out of the run (it satisfies its dependents); ``ABORTED`` was interrupted.
+    ``DEFAULTED`` never ran because something upstream did not complete; ``SKIPPED`` did not
+    run and did not need to: it was left out of the run, or it is a ``one_failed`` node whose
+    upstream all succeeded. A left-out node becomes SKIPPED only when it would have been ready
+    to run, so the order through it is kept. ``ABORTED`` was interrupted.
 
     Members are strings, so ``TaskState.COMPLETED == "COMPLETED"`` and they serialise as-is.
     """
@@ -37,7 +39,11 @@ class TaskState(str, Enum):
 
     @property
     def satisfies_dependents(self) -> bool:
-        """True for ``COMPLETED`` and ``SKIPPED``: dependents may run after these."""
+        """True for ``COMPLETED`` and ``SKIPPED``: dependents may run once a node reached one.
+
+        A left-out node reaches SKIPPED only after its own upstream is satisfied, so what
+        follows it still waits for what precedes it.
+        """
         return self is TaskState.COMPLETED or self is TaskState.SKIPPED
 
 
@@ -57,13 +63,16 @@ class TriggerRule(str, Enum):
 
     ``ALL_SUCCESS`` (the default) runs once every upstream node is COMPLETED or SKIPPED and is
     DEFAULTED as soon as one is not. ``ALL_DONE`` runs once every upstream node has finished,
-    whatever the outcome (for cleanup). ``ONE_FAILED`` runs as soon as any upstream node failed,
-    was defaulted or aborted, and is SKIPPED if they all succeeded (for alerts).
+    whatever the outcome. ``ONE_FAILED`` runs as soon as any upstream node failed, was
+    defaulted or aborted, and is SKIPPED if they all succeeded (for alerts). ``FINALLY`` runs
+    after every other node of the graph has finished, whatever the outcome, and after its own
+    dependencies (for cleanup that is really last); only ``finally`` nodes may depend on it.
     """
 
     ALL_SUCCESS = "all_success"
     ALL_DONE = "all_done"
     ONE_FAILED = "one_failed"
+    FINALLY = "finally"
 
     def __str__(self) -> str:
         return self.value

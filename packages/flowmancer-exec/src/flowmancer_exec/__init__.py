@@ -18,7 +18,7 @@ from ._errors import (
     TaskNotFoundError,
     TaskRegistrationError,
 )
-from ._fingerprint import fingerprint
+from ._fingerprint import code_digest, fingerprint, value_digest
 from ._interface import (
     Attempt,
     AttemptResult,
@@ -31,8 +31,16 @@ from ._interface import (
 from ._job import PreparedJob, TaskSpec, prepare
 from ._params import Parameter, validate_parameters
 from ._process import ProcessExecutor
-from ._records import LogRecord, RunResult, RunSnapshot, RunStart, StateChange
-from ._runner import Runner
+from ._records import (
+    LogRecord,
+    RunResult,
+    RunSnapshot,
+    RunStart,
+    SharedDictConflict,
+    StateChange,
+    UpstreamState,
+)
+from ._runner import Runner, new_run_id
 from ._task import Task, TaskLogger, TaskMetadata, get_task_class, registered_tasks, task
 from ._thread import ThreadExecutor
 
@@ -60,6 +68,7 @@ __all__ = [
     "RunSnapshot",
     "RunStart",
     "Runner",
+    "SharedDictConflict",
     "StartInterruptedError",
     "StateChange",
     "Task",
@@ -69,10 +78,14 @@ __all__ = [
     "TaskRegistrationError",
     "TaskSpec",
     "ThreadExecutor",
+    "UpstreamState",
+    "code_digest",
     "fingerprint",
     "get_task_class",
+    "new_run_id",
     "prepare",
     "registered_tasks",
     "task",
     "validate_parameters",
+    "value_digest",
 ]

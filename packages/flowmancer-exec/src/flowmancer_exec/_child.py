@@ -51,7 +51,7 @@ c_sigmask, _set_handler = _c_signal_functions()
 
 
 #: Run in the child before the attempt (see ``child_main``).
-Load = Callable[[], "tuple[Attempt, Callable[[dict[str, Any]], Any]]"]
+Load = Callable[[], "tuple[Attempt, Callable[[Any], Any]]"]
 
 
 def child_main(
@@ -65,9 +65,9 @@ def child_main(
     """Run ``attempt`` in this freshly forked child and exit.
 
     ``load``, when given, is called first (with the output already captured) and returns the
-    attempt to run instead and how to encode its ``shared_dict`` changes for the channel: an
-    executor whose process must not import the task code (a Dask worker) passes the attempt
-    in as bytes and takes the changes back as bytes.
+    attempt to run instead and how to encode its ``shared_dict`` changes and its result for the
+    channel: an executor whose process must not import the task code (a Dask worker) passes
+    the attempt in as bytes and takes the changes and the result back as bytes.
     """
     code = 0
     # Copy-on-write: a collection walking every inherited object would copy each page it
@@ -98,7 +98,17 @@ def child_main(
     except BaseException as error:  # the lifecycle catches everything; this is our own failure
         with contextlib.suppress(BaseException):
             channel.send(
-                ("result", False, f"the attempt could not start: {error!r}", (), False, {}, ())
+                (
+                    "result",
+                    False,
+                    f"the attempt could not start: {error!r}",
+                    (),
+                    False,
+                    {},
+                    (),
+                    None,
+                    (),
+                )
             )
         code = 70
     finally:
@@ -120,7 +130,7 @@ def _stop_on_sigterm(signum: int, frame: object) -> None:
 def _run_in_child(
     attempt: Attempt,
     channel: ChannelWriter,
-    encode: Callable[[dict[str, Any]], Any] | None = None,
+    encode: Callable[[Any], Any] | None = None,
 ) -> int:
     def send_line(level: str, stream: str) -> Callable[[str, float], None]:
         return lambda text, when: channel.send(("log", level, text, when, stream))
@@ -145,7 +155,9 @@ def _run_in_child(
         attempt.task, attempt.task_class.__name__, list(attempt.depends_on), attempt.number
     )
     try:
-        instance = attempt.task_class._build(attempt.parameters, shared, logger, metadata)
+        instance = attempt.task_class._build(
+            attempt.parameters, shared, logger, metadata, attempt.upstream, attempt.results
+        )
     except BaseException as error:
         outcome = Outcome(False, f"could not create the task: {error_text(error)}", (), False)
         logger.exception("could not create the task")
@@ -162,23 +174,36 @@ def _run_in_child(
     _flush_c_stdio()
     updates, deleted = shared_changes(before, shared)
     head = ("result", outcome.ok, outcome.reason, outcome.error_types, outcome.stopped)
+    # ``encode``: what leaves the process (shared_dict changes, the result) as the executor
+    # carries it (on a Dask worker: bytes the worker process never unpickles).
+    pack: Callable[[Any], Any] = _as_is if encode is None else encode
+    value = outcome.value
     try:
-        channel.send((*head, updates if encode is None else encode(updates), deleted))
-    except Exception as error:  # a value in shared_dict that cannot be pickled
+        channel.send((*head, pack(updates), deleted, None if value is None else pack(value), ()))
+    except Exception as error:  # a value in shared_dict, or the result, that cannot be pickled
         unsendable = [k for k, v in updates.items() if not _picklable(v, encode)]
+        unsaved = [f"shared_dict[{k!r}]" for k in unsendable]
+        if value is not None and not _picklable(value, encode):
+            unsaved.append("its result")
+            value = None
         text = (
-            f"shared_dict keys {unsendable} hold values that cannot leave the process "
-            f"({error}); they are dropped"
+            f"{' and '.join(unsaved)} cannot leave the process ({error}): dropped, so the "
+            "tasks after it do not see it, and a resume runs this task again"
         )
         channel.send(("log", "ERROR", text, time.time(), "runner"))
         kept = {k: v for k, v in updates.items() if k not in unsendable}
-        channel.send((*head, kept if encode is None else encode(kept), deleted))
+        sent = None if value is None else pack(value)
+        channel.send((*head, pack(kept), deleted, sent, tuple(unsaved)))
     return 0
 
 
-def _picklable(value: object, encode: Callable[[dict[str, Any]], Any] | None = None) -> bool:
+def _as_is(value: Any) -> Any:
+    return value
+
+
+def _picklable(value: object, encode: Callable[[Any], Any] | None = None) -> bool:
     try:
-        pickle.dumps(value) if encode is None else encode({"": value})
+        pickle.dumps(value) if encode is None else encode(value)
     except Exception:
         return False
     return True

@@ -166,7 +166,7 @@ class DaskExecutor:
                 self._later(connection.forget_claim(key))
         kind, value = waiter.result()
         if kind == "data":
-            result, records = unpack(value)
+            result, records = unpack(value, attempt)
             for record in records:
                 emit(record)
             return result

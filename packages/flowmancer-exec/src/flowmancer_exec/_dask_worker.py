@@ -62,7 +62,8 @@ class Settings:
 
 class Opaque:
     """Pickled bytes a worker carries without unpickling them (the child's ``shared_dict``
-    changes may hold instances of the project's classes, which the worker must not import)."""
+    changes and its result may hold instances of the project's classes, which the worker must
+    not import)."""
 
     __slots__ = ("data",)
 
@@ -124,7 +125,7 @@ async def run_on_worker(payload: bytes, settings: Settings) -> bytes:
         settings.job, settings.run_id, settings.task, _Unknown, {}, (), settings.number, False, {}
     )
 
-    def load() -> tuple[Attempt, Callable[[dict[str, Any]], Any]]:
+    def load() -> tuple[Attempt, Callable[[Any], Any]]:
         if settings.cwd:
             with contextlib.suppress(OSError):
                 os.chdir(settings.cwd)
@@ -215,18 +216,18 @@ class _Unknown(Task):
         """Never run."""
 
 
-def _encode(updates: dict[str, Any]) -> Opaque:
+def _encode(value: Any) -> Opaque:
     import cloudpickle
 
-    return Opaque(cloudpickle.dumps(updates))
+    return Opaque(cloudpickle.dumps(value))
 
 
 def _pack(result: AttemptResult, records: list[LogRecord]) -> bytes:
     return pickle.dumps((result, records), protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def unpack(data: bytes) -> tuple[AttemptResult, list[LogRecord]]:
-    """On the driver: the result and output ``run_on_worker`` sent back."""
+def unpack(data: bytes, attempt: Attempt) -> tuple[AttemptResult, list[LogRecord]]:
+    """On the driver: the result and output ``run_on_worker`` sent back for ``attempt``."""
     result, records = pickle.loads(data)
     if not isinstance(result, AttemptResult):
         return AttemptResult(False, f"the worker sent back {type(result).__name__}"), []
@@ -238,4 +239,18 @@ def unpack(data: bytes) -> tuple[AttemptResult, list[LogRecord]]:
             result = dataclasses.replace(result, ok=False, reason=reason, updates={})
         else:
             result = dataclasses.replace(result, updates=updates)
+    if isinstance(result.value, Opaque):
+        try:
+            value = pickle.loads(result.value.data)
+        except Exception as error:
+            # Kept as the child's unsendable result is: the task ran, its result is dropped.
+            text = (
+                f"its result cannot be read here ({error!r}): dropped, so the tasks after it "
+                "do not see it, and a resume runs this task again"
+            )
+            records = [*records, attempt.record("ERROR", text, time.time(), "runner")]
+            unsaved = (*result.unsaved, "its result")
+            result = dataclasses.replace(result, value=None, unsaved=unsaved)
+        else:
+            result = dataclasses.replace(result, value=value)
     return result, list(records)

@@ -6,7 +6,7 @@ code. ``JobError`` gathers every problem found before a run, so nothing runs unt
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 __all__ = [
     "ExecutorStartError",
@@ -17,7 +17,21 @@ __all__ = [
     "StartInterruptedError",
     "TaskNotFoundError",
     "TaskRegistrationError",
+    "unknown_parameter",
 ]
+
+
+def unknown_parameter(cls: type, name: str, known: Iterable[str]) -> str:
+    """The message for a parameter ``cls`` does not declare: the closest known one, then all.
+
+    ``unknown parameter of Load; did you mean 'batch_size'? (known: table, batch_size)``
+    """
+    import difflib
+
+    names = list(known)
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"unknown parameter of {cls.__name__}{hint} (known: {', '.join(names) or 'none'})"
 
 
 class Problem:

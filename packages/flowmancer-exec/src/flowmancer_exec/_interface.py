@@ -10,7 +10,7 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from ._records import LogRecord, RunResult, RunSnapshot, RunStart, StateChange
+from ._records import LogRecord, RunResult, RunSnapshot, RunStart, StateChange, UpstreamState
 
 if TYPE_CHECKING:
     from ._task import Task
@@ -35,7 +35,11 @@ class CompletionRecorder(Protocol):
         self, task: str, attempt: int, updates: Mapping[str, Any], deleted: tuple[str, ...]
     ) -> None:
         """``run()`` of this attempt returned: keep it as done, with its ``shared_dict``
-        changes so far (``updates`` added or changed, ``deleted`` removed)."""
+        changes so far (``updates`` added or changed, ``deleted`` removed).
+
+        When ``run()`` returned something other than None, that result comes as a fifth
+        argument: a recorder that cannot keep it must not record the completion (the runner's
+        own save then decides)."""
 
     def revoked(self, task: str, attempt: int) -> None:
         """A hook after ``run()`` failed: the attempt did not complete after all."""
@@ -65,6 +69,12 @@ class Attempt:
     #: after it fails): the checkpoint store's early record (see ``CheckpointStore``). None
     #: when the store keeps none, and for executors that run attempts on other machines.
     completed: CompletionRecorder | None = None
+    #: ``Task.upstream_states``: how the tasks upstream stood when the attempt started (for
+    #: tasks whose trigger rule lets them run after a failure; empty for the others).
+    upstream: Mapping[str, UpstreamState] = dataclasses.field(default_factory=dict)
+    #: The results of the tasks upstream of this one (directly or not) that returned one:
+    #: what the task reads as ``self.results``.
+    results: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     def record(self, level: str, message: str, time: float, stream: str) -> LogRecord:
         """A log record attributed to this attempt."""
@@ -82,6 +92,9 @@ class AttemptResult:
     is True when it ended because it was told to stop (timeout or abort). ``updates`` and
     ``deleted`` are the keys of ``shared_dict`` the attempt added or changed, and removed,
     worked out where it ran (``shared_changes``), so a key it only read is never written back.
+    ``value`` is what ``run()`` returned (None when it failed). ``unsaved`` names what the
+    attempt produced that could not reach the runner (``"shared_dict['lock']"``,
+    ``"its result"``): its task cannot be restored from a checkpoint.
     """
 
     ok: bool
@@ -90,6 +103,8 @@ class AttemptResult:
     stopped: bool = False
     updates: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     deleted: tuple[str, ...] = ()
+    value: Any = None
+    unsaved: tuple[str, ...] = ()
 
 
 @runtime_checkable

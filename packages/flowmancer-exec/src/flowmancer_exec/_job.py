@@ -8,7 +8,14 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from flowmancer_dag import CycleError, Graph, GraphError, MissingDependencyError, TriggerRule
+from flowmancer_dag import (
+    CycleError,
+    FinallyDependencyError,
+    Graph,
+    GraphError,
+    MissingDependencyError,
+    TriggerRule,
+)
 
 from ._errors import JobError, ParameterError, Problem, TaskNotFoundError
 from ._fingerprint import fingerprint
@@ -38,7 +45,9 @@ class TaskSpec:
             are always retried.
         timeout: seconds an attempt may run before it is stopped and FAILED.
         pool: the name of a pool in ``Runner(pools=...)`` that limits how many run at once.
-        trigger_rule: ``all_success`` (default), ``all_done`` or ``one_failed``.
+        trigger_rule: ``all_success`` (default), ``all_done``, ``one_failed`` or ``finally``
+            (after every other task of the job, whatever happened; also when the run is
+            aborted, within ``Runner(finally_grace_period=...)``).
     """
 
     name: str
@@ -174,15 +183,30 @@ def prepare(
 def _resolve(task: type[Task] | str, place: str, problems: list[Problem]) -> type[Task] | None:
     if isinstance(task, str):
         try:
-            return get_task_class(task)
+            return _runnable(get_task_class(task), place, problems)
         except TaskNotFoundError as error:
             problems.append(Problem(place, str(error)))
             return None
     if isinstance(task, type) and issubclass(task, Task):  # type: ignore[redundant-expr]
-        return task
+        return _runnable(task, place, problems)
     message = f"expected a Task subclass or a registered name, got {task!r}"  # type: ignore[unreachable]
     problems.append(Problem(place, message))
     return None
+
+
+def _runnable(cls: type[Task], place: str, problems: list[Problem]) -> type[Task]:
+    """``cls``; if it leaves an abstract method such as ``run()`` undefined, that is a problem of
+    the job, said now rather than when its first attempt fails to build it (its parameters are
+    still checked, so that every problem is said at once)."""
+    missing = sorted(getattr(cls, "__abstractmethods__", ()))
+    if not missing:
+        return cls
+    methods = ", ".join(f"{name}()" for name in missing)
+    where = f" ({cls.__module__}.{cls.__qualname__})" if cls.__module__ != "__main__" else ""
+    problems.append(
+        Problem(place, f"task class {cls.__name__}{where} does not define {methods}: it cannot run")
+    )
+    return cls
 
 
 def _graph_problem(problem: GraphError) -> Problem:
@@ -191,6 +215,15 @@ def _graph_problem(problem: GraphError) -> Problem:
         return Problem(
             f"tasks.{problem.node}.dependencies",
             f"depends on {text.replace('the graph', 'the job')}",
+        )
+    if isinstance(problem, FinallyDependencyError):
+        names = ", ".join(str(n) for n in problem.finally_nodes)
+        which = "a finally task" if len(problem.finally_nodes) == 1 else "finally tasks"
+        return Problem(
+            f"tasks.{problem.node}.dependencies",
+            f"depends on {names}, {which}: a finally task runs after every other task, so only "
+            f"finally tasks may depend on it (give {problem.node} trigger_rule: finally too, "
+            "or drop the dependency)",
         )
     if isinstance(problem, CycleError):  # at the dependencies of the cycle's first task
         return Problem(f"tasks.{problem.cycle[0]}.dependencies", str(problem))

@@ -2,7 +2,8 @@
 
 on_create, on_restart (when resuming a failed task), run, on_success or on_failure, on_destroy
 always; on_abort instead of on_success/on_failure when the attempt is told to stop. An exception
-in any hook fails the attempt; its traceback goes to the task's log in full.
+in any hook fails the attempt; its traceback goes to the task's log in full. A hook that is a
+coroutine function is awaited (see ``_awaiting``); what ``run()`` returns is the task's result.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import traceback
 from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 
+from ._awaiting import Awaiter, is_awaitable
 from ._task import Task
 
 __all__ = [
@@ -47,19 +49,22 @@ class Shield:
 
     __slots__ = ("then", "up")
 
-    def __init__(self, then: Callable[[], None] | None = None) -> None:
+    def __init__(self, then: Callable[[Any], None] | None = None) -> None:
         self.up = False
-        self.then = then  # called right after ``up`` is set (the early completion record)
+        # Called with run()'s result right after ``up`` is set (the early completion record).
+        self.then = then
 
 
 @dataclasses.dataclass
 class Outcome:
-    """How the lifecycle ended, before the executor adds what it knows (exit codes, ...)."""
+    """How the lifecycle ended, before the executor adds what it knows (exit codes, ...);
+    ``value`` is what ``run()`` returned (awaited, for a coroutine)."""
 
     ok: bool = True
     reason: str | None = None
     error_types: tuple[str, ...] = ()
     stopped: bool = False
+    value: Any = None
 
 
 def error_text(error: BaseException) -> str:
@@ -87,13 +92,16 @@ def run_lifecycle(
     restart: bool,
     log_error: Callable[[str], None],
     shield: Shield | None = None,
+    awaiter: Awaiter | None = None,
 ) -> Outcome:
     """Run every hook of one attempt in order and report how it went.
 
     ``log_error`` receives each failure's message with its full traceback; ``shield`` is
-    raised as soon as ``run()`` has returned (see ``Shield``).
+    raised as soon as ``run()`` has returned (see ``Shield``). A hook that hands back a
+    coroutine is awaited on ``awaiter``'s loop (without one: a loop made for this attempt).
     """
     outcome = Outcome()
+    awaiting = awaiter  # made when a hook first hands back something to await
     # Only the process that started the attempt reports it: a child a hook forked (os.fork,
     # multiprocessing's "fork") that returns or raises out of the hook would otherwise go on as
     # a second copy of the attempt, report for it, and could turn a failure into a success.
@@ -111,7 +119,14 @@ def run_lifecycle(
     def hook(name: str) -> bool:
         """Call one hook; False if it failed or a stop arrived during it."""
         try:
-            getattr(instance, name)()
+            value = getattr(instance, name)()
+            if value is not None and is_awaitable(value):
+                nonlocal awaiting
+                if awaiting is None:
+                    awaiting = Awaiter()
+                value = awaiting(value, name)
+            if name == "run":
+                outcome.value = value
         except BaseException as error:
             if os.getpid() != owner:
                 _leave_stray(name)
@@ -133,7 +148,7 @@ def run_lifecycle(
             # returning and this (they are checked on calls and backward jumps).
             shield.up = True
             if shield.then is not None:
-                shield.then()
+                shield.then(outcome.value)
     if not outcome.stopped:
         hook("on_success" if outcome.ok else "on_failure")
     if outcome.stopped:
@@ -141,6 +156,10 @@ def run_lifecycle(
         # set); the executor's grace period, then SIGKILL, is what bounds it.
         hook("on_abort")
     hook("on_destroy")
+    if awaiting is not None and awaiting.loop is not None:
+        awaiting.close()  # leftovers cancelled; the loop closed unless the thread keeps it
+    if not outcome.ok:
+        outcome.value = None  # a failed attempt has no result
     if outcome.stopped:
         outcome.ok = False
         outcome.reason = outcome.reason or "stopped"
@@ -178,15 +197,18 @@ class EarlyRecord:
         self.recorded = False
 
     @property
-    def hook(self) -> Callable[[], None] | None:
+    def hook(self) -> Callable[[Any], None] | None:
         """What the attempt's ``Shield`` calls once ``run()`` returned (None: nothing to do)."""
         return self.record if self.attempt.completed is not None else None
 
-    def record(self) -> None:
+    def record(self, value: Any) -> None:
         attempt = self.attempt
         try:
             updates, deleted = shared_changes(self.before, self.shared)
-            attempt.completed.completed(attempt.task, attempt.number, updates, deleted)
+            if value is None:
+                attempt.completed.completed(attempt.task, attempt.number, updates, deleted)
+            else:  # a recorder that keeps results takes run()'s as its fifth argument
+                attempt.completed.completed(attempt.task, attempt.number, updates, deleted, value)
             self.recorded = True
         except Exception as error:
             self.warn(f"could not record the completion in the checkpoint early: {error}")

@@ -15,7 +15,7 @@ from collections.abc import Set as AbstractSet
 from typing import Any
 
 from ._convert import convert, describe, hints, type_name
-from ._errors import ParameterError, Problem
+from ._errors import ParameterError, Problem, unknown_parameter
 from ._pydantic import model_of, uses_pydantic
 from ._pydantic import validate as validate_with_pydantic
 
@@ -153,10 +153,7 @@ def validate_parameters(
             out[name] = _default(parameter, f"{place}.{name}")
     for name in values:
         if name not in declared:
-            known = ", ".join(declared) or "none"
-            problems.append(
-                Problem(f"{place}.{name}", f"unknown parameter of {cls.__name__} (known: {known})")
-            )
+            problems.append(Problem(f"{place}.{name}", unknown_parameter(cls, name, declared)))
     if problems:
         raise ParameterError(problems)
     return out

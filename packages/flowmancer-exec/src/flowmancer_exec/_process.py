@@ -194,7 +194,7 @@ class _Watch:
                 # attempt's result may be in it, so the attempt cannot count as a success.
                 self.emit(self.attempt.record("ERROR", message[1], time.time(), "runner"))
                 if message[2]:
-                    self.result = ("result", False, message[1], (), False, {}, ())
+                    self.result = ("result", False, message[1], (), False, {}, (), None, ())
                     self._reported()
             elif message[0] == "log":
                 _, level, text, when, stream = message
@@ -212,6 +212,10 @@ class _Watch:
             return
         self._drain(self.out)
         self._drain(self.err)
+        # The child wrote all it will before it reported: a last line without a newline is
+        # part of this attempt's output, delivered before its end (not when the pipe closes).
+        self.stdout.close()
+        self.stderr.close()
         self._settle(self._result(0, False))
 
     def _settle(self, result: AttemptResult) -> None:
@@ -306,12 +310,21 @@ class _Watch:
 
     def _result(self, status: int, stopped: bool) -> AttemptResult:
         if self.result is not None:
-            _, ok, reason, error_types, child_stopped, updates, deleted = self.result
+            _, ok, reason, error_types, child_stopped, updates, deleted, value, unsaved = (
+                self.result
+            )
             # An attempt that reports success completed: a stop that came after its run()
             # returned waited for it (see Shield) and changes nothing.
             was_stopped = child_stopped or (stopped and not ok)
             return AttemptResult(
-                ok, reason, tuple(error_types), was_stopped, updates, tuple(deleted)
+                ok,
+                reason,
+                tuple(error_types),
+                was_stopped,
+                updates,
+                tuple(deleted),
+                value,
+                tuple(unsaved),
             )
         if os.WIFSIGNALED(status):
             number = os.WTERMSIG(status)

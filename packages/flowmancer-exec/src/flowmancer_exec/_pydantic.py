@@ -21,7 +21,7 @@ from collections.abc import Set as AbstractSet
 from typing import Any
 
 from ._convert import describe, shown
-from ._errors import ParameterError, Problem
+from ._errors import ParameterError, Problem, unknown_parameter
 
 __all__ = ["INSTALL", "model_of", "uses_pydantic", "validate"]
 
@@ -165,8 +165,7 @@ def _problems(error: Any, model: Any, cls: type, place: str) -> list[Problem]:
             annotation = fields[given_as[loc[0]]].annotation
             message = f"missing required value ({describe(annotation)})"
         elif kind == "extra_forbidden" and len(loc) == 1:
-            known = ", ".join(given_as) or "none"
-            message = f"unknown parameter of {cls.__name__} (known: {known})"
+            message = unknown_parameter(cls, str(loc[0]), given_as)
         else:
             got = f", got {shown(detail['input'])}" if "input" in detail and loc else ""
             message = f"{detail.get('msg', error)}{got}"

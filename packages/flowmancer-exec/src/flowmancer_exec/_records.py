@@ -9,7 +9,15 @@ from typing import Any
 
 from flowmancer_dag import TaskState
 
-__all__ = ["LogRecord", "RunResult", "RunSnapshot", "RunStart", "StateChange"]
+__all__ = [
+    "LogRecord",
+    "RunResult",
+    "RunSnapshot",
+    "RunStart",
+    "SharedDictConflict",
+    "StateChange",
+    "UpstreamState",
+]
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -47,6 +55,24 @@ class StateChange:
     reason: str | None = None
 
 
+_NOT_SUCCEEDED = frozenset({TaskState.FAILED, TaskState.DEFAULTED, TaskState.ABORTED})
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class UpstreamState:
+    """How a task upstream stood when an attempt started (``Task.upstream_states``): its
+    ``state`` and, when it did not simply complete, the ``reason`` (``"ValueError: bad row"``,
+    ``"upstream did not complete: extract"``)."""
+
+    state: TaskState
+    reason: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        """True when it FAILED, was DEFAULTED or ABORTED."""
+        return self.state in _NOT_SUCCEEDED
+
+
 @dataclasses.dataclass(frozen=True)
 class RunStart:
     """A run is about to start: which job, which tasks, and whether it resumes an earlier run.
@@ -74,6 +100,11 @@ class RunSnapshot:
     first snapshot), so a store can write only what changed. ``ran`` names FAILED tasks whose
     ``run()`` had completed when a later hook overran the timeout: a store keeps them as
     COMPLETED, so that a resume does not run that work again.
+
+    ``results`` holds what tasks' ``run()`` returned (tasks that returned None have no entry);
+    ``writers`` names, for each ``shared_dict`` key, the task that wrote it last, and
+    ``unrestorable`` the tasks that produced something that could not reach the runner (with
+    what): a store that cannot keep a value marks its writer so a resume runs it again.
     """
 
     job: str
@@ -88,6 +119,9 @@ class RunSnapshot:
     aborted: bool = False
     changed: AbstractSet[str] | None = None
     changed_keys: AbstractSet[str] | None = None
+    results: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    writers: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    unrestorable: Mapping[str, str] = dataclasses.field(default_factory=dict)
     ran: AbstractSet[str] = frozenset()
 
     @property
@@ -96,9 +130,35 @@ class RunSnapshot:
         return all(s.satisfies_dependents for s in self.states.values())
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class SharedDictConflict:
+    """``task``'s write to ``shared_dict[key]`` would replace a value ``earlier`` wrote after
+    ``task``'s attempt had started (the two are not ordered by dependencies): one of the two
+    writes is lost — or, when ``refused`` (``shared_dict_conflicts="error"``), ``task``'s
+    attempt failed instead and its write was not merged."""
+
+    key: str
+    task: str
+    earlier: str
+    refused: bool = False
+
+    def __str__(self) -> str:
+        if self.refused:
+            return (
+                f"shared_dict[{self.key!r}]: {self.task} failed rather than replace what "
+                f"{self.earlier} wrote after {self.task} had started"
+            )
+        return (
+            f"shared_dict[{self.key!r}]: {self.task} replaced what {self.earlier} wrote after "
+            f"{self.task} had started"
+        )
+
+
 @dataclasses.dataclass(frozen=True)
 class RunResult:
-    """How a run ended: every task's final state, attempts, duration and reason."""
+    """How a run ended: every task's final state, attempts, duration and reason, the final
+    ``shared_dict``, the tasks' ``results`` and the ``shared_dict`` write ``conflicts`` seen
+    (``SharedDictConflict``: a task replaced a value it had not seen)."""
 
     job: str
     run_id: str
@@ -110,6 +170,8 @@ class RunResult:
     reasons: Mapping[str, str]
     shared_dict: Mapping[str, Any]
     aborted: bool = False
+    results: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    conflicts: tuple[SharedDictConflict, ...] = ()
 
     @property
     def exit_code(self) -> int:

@@ -16,16 +16,26 @@ import random
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from flowmancer_dag import Run, TaskState
+from flowmancer_dag import Run, TaskState, TriggerRule
 
 from ._columns import Column
 from ._errors import StartInterruptedError
 from ._interface import Attempt, AttemptResult, CompletionRecorder
 from ._job import TaskSpec
 from ._lifecycle import error_text
-from ._records import LogRecord, RunResult, RunSnapshot, RunStart, StateChange
+from ._records import (
+    LogRecord,
+    RunResult,
+    RunSnapshot,
+    RunStart,
+    SharedDictConflict,
+    StateChange,
+    UpstreamState,
+)
+from ._shared import SharedState, refusal, warning
 from ._signals import install_signals, restore_signals
 
 if TYPE_CHECKING:
@@ -34,6 +44,7 @@ if TYPE_CHECKING:
 __all__ = ["RunState"]
 
 S = TaskState
+_NOT_SUCCEEDED = (S.FAILED, S.DEFAULTED, S.ABORTED)
 
 
 class _Running:
@@ -59,6 +70,7 @@ class RunState:
         skipped: Iterable[str],
         restarted: Iterable[str],
         shared_dict: Mapping[str, Any] | None,
+        results: Mapping[str, Any] | None = None,
     ) -> None:
         self.runner = runner
         self.job = runner.job
@@ -68,9 +80,21 @@ class RunState:
         completed = list(completed)
         skipped = list(skipped)
         self.run: Run[str] = runner.prepared.graph.run(completed=completed, skipped=skipped)
+        self.left_out = set(skipped)
         self.restarted = set(restarted)
+        # Tasks that run last, whatever happened (trigger rule finally); on an abort they still
+        # run, within the grace period, once the attempts told to stop have ended.
+        self.finals = {n for n, s in self.specs.items() if s.trigger_rule == TriggerRule.FINALLY}
+        self.cleanup_started = False  # aborted, and the finally tasks were let go
+        self.cleanup_over = False  # ... and may start no more (grace period over, 2nd signal)
+        self.cleanup_deadline: asyncio.TimerHandle | None = None
+        self.told_to_stop: set[str] = set()
+        self.upstream_names: dict[str, list[str]] = {}
         self.resumed = bool(completed or self.restarted)
-        self.shared: dict[str, Any] = dict(shared_dict or {})
+        self.data = SharedState(
+            shared_dict, results, runner.shared_dict_conflicts, self._depends_on
+        )
+        self.shared: dict[str, Any] = self.data.values
         self.started = time.time()
         self.states: dict[str, TaskState] = dict.fromkeys(self.specs, S.INIT)
         self.attempts: dict[str, int] = dict.fromkeys(self.specs, 0)
@@ -103,11 +127,11 @@ class RunState:
         self.failed_observers: set[int] = set()
         for name in completed:
             self.change(name, S.COMPLETED, "completed in an earlier run")
-        for name in skipped:
-            self.change(name, S.SKIPPED, "left out of this run")
-        for name, st in self.run.states.items():  # one_failed nodes settled at the start
+        # Left out with nothing before them to wait for, and one_failed with nothing upstream
+        # that could fail: settled at the start. Other left-out tasks settle as the run goes.
+        for name, st in self.run.states.items():
             if st is S.SKIPPED and self.states[name] is S.INIT:
-                self.change(name, S.SKIPPED, "nothing upstream failed")
+                self.change(name, S.SKIPPED, self.skip_reason(name))
 
     # -- reporting ----------------------------------------------------------------------------
 
@@ -166,6 +190,7 @@ class RunState:
         )
 
     def snapshot(self, finished: bool = False) -> RunSnapshot:
+        data = self.data
         return RunSnapshot(
             self.job,
             self.run_id,
@@ -179,6 +204,10 @@ class RunState:
             self.aborts > 0,
             frozenset(self.unsaved) if self.saved_once else None,
             frozenset(self.unsaved_keys) if self.saved_once else None,
+            # Copies, like shared_dict's; most runs have none of these.
+            dict(data.results) if data.results else _NONE,
+            dict(data.writer) if data.writer else _NONE,
+            dict(data.unrestorable) if data.unrestorable else _NONE,
             frozenset(self.ran),
         )
 
@@ -235,7 +264,7 @@ class RunState:
         for name in self.run.ready():
             self.queue.append(name)
             self.change(name, S.PENDING)
-        if self.aborts:
+        if self.aborts and not (self.cleanup_started and not self.cleanup_over):
             return
         limit = self.runner.max_concurrency
         blocked: list[str] = []
@@ -248,11 +277,19 @@ class RunState:
             self.start(name)
         self.queue.extendleft(reversed(blocked))
 
+    def _depends_on(self, name: str) -> tuple[str, ...] | list[str]:
+        spec = self.specs.get(name)
+        return () if spec is None else list(spec.depends_on)
+
     def start(self, name: str) -> None:
         spec = self.specs[name]
-        if self.attempts[name] == 0:
+        first = self.attempts[name] == 0
+        if first:
             self.run.start(name)
             self.first_start[name] = time.time()
+        data = self.data
+        data.started[name] = data.seq
+        results = data.begin(name, first) if data.results else data.results
         self.attempts[name] += 1
         number = self.attempts[name]
         self.attempt_column[self.index[name]] = number
@@ -271,6 +308,8 @@ class RunState:
             number == 1 and name in self.restarted,
             dict(self.shared),
             self.recorder_for(name, number),
+            self.upstream_states(name),
+            results,
         )
         if self.start_attempt is None:
             task = self.loop.create_task(self.runner.executor.run_attempt(attempt, self.emit))
@@ -293,11 +332,29 @@ class RunState:
         if spec.timeout:
             self.timers[name] = self.loop.call_later(spec.timeout, self.time_out, name)
 
+    def upstream_states(self, name: str) -> dict[str, UpstreamState]:
+        """What ``Task.upstream_states`` holds: for a task that may run after a failure, how
+        each task upstream stood (a finally task: every other task); empty for the others,
+        which only run when everything upstream succeeded."""
+        rule = self.specs[name].trigger_rule
+        if rule == TriggerRule.ALL_SUCCESS:
+            return {}
+        names = self.upstream_names.get(name)
+        if names is None:
+            if rule == TriggerRule.FINALLY:
+                names = [n for n in self.specs if n != name]
+            else:
+                names = self.runner.prepared.graph.ancestors(name)
+            self.upstream_names[name] = names
+        states, reasons = self.states, self.reasons
+        return {n: UpstreamState(states[n], reasons.get(n)) for n in names}
+
     def time_out(self, name: str) -> None:
         self.timers.pop(name, None)
         running = self.running.get(name)
         if running is not None and not running.future.done():
             self.timed_out.add(name)
+            self.told_to_stop.add(name)
             running.stop()
 
     def attempt_ended(self, name: str, task: asyncio.Future[AttemptResult]) -> None:
@@ -315,7 +372,12 @@ class RunState:
 
     def settle_attempt(self, name: str, task: asyncio.Future[AttemptResult]) -> None:
         self.running.pop(name, None)
+        self.told_to_stop.discard(name)
         timer = self.timers.pop(name, None)
+        # Due but not yet fired: the loop was busy (starting many attempts on a loaded machine)
+        # while the attempt overran and ended, and asyncio hands out what was read before the
+        # timers that are due. It timed out all the same, as it would have on a quiet machine.
+        late = timer is not None and timer.when() <= self.loop.time()
         if timer is not None:
             timer.cancel()
         spec = self.specs[name]
@@ -325,55 +387,75 @@ class RunState:
             result = task.result()
         except BaseException as error:  # an executor bug, or cancelled before it started
             result = AttemptResult(False, f"the executor failed: {error!r}", (), task.cancelled())
-        self.merge(result)
-        timed_out = name in self.timed_out
+        clashes = self.merge(name, result)
+        if clashes and self.data.error:
+            result = self.conflict_failure(name, result, clashes)
+        timed_out = name in self.timed_out or late
         self.timed_out.discard(name)
-        retry_note = None
         if result.ok and timed_out:
             # The timeout came once run() had returned (a stop then waits for the remaining
-            # hooks, see Shield): the attempt overran it and fails, but run()'s work is done and
-            # recorded, so it is not retried, and a resume does not run it again.
+            # hooks, see Shield), or was due, never fired, when the attempt ended: the attempt
+            # overran it and fails, but run()'s work is done and recorded, so it is not retried,
+            # and a resume does not run it again.
             self.ran.add(name)
-            self.finish(
-                name,
-                False,
-                f"timed out after {spec.timeout:g} s in a hook after run() had completed "
-                "(a resume keeps what run() did)",
+            where = (
+                "(seen once the attempt had ended; "
+                if late
+                else "in a hook after run() had completed ("
             )
+            keeps = "a resume keeps what run() did"
+            self.finish(name, False, f"timed out after {spec.timeout:g} s {where}{keeps})")
         elif result.ok:
             self.finish(name, True, None)
         elif self.aborts and result.stopped and not timed_out:
             # Not run.abort(): that would DEFAULT its dependents, which were not let down by a
             # failure but stopped with the run; abort_all() marks them ABORTED at the end.
             self.ended(name)
-            self.change(name, S.ABORTED, "the run was aborted")
+            why = "the run was aborted"
+            if name in self.finals and self.cleanup_over and self.aborts == 1:
+                grace = self.runner.finally_grace_period
+                why += f" and its finally tasks' grace period ({grace:g} s) ran out"
+            self.change(name, S.ABORTED, why)
         else:
             reason = (
                 f"timed out after {spec.timeout:g} s" if timed_out else (result.reason or "failed")
             )
             if self.should_retry(spec, result, timed_out):
-                retry_note = self.retry(name, spec, reason)
+                self.retry(name, spec, reason)
             else:
                 self.finish(name, False, reason)
         self.dispatch()
-        if retry_note is not None:  # observers hear of it after what was ready has started
-            self.note(name, "WARNING", retry_note)
 
-    def merge(self, result: AttemptResult) -> None:
-        self.shared.update(result.updates)
-        self.unsaved_keys.update(result.updates)
-        for key in result.deleted:
-            self.shared.pop(key, None)
-            self.unsaved_keys.add(key)
+    def merge(self, name: str, result: AttemptResult) -> list[SharedDictConflict]:
+        if not (result.updates or result.deleted or result.unsaved or result.value is not None):
+            return _NO_CLASHES  # most attempts: nothing to merge
+        clashes = self.data.merge(name, result)
+        if result.updates or result.deleted:
+            self.unsaved_keys.update(self.data.changed_keys(result, clashes))
+        if clashes and not self.data.error:
+            for clash in clashes:
+                self.note(name, "WARNING", warning(clash))
+        return clashes
+
+    def conflict_failure(
+        self, name: str, result: AttemptResult, clashes: list[SharedDictConflict]
+    ) -> AttemptResult:
+        if result.ok and self.recorder is not None:
+            # Its completion may be recorded early, where it ran: take that back.
+            with contextlib.suppress(Exception):
+                self.recorder.revoked(name, self.attempts[name])
+        return refusal(result, clashes)
 
     def should_retry(self, spec: TaskSpec, result: AttemptResult, timed_out: bool) -> bool:
-        if self.aborts or self.attempts[spec.name] >= spec.max_attempts:
+        if self.attempts[spec.name] >= spec.max_attempts:
+            return False
+        if self.aborts and not (spec.name in self.finals and not self.cleanup_over):
             return False
         if spec.retry_on and result.error_types and not timed_out:
             return bool(set(spec.retry_on) & set(result.error_types))
         return True
 
-    def retry(self, name: str, spec: TaskSpec, reason: str) -> str:
+    def retry(self, name: str, spec: TaskSpec, reason: str) -> None:
         number = self.attempts[name]
         try:
             delay = spec.backoff * spec.backoff_factor ** (number - 1)
@@ -385,6 +467,9 @@ class RunState:
             delay = 365 * 24 * 3600.0
         if spec.jitter and delay > 0:
             delay = random.uniform(delay / 2, delay)
+        # Said while the attempt is still RUNNING: a line belongs to the attempt it is about
+        # (0.12 loggers close a task's log when its attempt ends).
+        self.note(name, "WARNING", f"attempt {number} failed: {reason}; retrying in {delay:.3g} s")
         self.change(
             name,
             S.PENDING,
@@ -394,11 +479,10 @@ class RunState:
             self.timers[name] = self.loop.call_later(delay, self.requeue, name)
         else:
             self.queue.append(name)
-        return f"attempt {number} failed: {reason}; retrying in {delay:.3g} s"
 
     def requeue(self, name: str) -> None:
         self.timers.pop(name, None)
-        if not self.aborts:
+        if not self.aborts or (name in self.finals and not self.cleanup_over):
             self.queue.append(name)
             self.dispatch()
 
@@ -411,30 +495,73 @@ class RunState:
         self.settled(self.run.finish(name, ok))
 
     def settled(self, nodes: list[tuple[str, TaskState]]) -> None:
+        states = self.run.states
         for node, st in nodes:
             if st is S.DEFAULTED:
-                upstream = [
-                    d
-                    for d in self.specs[node].depends_on
-                    if not self.states[d].satisfies_dependents
-                ]
+                # Only what let it down: others upstream may still be running, or not started.
+                upstream = [d for d in self.specs[node].depends_on if states[d] in _NOT_SUCCEEDED]
                 self.change(node, st, f"upstream did not complete: {', '.join(upstream)}")
+            elif st is S.ABORTED:
+                if self.states[node] is not S.ABORTED:  # not already said by its attempt
+                    why = "settled (it was left out)" if node in self.left_out else "started"
+                    self.change(node, st, f"the run was aborted before it {why}")
             else:
-                self.change(node, st, "nothing upstream failed")
+                self.change(node, st, self.skip_reason(node))
+
+    def skip_reason(self, name: str) -> str:
+        return "left out of this run" if name in self.left_out else "nothing upstream failed"
 
     # -- abort --------------------------------------------------------------------------------
 
     def request_abort(self, signum: int | None = None) -> None:
+        """An abort from any source (a signal, ``Runner.abort()``): the first stops what runs,
+        gracefully, then lets the finally tasks run; the second stops everything at once.
+        ``signum``: the signal that asked for it (the first one is kept)."""
         if self.aborts == 0:
             self.abort_signal = signum
         self.aborts += 1
-        if self.aborts == 1:
-            for name, timer in list(self.timers.items()):
-                timer.cancel()
-                if name not in self.running:  # waiting to retry: nothing to stop
-                    self.timers.pop(name)
-        for running in list(self.running.values()):
+        if self.aborts > 1:
+            self.cleanup_over = True
+        spare = () if self.cleanup_over else self.finals  # cleanup goes on, under its deadline
+        for name, timer in list(self.timers.items()):
+            if name in spare:
+                continue
+            timer.cancel()
+            if name not in self.running:  # waiting to retry: nothing to stop
+                self.timers.pop(name)
+        for name, running in list(self.running.items()):
+            if name in spare:
+                continue
+            if name in self.finals and name not in self.told_to_stop and self.aborts > 1:
+                running.stop()  # never told before: this first call alone would be graceful
+            self.told_to_stop.add(name)
             running.stop()  # first: graceful (on_abort, grace period); second: at once
+        self.wake.set()
+
+    def start_cleanup(self) -> None:
+        """Aborted, and every attempt told to stop has ended: the rest is ABORTED, and the
+        finally tasks run, within the grace period."""
+        self.cleanup_started = True
+        if self.cleanup_over or all(self.run.states[n].is_finished for n in self.finals):
+            return
+        self.settled(self.run.abort_all_but_finally())
+        self.queue = collections.deque(n for n in self.queue if n in self.finals)
+        self.cleanup_deadline = self.loop.call_later(
+            self.runner.finally_grace_period, self.end_cleanup
+        )
+        self.dispatch()
+
+    def end_cleanup(self) -> None:
+        """The finally tasks' grace period after an abort ran out: stop them."""
+        self.cleanup_deadline = None
+        self.cleanup_over = True
+        for name, timer in list(self.timers.items()):
+            timer.cancel()
+            if name not in self.running:
+                self.timers.pop(name)
+        for name, running in list(self.running.items()):
+            self.told_to_stop.add(name)
+            running.stop()
         self.wake.set()
 
     # -- the loop -----------------------------------------------------------------------------
@@ -477,10 +604,12 @@ class RunState:
             self.dispatch()
             self.flush()
             while not self.run.is_finished:
-                if self.aborts and not self.running:
-                    for name in self.run.abort_all():
-                        if self.states[name] is not S.ABORTED:
-                            self.change(name, S.ABORTED, "the run was aborted before it started")
+                if self.aborts and not self.cleanup_started:
+                    if all(n in self.finals for n in self.running):
+                        self.start_cleanup()
+                        continue
+                elif self.aborts and not self.running and not self.timers:
+                    self.settled([(n, S.ABORTED) for n in self.run.abort_all()])
                     break
                 await self.wake.wait()
                 self.wake.clear()
@@ -488,7 +617,10 @@ class RunState:
                 if self.dirty:
                     self.save()
         finally:
+            if self.cleanup_deadline is not None:
+                self.cleanup_deadline.cancel()
             if self.running or self.timers:  # we were cancelled ourselves: leave nothing behind
+                self.cleanup_over = True  # no finally tasks either: the caller wants out
                 self.request_abort()  # no retries, no dependents started from here on
                 await asyncio.gather(
                     *(r.future for r in self.running.values()), return_exceptions=True
@@ -508,6 +640,8 @@ class RunState:
             dict(self.reasons),
             dict(self.shared),
             aborted=self.aborts > 0,
+            results=dict(self.data.results),
+            conflicts=tuple(self.data.conflicts),
         )
         self.save(finished=True)
         self.notify("on_run_end", result)
@@ -528,3 +662,7 @@ def _tell(text: str) -> None:
 
 def _nothing() -> None:
     """Stopping an attempt that could not start."""
+
+
+_NO_CLASHES: list[SharedDictConflict] = []  # never changed
+_NONE: Mapping[str, Any] = MappingProxyType({})

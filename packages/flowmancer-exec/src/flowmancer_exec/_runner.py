@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -10,10 +11,12 @@ from typing import Any
 
 from flowmancer_dag import TaskState
 
+from ._errors import JobError, Problem
 from ._interface import CheckpointStore, Executor, Observer
 from ._job import PreparedJob, TaskSpec, prepare
 from ._records import RunResult
 from ._run_state import RunState
+from ._shared import CONFLICT_MODES
 
 __all__ = ["Runner"]
 
@@ -43,6 +46,11 @@ class Runner:
             Only when ``run()`` is called from the main thread, and not for a signal the
             application's event loop already handles (that handler can call ``abort()``);
             other handlers are put back when the run ends.
+        finally_grace_period: seconds the ``finally`` tasks may take when the run is aborted,
+            counted from when the attempts told to stop have ended; then they are stopped too.
+        shared_dict_conflicts: what to do when a task's ``shared_dict`` write replaces a value
+            another task, not ordered with it, wrote after it started: ``warn`` (a warning in
+            its log, counted in ``RunResult.conflicts``) or ``error`` (it fails instead).
 
     Raises:
         JobError: every problem with the job, each with its place.
@@ -59,8 +67,17 @@ class Runner:
         observers: Sequence[Observer | object] = (),
         checkpoint: CheckpointStore | None = None,
         handle_signals: bool = True,
+        finally_grace_period: float = 30.0,
+        shared_dict_conflicts: str = "warn",
     ) -> None:
         self.job = job
+        if shared_dict_conflicts not in CONFLICT_MODES:
+            problem = Problem(
+                "config.shared_dict_conflicts",
+                f"expected one of {', '.join(CONFLICT_MODES)}, got {shared_dict_conflicts!r}",
+            )
+            raise JobError([problem])
+        self.shared_dict_conflicts = shared_dict_conflicts
         self.prepared: PreparedJob = prepare(tasks, pools=pools, max_concurrency=max_concurrency)
         if executor is None:
             from ._process import ProcessExecutor
@@ -72,6 +89,10 @@ class Runner:
         self.observers = list(observers)
         self.checkpoint = checkpoint
         self.handle_signals = handle_signals
+        grace = finally_grace_period
+        if not (grace >= 0 and math.isfinite(grace)):
+            raise ValueError(f"finally_grace_period must be seconds >= 0, got {grace!r}")
+        self.finally_grace_period = float(grace)
         self._state: RunState | None = None
 
     @property
@@ -87,15 +108,18 @@ class Runner:
         restarted: Iterable[str] = (),
         shared_dict: Mapping[str, Any] | None = None,
         run_id: str | None = None,
+        results: Mapping[str, Any] | None = None,
     ) -> RunResult:
         """Run the job to its end and return how it went.
 
         Args:
             completed: tasks already COMPLETED (from a checkpoint): not run again.
-            skipped: tasks left out (SKIPPED; they satisfy their dependents).
+            skipped: tasks left out: never run, each SKIPPED where it would have become ready
+                (DEFAULTED where it would have been), so what follows waits for what precedes.
             restarted: tasks that had failed before; their first attempt calls ``on_restart``.
             shared_dict: the initial contents of ``shared_dict`` (from a checkpoint).
             run_id: an id for this run; a new sortable one when not given.
+            results: the results of tasks completed before (from a checkpoint), by task.
         """
         return asyncio.run(
             self.run_async(
@@ -104,6 +128,7 @@ class Runner:
                 restarted=restarted,
                 shared_dict=shared_dict,
                 run_id=run_id,
+                results=results,
             )
         )
 
@@ -115,9 +140,12 @@ class Runner:
         restarted: Iterable[str] = (),
         shared_dict: Mapping[str, Any] | None = None,
         run_id: str | None = None,
+        results: Mapping[str, Any] | None = None,
     ) -> RunResult:
         """``run()`` for callers already inside an event loop."""
-        state = RunState(self, run_id or new_run_id(), completed, skipped, restarted, shared_dict)
+        state = RunState(
+            self, run_id or new_run_id(), completed, skipped, restarted, shared_dict, results
+        )
         self._state = state
         try:
             return await state.main()
@@ -125,7 +153,9 @@ class Runner:
             self._state = None
 
     def abort(self) -> None:
-        """Abort the current run from any thread, as SIGINT would (twice: stop at once)."""
+        """Abort the current run from any thread, as SIGINT would: running attempts are
+        stopped, then the ``finally`` tasks run (within ``finally_grace_period``). Twice: stop
+        at once, ``finally`` tasks too."""
         state = self._state
         if state is not None:
             state.loop.call_soon_threadsafe(state.request_abort)

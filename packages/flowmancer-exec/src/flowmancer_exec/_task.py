@@ -15,11 +15,12 @@ import time
 import traceback
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._errors import TaskNotFoundError, TaskRegistrationError
 from ._params import Parameter, parameters_of, validate_parameters
 from ._pydantic import model_of, uses_pydantic
+from ._records import UpstreamState
 
 __all__ = [
     "Task",
@@ -30,8 +31,10 @@ __all__ = [
     "task",
 ]
 
-RESERVED = frozenset({"shared_dict", "logger", "metadata"})
+RESERVED = frozenset({"shared_dict", "logger", "metadata", "upstream_states"})
+_NOTHING_UPSTREAM: Mapping[str, UpstreamState] = MappingProxyType({})
 T = TypeVar("T", bound="type[Task]")
+NO_RESULTS: Mapping[str, Any] = MappingProxyType({})
 
 # (level, message, time) -> None
 LogSink = Callable[[str, str, float], None]
@@ -139,17 +142,31 @@ class Task(abc.ABC):
     Hooks run in this order, all in the same process as ``run()``: ``on_create``,
     ``on_restart`` (only when resuming a task that had failed), ``run``, then ``on_success`` or
     ``on_failure``, then always ``on_destroy``; ``on_abort`` when the run is interrupted. An
-    exception in any hook fails the attempt.
+    exception in any hook fails the attempt. ``run()`` and the hooks may be ``async def``: they
+    are awaited where the attempt runs.
+
+    What ``run()`` returns is the task's result: tasks downstream of it read it as
+    ``self.results[name]`` (only results of tasks they depend on, directly or not; a task that
+    returned None has none). A parameter named ``results`` takes precedence (as in 0.12, where
+    the name was free).
 
     ``Task(**parameters)`` builds one by hand (for unit tests); its logger then writes to stderr.
+    As in 0.12, ``shared_dict=`` gives it the dict to read and write (``Put(shared_dict=d,
+    key="k").run()``, then look in ``d``); it is not a parameter.
     """
 
     shared_dict: dict[str, Any]
     logger: TaskLogger
     metadata: TaskMetadata
+    _upstream_states: Mapping[str, UpstreamState]
+    if TYPE_CHECKING:  # not an annotation at run time: it would be taken for a parameter
+        results: Mapping[str, Any]
 
     def __init__(self, **parameters: Any) -> None:
         cls = type(self)
+        if "shared_dict" in parameters:
+            parameters = dict(parameters)
+            self.shared_dict = parameters.pop("shared_dict")
         values = validate_parameters(cls, parameters, cls.__name__, RESERVED)
         self.__dict__.update(values)
         if uses_pydantic(cls):  # model_dump() gives these, pydantic's extra values included
@@ -161,9 +178,28 @@ class Task(abc.ABC):
             self.logger = TaskLogger()
         if "metadata" not in self.__dict__:
             self.metadata = TaskMetadata(name=cls.__name__, variant=cls.__name__)
+        if "_upstream_states" not in self.__dict__:
+            self._upstream_states = _NOTHING_UPSTREAM
+        if "results" not in self.__dict__:
+            self.results = NO_RESULTS
         post_init = getattr(self, "model_post_init", None)
         if post_init is not None:  # pydantic's hook, which 0.12 tasks (pydantic models) had
             post_init(None)
+
+    @property
+    def upstream_states(self) -> Mapping[str, UpstreamState]:
+        """How each task upstream stood when this attempt started: name -> ``UpstreamState``.
+
+        Filled for tasks whose trigger rule lets them run after a failure: ``one_failed`` and
+        ``all_done`` see every task upstream of them (direct or not), a ``finally`` task sees
+        every other task of the job. Empty for ``all_success`` tasks, which only run when
+        everything upstream completed. Assignable, for unit tests of a task built by hand.
+        """
+        return self._upstream_states
+
+    @upstream_states.setter
+    def upstream_states(self, value: Mapping[str, UpstreamState]) -> None:
+        self._upstream_states = value
 
     model_fields = _PydanticOnly("model_fields")
     model_dump = _PydanticOnly("model_dump")
@@ -180,35 +216,48 @@ class Task(abc.ABC):
         shared_dict: dict[str, Any],
         logger: TaskLogger,
         metadata: TaskMetadata,
+        upstream_states: Mapping[str, UpstreamState] = _NOTHING_UPSTREAM,
+        results: Mapping[str, Any] = NO_RESULTS,
     ) -> Task:
         instance = cls.__new__(cls)
         instance.shared_dict = shared_dict
         instance.logger = logger
         instance.metadata = metadata
+        instance._upstream_states = upstream_states
+        instance.results = MappingProxyType(dict(results)) if results else NO_RESULTS
         instance.__init__(**parameters)  # type: ignore[misc]  # the user's own __init__ too
         return instance
 
+    # Hooks return ``Any``/``object`` so that ``async def`` overrides type-check too.
+
     @abc.abstractmethod
-    def run(self) -> None:
-        """The work. Raise to fail the attempt."""
+    def run(self) -> Any:
+        """The work; what it returns (awaited, for ``async def``) is the task's result. Raise
+        to fail the attempt."""
 
-    def on_create(self) -> None:
+    def on_create(self) -> object:
         """Before ``run()`` (optional)."""
+        return None
 
-    def on_restart(self) -> None:
+    def on_restart(self) -> object:
         """Before ``run()`` when resuming a task that had failed (optional)."""
+        return None
 
-    def on_success(self) -> None:
+    def on_success(self) -> object:
         """After ``run()`` succeeded (optional)."""
+        return None
 
-    def on_failure(self) -> None:
+    def on_failure(self) -> object:
         """After ``run()`` (or an earlier hook) failed (optional)."""
+        return None
 
-    def on_destroy(self) -> None:
+    def on_destroy(self) -> object:
         """Last, whatever happened (optional)."""
+        return None
 
-    def on_abort(self) -> None:
+    def on_abort(self) -> object:
         """When the run is interrupted or the attempt times out (optional)."""
+        return None
 
     def __repr__(self) -> str:
         values = ", ".join(f"{k}={getattr(self, k, None)!r}" for k in type(self).parameters())

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, TextIO
 
+from ._awaiting import Awaiter
 from ._channel import LineWriter
 from ._children import Limits, end_children, has_children
 from ._interface import Attempt, AttemptResult, Emit
@@ -85,7 +86,17 @@ class _Router:
 class _Job:
     """One attempt handed to a worker thread; the lock orders "stop it" against "it ended"."""
 
-    __slots__ = ("body", "cancelled", "ended", "lock", "result", "shield", "stop_sent", "thread")
+    __slots__ = (
+        "awaiter",
+        "body",
+        "cancelled",
+        "ended",
+        "lock",
+        "result",
+        "shield",
+        "stop_sent",
+        "thread",
+    )
 
     def __init__(self) -> None:
         self.body: Callable[[], None] = lambda: None
@@ -96,6 +107,8 @@ class _Job:
         self.cancelled = False
         self.result: AttemptResult | None = None
         self.shield = Shield()  # up once run() has returned: a stop then waits for the hooks
+        # The worker thread's event loop for async hooks, once the attempt is on a thread.
+        self.awaiter: Awaiter | None = None
 
     def stop(self) -> str:
         """Stop the attempt: "cancelled" (it never started), "ended" (too late) or "signalled"."""
@@ -108,6 +121,10 @@ class _Job:
             self.stop_sent = True
             if not self.shield.up:
                 _raise_in(self.thread, StopRequested)
+                if self.awaiter is not None:
+                    # An async hook's thread waits in the loop's selector, in C code, where
+                    # the exception is not seen until the loop wakes up.
+                    self.awaiter.wake()
             return "signalled"
 
 
@@ -135,6 +152,7 @@ class _Workers:
 
     def _work(self) -> None:
         me = threading.current_thread()
+        awaiter = Awaiter(keep=True)  # this thread's loop for async hooks, made when needed
         self.tids.add(threading.get_native_id())
         try:
             while True:
@@ -145,6 +163,7 @@ class _Workers:
                     skip = job.cancelled
                     job.thread = me
                     job.ended = skip
+                    job.awaiter = awaiter
                 if skip:  # stopped before any thread took it
                     with self.lock:
                         self.idle += 1
@@ -163,6 +182,9 @@ class _Workers:
                     self.idle += 1
         except StopRequested:  # a stop that arrived after its attempt had ended
             return
+        finally:
+            awaiter.keep = False
+            awaiter.close()
 
     def close(self, wait: float) -> None:
         # Threads retired after a stop are gone already: a sentinel left in the queue for one
@@ -304,7 +326,7 @@ class ThreadExecutor:
             self._local.stdout, self._local.stderr = out, err
             result = AttemptResult(False, "stopped", (), True)
             try:
-                result = _run(attempt, post, job.shield)
+                result = _run(attempt, post, job.shield, job.awaiter)
             except StopRequested:  # landed after the lifecycle, before its result was kept
                 pass
             except BaseException as error:  # our own failure: fail the attempt, keep the worker
@@ -343,9 +365,11 @@ def _copy_shared(values: Any) -> dict[str, Any]:
         return out
 
 
-def _run(attempt: Attempt, post: Any, shield: Shield) -> AttemptResult:
+def _run(attempt: Attempt, post: Any, shield: Shield, awaiter: Awaiter | None) -> AttemptResult:
     before = shared_fingerprints(attempt.shared_dict)
     shared = _copy_shared(attempt.shared_dict)
+    # Copied like shared_dict: a task changing what it was given must not change the runner's.
+    results = _copy_shared(attempt.results) if attempt.results else attempt.results
     # Recorded here, on the worker thread, the moment run() returns: a runner killed before
     # the result reaches its loop keeps the work.
     early = EarlyRecord(
@@ -357,7 +381,9 @@ def _run(attempt: Attempt, post: Any, shield: Shield) -> AttemptResult:
         attempt.task, attempt.task_class.__name__, list(attempt.depends_on), attempt.number
     )
     try:
-        instance = attempt.task_class._build(attempt.parameters, shared, logger, metadata)
+        instance = attempt.task_class._build(
+            attempt.parameters, shared, logger, metadata, attempt.upstream, results
+        )
     except BaseException as error:
         logger.exception("could not create the task")
         outcome = Outcome(False, f"could not create the task: {error_text(error)}", (), False)
@@ -367,11 +393,18 @@ def _run(attempt: Attempt, post: Any, shield: Shield) -> AttemptResult:
             attempt.restart,
             lambda text: post("ERROR", "runner")(text, time.time()),
             shield,
+            awaiter,
         )
     early.settle(outcome)
     updates, deleted = shared_changes(before, shared)
     return AttemptResult(
-        outcome.ok, outcome.reason, outcome.error_types, outcome.stopped, updates, deleted
+        outcome.ok,
+        outcome.reason,
+        outcome.error_types,
+        outcome.stopped,
+        updates,
+        deleted,
+        outcome.value,
     )
 
 

@@ -6,14 +6,25 @@ run, ``JSONLinesLogger`` one JSON object per line for machines, ``ConsoleLogger`
 view of the run; ``StructlogLogger`` and ``configure_structlog`` send records through
 structlog's processors. Write your own by subclassing ``Logger`` (per-record ``write`` and
 ``state_changed``, and the 0.12 lifecycle hooks ``on_create``, ``on_restart``, ``on_success``,
-``on_failure``, ``on_abort``, ``on_destroy``). ``flowmancer_log.typing`` holds the protocols
-records satisfy; ``flowmancer_log.testing`` helps test loggers.
+``on_failure``, ``on_abort``, ``on_destroy``). ``RunRecorder`` keeps a compact record of each run
+(``run.jsonl`` in its log folder), which ``read_record`` and ``find_records`` read back.
+``flowmancer_log.typing`` holds the protocols records satisfy; ``flowmancer_log.testing`` helps
+test loggers.
 """
 
 from ._base import Logger
 from ._console import ConsoleLogger
 from ._file import FileLogger
+from ._history import (
+    RecordedAttempt,
+    RecordedRun,
+    RecordedTask,
+    RecordError,
+    find_records,
+    read_record,
+)
 from ._jsonl import JSONLinesLogger
+from ._record import RunRecorder
 from ._structlog import StructlogLogger, configure_structlog
 from .typing import (
     LoggerProtocol,
@@ -32,9 +43,16 @@ __all__ = [
     "LogRecordLike",
     "Logger",
     "LoggerProtocol",
+    "RecordError",
+    "RecordedAttempt",
+    "RecordedRun",
+    "RecordedTask",
+    "RunRecorder",
     "RunResultLike",
     "RunStartLike",
     "StateChangeLike",
     "StructlogLogger",
     "configure_structlog",
+    "find_records",
+    "read_record",
 ]

@@ -13,11 +13,10 @@ from ._format import (
     FINISHED,
     TimeFormat,
     open_for_appending,
-    run_folder_name,
     safe_name,
     state_level,
 )
-from ._retention import hold_live, release_live, remove_expired_runs
+from ._retention import make_run_folder, release_live, remove_expired_runs
 from .typing import LogRecordLike, RunResultLike, RunStartLike, StateChangeLike
 
 __all__ = ["FileLogger"]
@@ -91,20 +90,8 @@ class FileLogger(Logger):
 
     def _make_run_dir(self, start: RunStartLike) -> Path:
         self._base = self.base_log_dir.absolute()
-        job_dir = self._base / safe_name(start.job)
-        job_dir.mkdir(parents=True, exist_ok=True)
-        stamp = run_folder_name(start.started)
-        folder = job_dir / stamp
-        n = 1
-        while True:
-            try:
-                folder.mkdir()  # atomic: two runs starting together never share a folder
-                # Retention by another run of this job must not remove a folder in use.
-                self._live = hold_live(folder)
-                return folder
-            except FileExistsError:
-                n += 1
-                folder = job_dir / f"{stamp}-{n}"
+        folder, self._live = make_run_folder(self._base, start.job, start.started)
+        return folder
 
     # -- the run ------------------------------------------------------------------------------
 

@@ -16,9 +16,16 @@ import time
 from collections.abc import Collection
 from pathlib import Path
 
-from ._format import RUN_FOLDER, open_for_appending, run_folder_name
+from ._format import RUN_FOLDER, open_for_appending, run_folder_name, safe_name
 
-__all__ = ["expired_runs", "remove_expired_runs"]
+__all__ = [
+    "expired_runs",
+    "hold_live",
+    "is_live",
+    "make_run_folder",
+    "release_live",
+    "remove_expired_runs",
+]
 
 DAY = 86400.0
 
@@ -73,12 +80,31 @@ def remove_expired_runs(
         return []
     removed = []
     for folder in expired_runs(job_dir, retention_days, time.time() if now is None else now, keep):
-        if not _is_live(folder) and _rmtree(folder):
+        if not is_live(folder) and _rmtree(folder):
             removed.append(folder)
     return removed
 
 
 LIVE = ".running"
+
+
+def make_run_folder(base_dir: Path, job: str, started: float) -> tuple[Path, int | None]:
+    """A new folder for a run of ``job`` under ``base_dir``: ``<job>/<run start>`` (with
+    ``-2``… if taken), marked live (see ``hold_live``); returns it and the mark's descriptor."""
+    job_dir = base_dir / safe_name(job)
+    job_dir.mkdir(parents=True, exist_ok=True)
+    stamp = run_folder_name(started)
+    folder = job_dir / stamp
+    n = 1
+    while True:
+        try:
+            folder.mkdir()  # atomic: two runs starting together never share a folder
+        except FileExistsError:
+            n += 1
+            folder = job_dir / f"{stamp}-{n}"
+            continue
+        # Retention by another run of this job must not remove a folder in use.
+        return folder, hold_live(folder)
 
 
 def hold_live(folder: Path) -> int | None:
@@ -107,7 +133,7 @@ def release_live(folder: Path, fd: int | None) -> None:
         os.close(fd)
 
 
-def _is_live(folder: Path) -> bool:
+def is_live(folder: Path) -> bool:
     """True while another run still writes into ``folder`` (another process of the same job, or
     a run longer than the retention period)."""
     try:

@@ -87,6 +87,8 @@ class RunResult:
     reasons: Mapping[str, str]
     shared_dict: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     aborted: bool = False
+    results: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    conflicts: tuple[Any, ...] = ()
 
     @property
     def exit_code(self) -> int:

@@ -16,26 +16,29 @@ from typing import TYPE_CHECKING, Any
 from ._driver import Flowmancer
 from ._jobfile._problems import JobFileError
 from ._jobfile._schema import JobDefinition
+from ._version import __version__ as __version__
 
 if TYPE_CHECKING:
     from flowmancer_exec import Task, task
-
-__version__ = "0.13.0"
 
 __all__ = ["Flowmancer", "JobDefinition", "JobFileError", "Task", "task"]
 
 
 if not TYPE_CHECKING:  # so that type checkers still see the names above, and only those
+    # `task` is also 0.12's submodule flowmancer.task, which Python puts here whenever it is
+    # imported: the module is the decorator too (callable), so `from flowmancer import task`
+    # gets the same object whichever import style ran first.
+    from . import task
 
     def __getattr__(name: str) -> Any:
-        # Task and task come from flowmancer_exec, imported when first asked for: the driver
-        # reads the job file before the runner's modules (and asyncio) are imported, so that
-        # they take the memory the YAML reading left free, and the process every task is forked
-        # from is smaller; a job file with a mistake is also reported sooner.
-        if name in ("Task", "task"):
+        # Task comes from flowmancer_exec, imported when first asked for: the driver reads the
+        # job file before the runner's modules (and asyncio) are imported, so that they take
+        # the memory the YAML reading left free, and the process every task is forked from is
+        # smaller; a job file with a mistake is also reported sooner.
+        if name == "Task":
             import flowmancer_exec
 
-            return getattr(flowmancer_exec, name)
+            return flowmancer_exec.Task
         raise AttributeError(f"module 'flowmancer' has no attribute {name!r}", name=name)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
+from ._version import VersionAction
+
 __all__ = ["parse_args"]
 
 
@@ -65,6 +67,7 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
         "parameters, graph or checkpoint; the message says what and where); 2 for a bad "
         "command line.",
     )
+    p.add_argument("-V", "--version", action=VersionAction)
     p.add_argument("-j", "--jobdef", action=_Once, metavar="JOB", help="the job file to run")
     p.add_argument("-t", "--type", default="yaml", choices=["yaml"], help="job file format")
     p.add_argument(
@@ -72,7 +75,11 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
     )
     p.add_argument("-d", "--debug", action="store_true", help="show tracebacks of our own errors")
     p.add_argument(
-        "--skip", action="append", default=[], metavar="NAME", help="leave a task out (repeatable)"
+        "--skip",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="leave a task out (repeatable); what follows it still waits for what precedes it",
     )
     p.add_argument(
         "--run-from", action=_Once, metavar="NAME", help="run this task and what depends on it"
@@ -124,6 +131,11 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
         action=_Once,
         choices=["text", "json"],
         help="also show every line and state change on stderr, as text or JSON lines",
+    )
+    p.add_argument(
+        "--report",
+        action="store_true",
+        help="write the run's HTML report at its end (as config.report: true)",
     )
     return p
 

@@ -1,7 +1,11 @@
-"""The ``flowmancer`` command: run, validate, plan, graph and list tasks of a job file.
+"""The ``flowmancer`` command: run, validate, plan, graph and list tasks of a job file; list its
+recorded runs and write their reports.
 
-For discovery (``./tasks`` and friends) and relative paths, the job file's folder stands in
-for the driver's folder (the current folder when no job file is given).
+For discovery (``./tasks`` and friends) and relative paths, the project's folder stands in for
+the driver's: the job file's folder, or the nearest folder above it (up to the current folder)
+that holds ``tasks``, ``extensions`` or ``loggers`` — so a job file kept in ``jobs/`` beside
+``main.py`` is checked as ``python main.py -j jobs/job.yaml`` runs it. With no job file, the
+current folder.
 """
 
 from __future__ import annotations
@@ -19,16 +23,20 @@ from ._driver import (
     _inside,
     _interrupted,
     _say_problems,
-    together,
+    joined,
 )
 from ._interrupt import noticing_interrupts
+from ._jobarg import _loaded, project_root
 from ._jobfile._problems import JobFileError, Problem
 from ._run import Built, build
+from ._runs import report_command as _report_command
+from ._runs import runs_command as _runs_command
 from ._streams import hardy_stdio, reserve_stdio
 
 __all__ = ["main"]
 
 USAGE = """flowmancer COMMAND ...
+flowmancer --version     the versions of Flowmancer's five packages and of Python
 
 commands:
   run JOB [flags]        run the job (the driver's flags: flowmancer run JOB --help)
@@ -37,6 +45,8 @@ commands:
   graph JOB              the job's graph as mermaid (default) or dot; --states colours it by
                          the last checkpoint
   tasks [JOB]            the registered task classes and their parameters
+  runs [JOB]             the recorded runs, newest first (--json, --limit N)
+  report [JOB]           write a run's HTML report (--run ID, -o FILE) and print its path
 """
 
 
@@ -55,8 +65,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args or args[0] in ("-h", "--help"):
         print(USAGE, end="")
         return 0 if args else 2
+    if args[0] in ("-V", "--version"):
+        from ._version import versions
+
+        print(versions(), end="")
+        return 0
     command, rest = args[0], args[1:]
     commands = {"run": _run, "validate": _validate, "plan": _plan, "graph": _graph, "tasks": _tasks}
+    commands.update(runs=_runs_command, report=_report_command)
     if command not in commands:
         print(f"flowmancer: error: unknown command {command!r}\n\n{USAGE}", file=sys.stderr, end="")
         return 2
@@ -71,7 +87,7 @@ def _command(command: Callable[[list[str]], int], rest: list[str]) -> int:
         return command(rest)
     except (Stop, JobFileError) as error:
         _say_problems(error.problems)
-        return CANNOT_START
+        return error.exit_status if isinstance(error, Stop) else CANNOT_START
     except KeyboardInterrupt:
         return _interrupted()
 
@@ -86,34 +102,7 @@ def _run(rest: list[str]) -> int:
         return 2
     job = Path(rest[0]).absolute()
     args = driver_parser("flowmancer run JOB").parse_args(["-j", str(job), *rest[1:]])
-    return Flowmancer()._start_parsed(args, Path.cwd(), job.parent)
-
-
-def _loaded(
-    job_arg: str, variables: list[str], found: list[Problem] | None = None
-) -> tuple[Flowmancer, Path]:
-    """The job file read; with ``found``, its problems are added there, for ``_built`` to
-    report with those of the later checks (as the driver does), instead of raised."""
-    from ._args import _var
-    from ._jobfile._load import read_job
-
-    job = Path(job_arg).absolute()
-    driver = Flowmancer()
-    for text in variables:
-        try:
-            key, value = _var(text)
-        except argparse.ArgumentTypeError as error:
-            print(f"flowmancer: error: --var: {error}", file=sys.stderr)
-            raise SystemExit(2) from None
-        driver.set_jobdef_var(key, value)
-    driver._root = job.parent
-    if found is None:
-        driver.load_job_definition(job, str(job.parent))
-    else:
-        driver._job, driver._marks = read_job(
-            job, app_root=job.parent, variables=driver._vars, found=found
-        )
-    return driver, job.parent
+    return Flowmancer()._start_parsed(args, Path.cwd(), project_root(job))
 
 
 def _built(
@@ -125,7 +114,7 @@ def _built(
         with _inside(root):
             built = build(job, driver._marks, root, args, driver._added_classes)
     except Stop as stop:
-        raise Stop(together(found, stop.problems)) from None
+        raise joined(found, stop) from None
     if found:
         raise Stop(found)
     return built
@@ -139,6 +128,13 @@ def _validate(rest: list[str]) -> int:
     driver, root = _loaded(args.job, args.var, found)
     built = _built(driver, root, driver_parser().parse_args([]), found)
     print(f"ok: {len(built.runner.tasks)} tasks")
+    # What each matrix expanded to: its size may come from a variable (--var parts=00,01).
+    groups: dict[str, list[str]] = {}
+    for name in built.runner.tasks:
+        if name.endswith("]") and "[" in name:
+            groups.setdefault(name.split("[", 1)[0], []).append(name)
+    for base, members in groups.items():
+        print(f"  {base}: matrix of {len(members)}: {', '.join(members)}")
     return 0
 
 
@@ -151,7 +147,7 @@ def _plan(rest: list[str]) -> int:
         print("flowmancer plan: error: give the job file: flowmancer plan JOB", file=sys.stderr)
         return 2
     job = Path(args.jobdef).absolute()
-    return Flowmancer()._start_parsed(args, Path.cwd(), job.parent)
+    return Flowmancer()._start_parsed(args, Path.cwd(), project_root(job))
 
 
 def _graph(rest: list[str]) -> int:
@@ -187,7 +183,7 @@ def _tasks(rest: list[str]) -> int:
 
     from ._discover import discover
 
-    root = Path(args.job).absolute().parent if args.job else Path.cwd()
+    root = Path.cwd()
     directories: list[str] = []
     packages: list[str] = []
     if args.job:
@@ -200,9 +196,11 @@ def _tasks(rest: list[str]) -> int:
     found = registered_tasks()
     if not found:
         print("no task classes registered (put @task classes in ./tasks/)")
+    from ._written import annotation_text, default_text
+
     for name, cls in sorted(found.items()):
         print(name)
         for parameter in cls.parameters().values():
-            default = "" if parameter.required else f" = {parameter.default!r}"
-            print(f"  {parameter.name}: {parameter.type_name}{default}")
+            default = "" if parameter.required else f" = {default_text(parameter.default)}"
+            print(f"  {parameter.name}: {annotation_text(parameter.annotation)}{default}")
     return 0

@@ -31,7 +31,6 @@ __all__ = [
     "PluginAdapter",
 ]
 
-_FINISHED = {"COMPLETED", "FAILED", "DEFAULTED", "ABORTED", "SKIPPED"}
 _LETTER = {
     "FAILED": ExecutionState.FAILED,
     "PENDING": ExecutionState.PENDING,
@@ -114,6 +113,7 @@ class PluginAdapter:
         self._worker: asyncio.Task[None] | None = None
         self._job: str | None = None
         self._reported = False
+        self._open: set[str] = set()  # tasks with an attempt running: their log is open
 
     # -- observer methods (called on the runner's loop) -----------------------------------------
 
@@ -129,9 +129,13 @@ class PluginAdapter:
         after, before = str(change.after), str(change.before)
         when = _when(change.time)
         if self.is_logger:
+            # One start and one end per attempt, as 0.12's attempts opened and closed their
+            # log: its FileLogger refuses a second start while a file is open.
             if after == "RUNNING":
+                self._open.add(change.task)
                 event: Any = LogStartEvent(change.task, job_name=self._job, timestamp=when)
-            elif after in _FINISHED and before != "INIT":
+            elif before == "RUNNING":
+                self._open.discard(change.task)
                 event = LogEndEvent(change.task, job_name=self._job, timestamp=when)
             else:
                 return
@@ -142,17 +146,30 @@ class PluginAdapter:
         self._call(lambda: self.plugin.update(event))
 
     def on_log(self, record: Any) -> None:
-        """A LogWriteEvent, for loggers."""
+        """A LogWriteEvent, for loggers.
+
+        A line that comes when no attempt of its task is running (from a process the task left
+        behind, once its attempt ended) comes between a start and an end of its own: a 0.12
+        logger writes only to a log it has opened."""
         if self.is_logger:
             level = record.level if record.level in Severity.__members__ else "INFO"
+            when = _when(record.time)
+            task, job = record.task, self._job
             event = LogWriteEvent(
-                record.task,
-                Severity(level),
-                record.message,
-                job_name=self._job,
-                timestamp=_when(record.time),
+                task, Severity(level), record.message, job_name=job, timestamp=when
             )
-            self._call(lambda: self.plugin.update(event))
+            if task in self._open:
+                self._call(lambda: self.plugin.update(event))
+                return
+
+            async def alone() -> None:
+                await self.plugin.update(LogStartEvent(task, job_name=job, timestamp=when))
+                try:
+                    await self.plugin.update(event)
+                finally:
+                    await self.plugin.update(LogEndEvent(task, job_name=job, timestamp=when))
+
+            self._call(alone)
 
     def on_run_end(self, result: Any) -> None:
         """``on_abort`` if aborted, ``on_success`` or ``on_failure``, then ``on_destroy``."""

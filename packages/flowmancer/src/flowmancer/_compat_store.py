@@ -18,13 +18,16 @@ from ._compat import (
 __all__ = ["CheckpointerAdapter"]
 
 _STATE_OF = {letter.value: name for name, letter in _LETTER.items()}
+# 0.12's CheckpointContents has no place for task results: they ride in its shared_dict under
+# this key, and are taken out again when it is read.
+RESULTS_KEY = "__flowmancer_results__"
 
 
 class CheckpointerAdapter(PluginAdapter):
     """Saves snapshots through a 0.12 checkpointer and reads them back for ``-r``.
 
     0.12 checkpoints hold no task fingerprints, so a resume keeps every task they say completed
-    (a changed task is not detected, as in 0.12).
+    (a changed task is not detected, as in 0.12). Task results are kept beside ``shared_dict``.
     """
 
     def __init__(self, plugin: LegacyCheckpointer, lock_folder: Path) -> None:
@@ -45,7 +48,11 @@ class CheckpointerAdapter(PluginAdapter):
         states: dict[str, set[str]] = {}
         for name, state in snapshot.states.items():
             states.setdefault(_LETTER[str(state)].value, set()).add(name)
-        content = CheckpointContents(snapshot.job, states, dict(snapshot.shared_dict))
+        shared = dict(snapshot.shared_dict)
+        results = getattr(snapshot, "results", None)
+        if results:
+            shared[RESULTS_KEY] = dict(results)
+        content = CheckpointContents(snapshot.job, states, shared)
         self._call(lambda: self.store.write_checkpoint(snapshot.job, content))
 
     def load(self, job: str) -> Any:
@@ -63,7 +70,17 @@ class CheckpointerAdapter(PluginAdapter):
             for name in sorted(names)
         }
         now = time.time()
-        return Checkpoint(job, "0.12-checkpoint", now, now, tasks, dict(content.shared_dict))
+        shared = dict(content.shared_dict)
+        results = shared.pop(RESULTS_KEY, None)
+        return Checkpoint(
+            job,
+            "0.12-checkpoint",
+            now,
+            now,
+            tasks,
+            shared,
+            results=results if isinstance(results, dict) else {},
+        )
 
     def clear(self, job: str) -> None:
         """Forget the job's checkpoint."""

@@ -21,16 +21,29 @@ from ._jobfile._problems import (
     Mark,
     Problem,
     Problems,
+    describe,
     file_order,
     without_consequences,
 )
 from ._jobfile._schema import JobDefinition, TaskDefinition
+from ._remember import RecordingEnviron
 from ._streams import hardy_stdio, json_stderr, reserve_stdio
 from .exceptions import CannotStartError as Stop
+from .exceptions import NoTasksLoadedError
 
-__all__ = ["CANNOT_START", "Flowmancer", "Stop", "matrix_place", "place_problems", "together"]
+__all__ = [
+    "CANNOT_START",
+    "Flowmancer",
+    "Stop",
+    "joined",
+    "matrix_place",
+    "place_problems",
+    "together",
+]
 
 CANNOT_START = 99
+USAGE = 2  # as argparse exits for a bad command line
+DEFAULT_JOB_FILE = "job.yaml"
 
 
 class Flowmancer:
@@ -166,6 +179,7 @@ class Flowmancer:
         if args.debug:
             self._debug = True
         self._root = root
+        args.caller = str(caller)  # where the command was given (the run record says it)
         json_lines = getattr(args, "log_format", None) == "json"
         with (
             json_stderr(json_lines),
@@ -179,7 +193,7 @@ class Flowmancer:
                 if raise_exception_on_failure:
                     raise
                 _say_problems(stop.problems)
-                return CANNOT_START
+                return stop.exit_status
             except JobFileError as error:
                 if raise_exception_on_failure:
                     raise
@@ -206,36 +220,125 @@ class Flowmancer:
 
         self._vars.update(dict(args.var))
         found: list[Problem] = []  # problems in the file, reported with those found later
-        # A job file from the command line is found from the caller's folder; the driver's own
-        # default (start("job.yaml")) from the driver's folder, as in 0.12.
-        path, base = (args.jobdef, caller) if args.jobdef else (default_path, self._root)
-        if path:
+        # What the job file reads from the environment is never shown (see _remember).
+        environ = RecordingEnviron(os.environ)
+        reused: dict[str, str] = {}
+        job_file = self._job_file(args, caller, default_path)
+        if job_file is not None:
             if (args.type or kind) != "yaml":
                 raise Stop([f"unknown job file type {args.type or kind!r} (only 'yaml')"])
-            job_file = Path(path) if os.path.isabs(path) else base / path
             self._job, self._marks = read_job(
-                job_file, app_root=self._root, variables=self._vars, found=found
+                job_file, app_root=self._root, variables=self._vars, environ=environ, found=found
             )
+            if args.restart and not args.fresh and not found:
+                # A resume continues with the --var values of the run it resumes, unless given
+                # again: read the file once more with them.
+                from ._remember import remembered_variables
+
+                earlier = remembered_variables(self._job, self._root)
+                reused = {k: v for k, v in earlier.items() if k not in self._vars}
+                if reused:
+                    self._vars.update(reused)
+                    self._job, self._marks = read_job(
+                        job_file,
+                        app_root=self._root,
+                        variables=self._vars,
+                        environ=environ,
+                        found=found,
+                    )
         # The runner's modules only now (asyncio, flowmancer_exec: ~8 MB): they take the memory
         # reading the job file left free, and a job file with a mistake is reported sooner.
         from ._run import build, run_job
 
         job = self.get_job_definition()
         if not job.tasks and not found:
-            raise Stop(["no tasks to run: give a job file with -j JOB, or add tasks in Python"])
+            raise NoTasksLoadedError(
+                ["no tasks to run: give a job file with -j JOB, or add tasks in Python"]
+            )
         try:
             if not found:
-                return run_job(job, self._marks, self._root, args, self._added_classes)
+                return run_job(
+                    job,
+                    self._marks,
+                    self._root,
+                    args,
+                    self._added_classes,
+                    job_file,
+                    variables=self._vars,
+                    reused=reused,
+                    environ=environ,
+                )
             build(job, self._marks, self._root, args, self._added_classes)
         except Stop as stop:
-            raise Stop(together(found, stop.problems)) from None
+            raise joined(found, stop) from None
         raise Stop(found)
+
+    def _job_file(
+        self, args: argparse.Namespace, caller: Path, default_path: str | None
+    ) -> Path | None:
+        """The job file to read: ``-j`` (from the caller's folder), else the driver's own
+        default (``start("job.yaml")``, from the driver's folder, as in 0.12), else — for a job
+        not built in Python — with ``-r`` the project's unfinished run, else ``job.yaml``
+        beside the driver.
+
+        Raises:
+            Stop: (exit status 2) no job file, or ``-r`` finds several unfinished runs.
+        """
+        if args.jobdef:
+            return Path(args.jobdef) if os.path.isabs(args.jobdef) else caller / args.jobdef
+        if default_path:
+            return Path(default_path) if os.path.isabs(default_path) else self._root / default_path
+        if self._job is not None or self._added or self._test:
+            return None  # built in Python (or 0.12's test mode, which reads no command line)
+        if args.restart:
+            from ._unfinished import unfinished
+
+            runs = unfinished(self._root)
+            if len(runs) > 1:
+                raise Stop([_several_unfinished(runs, caller)], exit_status=USAGE)
+            if runs:
+                print(
+                    f"flowmancer: -r: resuming job {runs[0].job!r} from "
+                    f"{_shown(runs[0].job_file, caller)}, where its unfinished run came from",
+                    file=sys.stderr,
+                )
+                return runs[0].job_file
+        default = self._root / DEFAULT_JOB_FILE
+        if not default.exists():
+            raise NoTasksLoadedError(
+                [f"no job file: {default} does not exist (give one with -j JOB)"],
+                exit_status=USAGE,
+            )
+        return default
+
+
+def _several_unfinished(runs: Sequence[Any], caller: Path) -> str:
+    program = os.path.basename(sys.argv[0]) or "main.py"
+    lines = [f"-r: {len(runs)} jobs have an unfinished run here; say which one to resume:"]
+    for run in runs:
+        lines.append(
+            f"  python {program} -r -j {_shown(run.job_file, caller)}    (job {run.job!r})"
+        )
+    return "\n".join(lines)
+
+
+def _shown(path: Path, caller: Path) -> str:
+    """``path`` as the user would type it from ``caller`` (relative when it lies below)."""
+    try:
+        return str(path.relative_to(caller))
+    except ValueError:
+        return str(path)
 
 
 def _interrupted() -> int:
     name = interrupted_by()
     print(f"flowmancer: interrupted ({name})", file=sys.stderr)
     return 128 + signal.Signals[name].value
+
+
+def joined(found: Sequence[Problem], stop: Stop) -> Stop:
+    """``stop`` (of the same type) with the problems ``found`` in the job file first."""
+    return type(stop)(together(found, stop.problems), exit_status=stop.exit_status)
 
 
 def together(found: Sequence[Problem], later: Sequence[object]) -> list[object]:
@@ -278,12 +381,7 @@ def _inside(folder: Path) -> Iterator[None]:
 
 
 def _say_problems(problems: Sequence[object]) -> None:
-    if len(problems) == 1:
-        print(f"flowmancer: error: {problems[0]}", file=sys.stderr)
-        return
-    print(f"flowmancer: error: {len(problems)} problems:", file=sys.stderr)
-    for problem in problems:
-        print(f"  {problem}", file=sys.stderr)
+    print(f"flowmancer: error: {describe(problems)}", file=sys.stderr)
 
 
 def place_problems(problems: Sequence[Any], marks: Mapping[str, Mark], file: str) -> list[Problem]:
@@ -302,6 +400,12 @@ def matrix_place(place: str, marks: Mapping[str, Mark]) -> str:
     """A matrix member's place (``tasks.load[eu].parameters.region``) as the user wrote it:
     the matrix key for a parameter the matrix gives, else the task's own entry."""
     head, bracket, rest = place.partition("[")
+    if not bracket and place.startswith("tasks.") and ".parameters." in place:
+        # A matrix task left unexpanded (an axis was refused): a parameter its matrix gives is
+        # missing only because of that, said at the matrix key already.
+        task, _, tail = place.partition(".parameters.")
+        key = tail.split(".", 1)[0]
+        return f"{task}.matrix.{key}" if f"{task}.matrix.{key}" in marks else place
     if not bracket or not head.startswith("tasks.") or "]" not in rest:
         return place
     tail = rest.split("]", 1)[1]

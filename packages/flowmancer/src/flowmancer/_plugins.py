@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -160,6 +160,14 @@ def _not_used(**parameters: Any) -> None:  # pragma: no cover - never built
     raise AssertionError("a plug-in was built without its module")
 
 
+def _did_you_mean(name: str, known: Iterable[str]) -> str:
+    """`` (did you mean 'X'?)`` for the known name closest to a mistyped one, or nothing."""
+    import difflib
+
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def _build(
     known: Mapping[str, Callable[..., Any]],
     definition: PluginDefinition,
@@ -170,10 +178,7 @@ def _build(
 ) -> Any:
     factory = known.get(definition.variant)
     if factory is None:
-        import difflib
-
-        close = difflib.get_close_matches(definition.variant, list(known), n=1, cutoff=0.6)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint = _did_you_mean(definition.variant, known)
         problems.add(
             f"{place}.{kind}",
             f"no {kind} named {definition.variant!r}{hint}; known: {', '.join(sorted(known))}",
@@ -186,8 +191,8 @@ def _build(
             if key not in accepted:
                 problems.add(
                     f"{place}.parameters.{key}",
-                    f"{definition.variant} has no parameter {key!r}; it takes: "
-                    + (", ".join(accepted) or "none"),
+                    f"{definition.variant} has no parameter {key!r}"
+                    f"{_did_you_mean(key, accepted)}; it takes: " + (", ".join(accepted) or "none"),
                 )
         if any(key not in accepted for key in parameters):
             return None

@@ -8,20 +8,24 @@ import dataclasses
 import os
 import signal
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import _unfinished
 from ._collector import collecting_from_the_run
-from ._discover import discover
+from ._discover import discover, discovery_error, not_registered
 from ._driver import Stop, matrix_place, place_problems
 from ._jobfile._problems import Mark, Problem, Problems
 from ._jobfile._schema import JobDefinition
 from ._plugins import build_checkpointer, build_extensions, build_loggers
+from .exceptions import CheckpointInvalidError, TaskValidationError
 
 if TYPE_CHECKING:
-    from flowmancer_checkpoint import Checkpointer
+    from flowmancer_checkpoint import Checkpointer, ResumePlan
     from flowmancer_exec import Runner, RunResult
+
+    from ._remember import RecordingEnviron
 
 __all__ = ["DASK_ADDRESS_VARIABLE", "Built", "build", "run_job"]
 
@@ -53,10 +57,11 @@ def build(
 
     file = next(iter(marks.values())).file if marks else "<job>"
     problems = Problems(marks, file)
-    for problem in discover(root, job.config.extension_directories, job.config.extension_packages):
+    found = discover(root, job.config.extension_directories, job.config.extension_packages)
+    for problem in found:
         problems.add(problem.place, problem.message)
     if problems.items:
-        raise Stop(problems.items)
+        raise discovery_error(found)(problems.items)
 
     warned: set[str] = set()
     specs = [
@@ -131,12 +136,37 @@ def build(
             pools=job.config.pools,
             observers=[*loggers, *extensions, *_console(args), *_hooks_of(store)],
             checkpoint=store,
+            finally_grace_period=job.config.finally_grace_period,
+            shared_dict_conflicts=job.config.shared_dict_conflicts,
         )
     except JobError as error:
-        problems.items.extend(place_problems(error.problems, marks, file))
+        found = _explain_unregistered(error.problems, job, root)
+        problems.items.extend(place_problems(found, marks, file))
     if problems.items or runner is None:
-        raise Stop(problems.items)
+        # 0.12 checked tasks (classes and parameters) last and raised TaskValidationError.
+        about_tasks = any(p.place.startswith("tasks.") for p in problems.items)
+        raise (TaskValidationError if about_tasks else Stop)(problems.items)
+    if job.config.record and not test_mode:  # beside the loggers: after them, as they start it
+        from ._record import make_recorder
+
+        recorder = make_recorder(runner, loggers, root, file if marks else None, args)
+        runner.observers.insert(len(loggers), recorder)
     return Built(runner, store)
+
+
+def _explain_unregistered(found: Sequence[Any], job: JobDefinition, root: Path) -> list[Any]:
+    """exec's problems, with "no task class named X" replaced by where X is, when the user's
+    modules define it but did not register it."""
+    from flowmancer_exec import Problem, registered_tasks
+
+    registered = registered_tasks()
+    why: dict[str, str] = {}
+    for name, task in job.tasks.items():
+        if task.task not in registered:
+            reason = not_registered(task.task, root)
+            if reason is not None:
+                why[f"tasks.{name}.task"] = reason
+    return [Problem(p.place, why[p.place]) if p.place in why else p for p in found]
 
 
 # Given to every task by Flowmancer. 0.12 accepted them among a job file's parameters and
@@ -167,8 +197,19 @@ def run_job(
     root: Path,
     args: argparse.Namespace,
     classes: Mapping[str, Any],
+    job_file: Path | None = None,
+    *,
+    variables: Mapping[str, str] | None = None,
+    reused: Mapping[str, str] | None = None,
+    environ: RecordingEnviron | None = None,
 ) -> int:
-    """Check everything, then run (or, with ``--dry-run``, say what would run)."""
+    """Check everything, then run (or, with ``--dry-run``, say what would run).
+
+    ``job_file``: where the job came from (None: built in Python), noted beside the checkpoint
+    for a later ``-r`` without ``-j``. ``variables`` are the ``--var`` values the job file was
+    read with (kept in the checkpoint for a resume), ``reused`` those of them a resume took from
+    the checkpoint, and ``environ`` what the job file read from the environment (never shown).
+    """
     from flowmancer_checkpoint import (
         CheckpointError,
         CheckpointLockedError,
@@ -176,13 +217,23 @@ def run_job(
         UnsafeCheckpointError,
         plan_resume,
     )
+    from flowmancer_dag import TaskState
     from flowmancer_exec import ExecutorStartError, StartInterruptedError
 
     from ._interrupt import InterruptAtStart, deferring_from_now, raise_if_interrupted
+    from ._record import record_dry_run, recorder_of, report_at_end
+    from ._remember import definitions, looks_secret, secret_texts
+    from ._streams import printable
 
     built = build(job, marks, root, args, classes)
     runner, store = built.runner, built.store
-    selected = _select(runner, args)
+    selected, named = _select(runner, args)
+    variables = dict(variables or {})
+    defined = definitions(runner, secret_texts(variables, environ))
+    # What the run was started with, for a later resume to compare with (see _remember);
+    # never a secret's value: a resume asks for those again.
+    store.variables = {k: v for k, v in variables.items() if not looks_secret(k)}
+    store.definitions = defined
     # Part of the job runs: its success must not erase what the checkpoint knows of the rest (a
     # later -r still needs it). A whole run's success clears it, below, before the result is
     # printed: the exit status and what is said always agree with the checkpoint.
@@ -210,25 +261,58 @@ def run_job(
             if check_files is not None and not args.dry_run:
                 check_files(name)  # a link in a state file's place: refused before any task
             if args.restart and not args.fresh:
-                plan = plan_resume(name, record, runner.prepared.fingerprints)
+                plan = plan_resume(
+                    name,
+                    record,
+                    runner.prepared.fingerprints,
+                    finally_tasks=_finally_tasks(runner),
+                    graph=runner.prepared.graph,
+                    definitions=defined,
+                    left_out=[n for n in runner.tasks if n not in selected],
+                    keep=named,
+                )
             completed = list(plan.completed) if plan else []  # in the job's order
             done = set(completed)
             skipped = [n for n in runner.tasks if n not in selected and n not in done]
             if plan is not None and record is not None:
                 # What this run leaves out keeps what the checkpoint said of it (a FAILED task
                 # left out by --run-to is still FAILED for the next -r), not SKIPPED.
-                store.kept = {n: record.tasks[n] for n in skipped if n in record.tasks}
+                # A COMPLETED one among them is not up to date (else the plan keeps it): it is
+                # SKIPPED, so that a later resume runs it, and what it made is not taken as good.
+                store.kept = {
+                    n: record.tasks[n]
+                    for n in skipped
+                    if n in record.tasks and record.tasks[n].state is not TaskState.COMPLETED
+                }
             if not args.dry_run:
                 _preflight(runner, store)
             if plan is not None:  # after the checks: a run refused does not say it resumes
                 print(f"flowmancer: {plan.summary()}", file=sys.stderr)
+                if reused and not plan.fresh:
+                    print(f"flowmancer: {_reused(reused)}", file=sys.stderr)
+            resumed_from = plan.checkpoint.run_id if plan and plan.checkpoint else None
             if args.dry_run:
-                changed = set(plan.changed) if plan else set()
-                _print_plan(runner.tasks, selected, set(completed), changed)
+                what = _plan(runner, selected, plan)
+                print("dry run: nothing is run")
+                for task, why in what.items():
+                    print(f"  {printable(task)}: {printable(why)}")
+                record_dry_run(runner, args, what, resumed_from)
                 return 0
+            recorder = recorder_of(runner)
+            if recorder is not None and resumed_from:
+                recorder.details["resumed_from"] = resumed_from
             # A Ctrl-C Python swallowed while the tasks were imported still stops the job here;
             # one that comes while the runner is set up aborts the run once it has started.
             raise_if_interrupted()
+            if job_file is not None:
+                try:
+                    _unfinished.note(root, name, job_file)
+                except (OSError, CheckpointError) as error:  # for -r alone: not worth a refusal
+                    print(
+                        f"flowmancer: warning: cannot note which job file this run is of "
+                        f"({error}); resume it with -r -j {job_file}",
+                        file=sys.stderr,
+                    )
             runner.observers.append(InterruptAtStart(runner.abort))
             collecting_from_the_run()
             # From here a stop signal is the runner's, and once the run has ended it changes
@@ -242,6 +326,7 @@ def run_job(
                         skipped=skipped,
                         restarted=plan.restarted if plan else (),
                         shared_dict=plan.shared_dict if plan else None,
+                        results=plan.results if plan else None,
                     )
                 )
             except ExecutorStartError as error:  # nothing ran: the checkpoint is as it was
@@ -249,6 +334,9 @@ def run_job(
             except StartInterruptedError as error:
                 print(f"flowmancer: {error}", file=sys.stderr)
                 return 128 + (error.signal or signal.SIGINT)
+            report = None
+            if recorder is not None and (args.report or job.config.report):
+                report = report_at_end(recorder.path)
             if result.ok and not partial:
                 try:
                     store.clear(name)
@@ -256,7 +344,9 @@ def run_job(
                     # Not worth failing a run that succeeded: a later -r finds every task
                     # completed there and runs nothing.
                     print(f"flowmancer: warning: {error}", file=sys.stderr)
-            _print_result(result)
+                else:
+                    _unfinished.forget(root, name, job_file)
+            _print_result(result, report)
     except CheckpointLockedError as error:
         raise Stop([str(error)]) from None
     except UnsafeCheckpointError as error:
@@ -270,13 +360,15 @@ def run_job(
         raise Stop([f"{error}{hint}"]) from None
     except CheckpointError as error:
         hint = " (nothing was changed: run with -r --fresh to start over, or delete it)"
-        raise Stop([f"{error}{hint}"]) from None
+        raise CheckpointInvalidError([f"{error}{hint}"]) from None
     return result.exit_code
 
 
-def _select(runner: Runner, args: argparse.Namespace) -> Any:
-    """What ``--skip``, ``--run-from`` and ``--run-to`` leave to run; a matrix task's own name
-    stands for all its members, as it does in dependencies."""
+def _select(runner: Runner, args: argparse.Namespace) -> tuple[set[str], list[str]]:
+    """What ``--skip``, ``--run-from`` and ``--run-to`` leave to run, and the tasks ``--skip``
+    names; a matrix task's own name stands for all its members, as it does in dependencies.
+    ``finally`` tasks belong to every part of the job that runs: only ``--skip`` leaves them
+    out."""
     from flowmancer_dag import GraphError, SelectionError
 
     names = runner.tasks
@@ -318,7 +410,9 @@ def _select(runner: Runner, args: argparse.Namespace) -> Any:
         ) from None
     except GraphError as error:
         raise Stop([f"command line: {error}"]) from None
-    return chosen
+    if edges:
+        chosen.update(n for n in _finally_tasks(runner) if n not in skip)
+    return chosen, skip
 
 
 def _preflight(runner: Runner, store: Any) -> None:
@@ -393,25 +487,82 @@ def _console(args: argparse.Namespace) -> list[Any]:
     return []
 
 
-def _print_plan(
-    tasks: tuple[str, ...], selected: Any, completed: set[str], changed: set[str]
-) -> None:
+def _reused(reused: Mapping[str, str]) -> str:
+    from ._remember import HIDDEN, looks_secret
     from ._streams import printable
 
-    print("dry run: nothing is run")
-    for name in tasks:
-        if name in completed:
+    given = printable(
+        " ".join(f"--var {k}={HIDDEN if looks_secret(k) else v}" for k, v in reused.items())
+    )
+    return (
+        f"continuing with {given} from the run it resumes (give --var again to change a value, "
+        "or -r --fresh to start over)"
+    )
+
+
+def _finally_tasks(runner: Runner) -> list[str]:
+    return [n for n, s in runner.prepared.specs.items() if s.trigger_rule == "finally"]
+
+
+def _plan(runner: Runner, selected: Any, plan: ResumePlan | None) -> dict[str, str]:
+    """What a run would do with each task, and why."""
+    completed = set(plan.completed) if plan else set()
+    again = set(plan.finally_again) if plan else set()
+    finals = set(_finally_tasks(runner))
+    graph = runner.prepared.graph
+    left = {n for n in runner.tasks if n not in selected and n not in completed}
+    what = {}
+    for name in runner.tasks:
+        if plan is not None and name in plan.kept:
+            why = f"skip: kept by --skip, although it would run again ({plan.kept[name]})"
+        elif name in completed:
             why = "skip: completed in the checkpoint, unchanged"
-        elif name not in selected:
+        elif name in left:
             why = "skip: left out by --skip/--run-from/--run-to"
-        elif name in changed:
-            why = "run: changed since the checkpoint"
+        elif name in again:
+            why = "run: finally, again after what this resume runs"
+        elif plan is not None and not plan.fresh and name in plan.why:
+            why = f"run: {plan.why[name]}"
+        elif name in finals:
+            why = "run: finally, after every other task"
         else:
             why = "run"
-        print(f"  {printable(name)}: {why}")
+        if name not in left and name not in completed:
+            why += _waits_through(graph, name, left, completed)
+        what[name] = why
+    return what
 
 
-def _print_result(result: Any) -> None:
+def _waits_through(graph: Any, name: str, left: set[str], completed: set[str]) -> str:
+    """What a task waits for through the left-out tasks before it: a left-out task passes
+    order through, so the tasks that run before it still come first."""
+    through: list[str] = []
+    waits: list[str] = []
+    todo = [d for d in graph.dependencies(name) if d in left]
+    while todo:
+        d = todo.pop()
+        if d in through:
+            continue
+        through.append(d)
+        for e in graph.dependencies(d):
+            if e in left:
+                todo.append(e)
+            elif e not in completed and e not in waits:
+                waits.append(e)
+    if not waits:
+        return ""
+    order = {n: i for i, n in enumerate(graph)}
+    waits.sort(key=order.__getitem__)
+    through.sort(key=order.__getitem__)
+    from ._streams import printable
+
+    return (
+        f" (waits for {', '.join(map(printable, waits))}"
+        f" through left-out {', '.join(map(printable, through))})"
+    )
+
+
+def _print_result(result: Any, report: Path | None = None) -> None:
     from flowmancer_dag import TaskState
 
     from ._streams import printable
@@ -420,13 +571,20 @@ def _print_result(result: Any) -> None:
     for state in result.states.values():
         counts[state.value] = counts.get(state.value, 0) + 1
     summary = ", ".join(f"{n} {s.lower()}" for s, n in counts.items())
+    conflicts = result.conflicts
+    if conflicts:
+        summary += f"; {len(conflicts)} shared_dict conflict{'s' if len(conflicts) > 1 else ''}"
     took = result.ended - result.started
     print(
         f"flowmancer: job {result.job!r} {'succeeded' if result.ok else 'failed'} "
-        f"in {took:.2f}s: {summary}",
+        f"in {took:.2f}s: {summary}" + (f"; report: {report}" if report else ""),
         file=sys.stderr,
     )
     for name, state in result.states.items():
         if state in (TaskState.FAILED, TaskState.ABORTED) and name in result.reasons:
             reason = printable(result.reasons[name].strip().splitlines()[-1][:200])
             print(f"  {printable(name)}: {state.value}: {reason}", file=sys.stderr)
+    for conflict in conflicts[:5]:
+        print(f"  {printable(str(conflict))} (not ordered by dependencies)", file=sys.stderr)
+    if len(conflicts) > 5:
+        print(f"  ... and {len(conflicts) - 5} more (see the tasks' logs)", file=sys.stderr)

@@ -6,7 +6,15 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import TypeVar
 
-__all__ = ["JobFileError", "Mark", "Problem", "Problems", "file_order", "without_consequences"]
+__all__ = [
+    "JobFileError",
+    "Mark",
+    "Problem",
+    "Problems",
+    "describe",
+    "file_order",
+    "without_consequences",
+]
 
 T = TypeVar("T")
 
@@ -45,16 +53,18 @@ class JobFileError(ValueError):
 
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = tuple(problems)
-        if len(self.problems) == 1:
-            message = str(self.problems[0])
-        else:
-            message = f"{len(self.problems)} problems:\n" + "\n".join(
-                f"  {p}" for p in self.problems
-            )
-        super().__init__(message)
+        super().__init__(describe(self.problems))
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.problems,))
+
+
+def describe(problems: Sequence[object]) -> str:
+    """Problems as the driver prints them (after ``flowmancer: error:``): one on its line, or
+    how many, then each on a line of its own."""
+    if len(problems) == 1:
+        return str(problems[0])
+    return f"{len(problems)} problems:\n" + "\n".join(f"  {p}" for p in problems)
 
 
 def file_order(

@@ -24,8 +24,9 @@ __all__ = [
     "check_job",
 ]
 
-TRIGGER_RULES = ("all_success", "all_done", "one_failed")
+TRIGGER_RULES = ("all_success", "all_done", "one_failed", "finally")
 EXECUTORS = ("process", "thread", "dask")
+CONFLICT_MODES = ("warn", "error")
 
 
 @dataclasses.dataclass(slots=True)  # one per task: a thousand of them weigh 0.5 MB less
@@ -87,6 +88,10 @@ class Config:
     pools: dict[str, int] = dataclasses.field(default_factory=dict)
     executor: str = "process"
     dask: DaskConfig = dataclasses.field(default_factory=DaskConfig)
+    record: bool = True
+    report: bool = False
+    finally_grace_period: float = 30.0
+    shared_dict_conflicts: str = "warn"
 
 
 @dataclasses.dataclass
@@ -122,9 +127,16 @@ CONFIG_KEYS = (
     "pools",
     "executor",
     "dask",
+    "record",
+    "report",
+    "finally_grace_period",
+    "shared_dict_conflicts",
     *_IGNORED_CONFIG,
 )
 TASK_KEYS = tuple(f.name for f in dataclasses.fields(TaskDefinition))
+# 0.12's own field names, which its schema accepted beside the names its documentation used
+# (their aliases): variant (for task, logger, extension, checkpointer), depends_on.
+OLD_TASK_KEYS = ("variant", "depends_on")
 TOP_KEYS = (
     "version",
     "include",
@@ -141,11 +153,18 @@ class _Checker:
     def __init__(self, problems: Problems) -> None:
         self.problems = problems
 
-    def keys(self, data: Mapping[str, Any], allowed: tuple[str, ...], place: str) -> set[str]:
-        """Report unknown keys; returns the valid keys suggested in their place."""
+    def keys(
+        self,
+        data: Mapping[str, Any],
+        allowed: tuple[str, ...],
+        place: str,
+        old_names: tuple[str, ...] = (),
+    ) -> set[str]:
+        """Report unknown keys; returns the valid keys suggested in their place. ``old_names``
+        (0.12's) are accepted too, but neither listed nor suggested."""
         suggested: set[str] = set()
         for key in data:
-            if key not in allowed:
+            if key not in allowed and key not in old_names:
                 close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 suggested.update(close)
@@ -153,6 +172,27 @@ class _Checker:
                 valid = ", ".join(allowed)
                 self.problems.add(where, f"unknown key{hint}; valid keys here: {valid}")
         return suggested
+
+    def renamed(
+        self, data: dict[str, Any], key: str, old: str, place: str
+    ) -> tuple[dict[str, Any], str]:
+        """``data`` with 0.12's field name ``old`` given as ``key``, and the name the file used.
+
+        Both given is a problem (at the old name; ``key`` is then used). Later messages about
+        ``key`` point at the line where ``old`` is."""
+        if old not in data:
+            return data, key
+        if key in data:
+            self.problems.add(
+                f"{place}.{old}", f"{old!r} and {key!r} are two names for one value; give one"
+            )
+            return {k: v for k, v in data.items() if k != old}, key
+        marks = self.problems.marks
+        if isinstance(marks, dict):
+            prefix = f"{place}.{old}"
+            for where in [m for m in marks if m == prefix or m.startswith(prefix + ".")]:
+                marks.setdefault(f"{place}.{key}{where[len(prefix) :]}", marks[where])
+        return {(key if k == old else k): v for k, v in data.items()}, old
 
     def mapping(self, value: Any, place: str) -> dict[str, Any] | None:
         if value is None:
@@ -276,6 +316,10 @@ def _config(c: _Checker, value: Any) -> Config:
         "extension_directories": c.strings,
         "extension_packages": c.strings,
         "executor": lambda v, p: c.choice(v, p, EXECUTORS),
+        "record": c.boolean,
+        "report": c.boolean,
+        "finally_grace_period": lambda v, p: c.number(v, p, 0),
+        "shared_dict_conflicts": lambda v, p: c.choice(v, p, CONFLICT_MODES),
     }
     for key, check in setters.items():
         if key in data:
@@ -308,15 +352,17 @@ def _task(c: _Checker, value: Any, place: str) -> TaskDefinition | None:
     data = c.mapping(value, place)
     if data is None:
         return None
-    suggested = c.keys(data, TASK_KEYS, place)
+    suggested = c.keys(data, TASK_KEYS, place, OLD_TASK_KEYS)
+    data, task_key = c.renamed(data, "task", "variant", place)
+    data, deps_key = c.renamed(data, "dependencies", "depends_on", place)
     if "task" in data:
-        variant = c.string(data["task"], f"{place}.task")
+        variant = c.string(data["task"], f"{place}.{task_key}")
     else:
         variant = None
         if "task" not in suggested:  # else the misspelt key's message says it already
             c.problems.add(f"{place}.task", "missing: the name of the @task class to run")
     task = TaskDefinition(variant or "")
-    deps = c.strings(data.get("dependencies"), f"{place}.dependencies")
+    deps = c.strings(data.get("dependencies"), f"{place}.{deps_key}")
     task.dependencies = deps if deps is not None else []
     params = c.mapping(data.get("parameters"), f"{place}.parameters")
     task.parameters = {str(k): v for k, v in (params or {}).items()}
@@ -339,8 +385,19 @@ def _task(c: _Checker, value: Any, place: str) -> TaskDefinition | None:
     matrix = c.mapping(data.get("matrix"), f"{place}.matrix") or {}
     for key, values in matrix.items():
         where = f"{place}.matrix.{key}"
+        if isinstance(values, str):
+            if "" in axis_values(values):
+                c.problems.add(where, f"an empty value between commas in {values!r}")
+                continue
+            values = axis_values(values)
+        elif isinstance(values, (int, float)) and not isinstance(values, bool):
+            values = [values]  # one value (a variable given a single number)
         if not isinstance(values, list) or not values:
-            c.problems.add(where, f"expected a non-empty list of values, got {_show(values)}")
+            c.problems.add(
+                where,
+                "expected a non-empty list of values (or text with values separated by "
+                f"commas), got {_show(values)}",
+            )
         elif any(isinstance(v, (dict, list)) for v in values):
             # Each value names a task (load[eu]): it must be one plain value.
             bad = next(v for v in values if isinstance(v, (dict, list)))
@@ -352,6 +409,14 @@ def _task(c: _Checker, value: Any, place: str) -> TaskDefinition | None:
         else:
             task.matrix[str(key)] = values
     return task if variant else None
+
+
+def axis_values(text: str) -> list[str]:
+    """A matrix axis given as text — ``matrix: {part: $VAR{parts}}`` with ``--var
+    parts=00,01,02`` — is a comma-separated list: each value is the text between commas,
+    spaces around it removed, kept as text (``00`` stays ``00``). No values: an empty list."""
+    values = [value.strip() for value in text.split(",")]
+    return [] if values == [""] else values  # "": no values (an empty value is said apart)
 
 
 def _plugins(c: _Checker, value: Any, place: str, kind: str) -> dict[str, PluginDefinition]:
@@ -369,11 +434,12 @@ def _plugin(c: _Checker, value: Any, place: str, kind: str) -> PluginDefinition 
     data = c.mapping(value, place)
     if data is None:
         return None
-    suggested = c.keys(data, (kind, "parameters"), place)
+    suggested = c.keys(data, (kind, "parameters"), place, ("variant",))
+    data, kind_key = c.renamed(data, kind, "variant", place)
     if kind not in data:
         if kind not in suggested:  # else the misspelt key's message says it already
             c.problems.add(f"{place}.{kind}", f"missing: the name of the {kind} class")
         return None
-    variant = c.string(data[kind], f"{place}.{kind}")
+    variant = c.string(data[kind], f"{place}.{kind_key}")
     params = c.mapping(data.get("parameters"), f"{place}.parameters") or {}
     return PluginDefinition(variant, {str(k): v for k, v in params.items()}) if variant else None

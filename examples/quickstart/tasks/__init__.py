@@ -1,1 +1,0 @@
-"""The quickstart's tasks: every module here is imported, so each @task class is known."""

@@ -1,0 +1,6 @@
+import sys
+
+from flowmancer import Flowmancer
+
+if __name__ == "__main__":
+    sys.exit(Flowmancer().start())

@@ -1,0 +1,3 @@
+class Extract:  # neither a Task subclass nor decorated
+    def run(self) -> None:
+        pass
