@@ -1,26 +1,30 @@
 """The Dask executor on real clusters: a LocalCluster of two worker processes, and a scheduler
-and two workers started as separate processes, one of them killed mid-attempt."""
+and two workers started as processes of their own (``flowmancer_exec.testing.dask_cluster``),
+killed mid-attempt, misconfigured, or not a scheduler at all."""
 
 from __future__ import annotations
 
-import os
+import asyncio
+import contextlib
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from conftest import Recorder
 
 from flowmancer_dag import TaskState
-from flowmancer_exec import Runner, TaskSpec
+from flowmancer_exec import ExecutorStartError, Runner, TaskSpec
 
 distributed = pytest.importorskip("distributed")
 from flowmancer_exec import DaskExecutor  # noqa: E402
+from flowmancer_exec.testing import DaskCluster, dask_cluster  # noqa: E402
 
 S = TaskState
 HERE = Path(__file__).resolve().parent
@@ -62,13 +66,20 @@ def test_a_timeout_stops_the_attempt_on_the_worker_with_on_abort(tmp_path: Path)
 
     marks = tmp_path / "marks"
     marks.mkdir()
-    specs = [TaskSpec("slow", Sleep, {"seconds": 30, "folder": str(marks)}, timeout=1.5)]
-    started = time.monotonic()
+    # The timeout counts from the submission: room for a busy machine to start the attempt.
+    specs = [TaskSpec("slow", Sleep, {"seconds": 120, "folder": str(marks)}, timeout=25)]
     result = Runner(specs, executor=DaskExecutor(n_workers=1, paths=[str(HERE)])).run()
     assert result.states["slow"] is S.FAILED
     assert "timed out" in result.reasons["slow"]
+    assert (marks / "slow.start").exists()  # run() had started: on_abort is owed
     assert (marks / "slow.aborted").exists()  # on_abort ran on the worker
-    assert time.monotonic() - started < 25
+    assert not (marks / "slow.end").exists()
+
+
+@pytest.fixture
+def cluster() -> Iterator[DaskCluster]:
+    with dask_cluster(workers=2) as running:
+        yield running
 
 
 def test_alert_and_finally_tasks_read_upstream_states_on_the_workers(tmp_path: Path) -> None:
@@ -116,115 +127,168 @@ def test_a_local_cluster_starts_quietly_when_port_8787_is_taken() -> None:
     assert [str(w.message) for w in caught if "in use" in str(w.message)] == []
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def when_started(marks: Path, name: str, then: Callable[[int], object]) -> threading.Thread:
+    """A thread that calls ``then(pid of the attempt's child)`` once ``name`` has started."""
 
-
-@pytest.fixture
-def cluster() -> Iterator[tuple[str, list[subprocess.Popen[bytes]]]]:
-    port = free_port()
-    address = f"tcp://127.0.0.1:{port}"
-    # The workers are not told where the tests' task classes are (no PYTHONPATH): the
-    # executor's worker plugin must put the folder on their sys.path.
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    # As the README says to run a scheduler for flowmancer: retries are the runner's.
-    env["DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES"] = "0"
-    scheduler = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "distributed.cli.dask_scheduler",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--dashboard-address",
-            ":0",
-            "--no-dashboard",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    )
-    workers = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "distributed.cli.dask_worker",
-                address,
-                "--nworkers",
-                "1",
-                "--nthreads",
-                "1",
-                "--no-nanny",
-                "--no-dashboard",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=env,
-        )
-        for _ in range(2)
-    ]
-    try:  # whatever happens, the processes end here (a slow start left them running)
-        client = distributed.Client(address, timeout=60)
-        try:
-            client.wait_for_workers(2, timeout=60)
-        finally:
-            client.close()
-        yield address, workers
-    finally:
-        for process in [*workers, scheduler]:
-            if process.poll() is None:
-                process.kill()
-            process.wait()
-
-
-def test_a_worker_killed_mid_attempt_fails_it_and_the_retry_runs_elsewhere(
-    tmp_path: Path, cluster: tuple[str, list[subprocess.Popen[bytes]]]
-) -> None:
-    from exec_tasks import Sleep
-
-    address, workers = cluster
-    marks = tmp_path / "marks"
-    marks.mkdir()
-    specs = [TaskSpec("long", Sleep, {"seconds": 3, "folder": str(marks)}, max_attempts=2)]
-    import threading
-
-    def kill_the_worker_running_it() -> None:
-        deadline = time.monotonic() + 60
-        while not (marks / "long.start").exists():
+    def wait() -> None:
+        deadline = time.monotonic() + 120
+        start = marks / f"{name}.start"
+        while not start.exists() or not start.read_text().strip():
             if time.monotonic() > deadline:
                 return
             time.sleep(0.02)
-        time.sleep(0.1)
-        child = int((marks / "long.start").read_text().split()[1])
-        ancestors = [_parent(child)]
-        ancestors.append(_parent(ancestors[-1]))  # the worker, or its nanny
-        for worker in workers:
-            if worker.pid in ancestors:
-                worker.send_signal(signal.SIGKILL)
+        then(int(start.read_text().split()[1]))
 
-    killer = threading.Thread(target=kill_the_worker_running_it)
-    killer.start()
+    thread = threading.Thread(target=wait)
+    thread.start()
+    return thread
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
+def test_a_worker_killed_mid_attempt_fails_it_and_the_retry_runs_elsewhere(
+    tmp_path: Path, cluster: DaskCluster
+) -> None:
+    from exec_tasks import Sleep
+
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    specs = [TaskSpec("long", Sleep, {"seconds": 3, "folder": str(marks)}, max_attempts=2)]
+    killed: list[int] = []
+
+    def kill_its_worker(child: int) -> None:
+        worker = cluster.worker_running(child)
+        if worker is not None and not killed:
+            killed.append(worker.pid)
+            worker.send_signal(signal.SIGKILL)
+
+    killer = when_started(marks, "long", kill_its_worker)
     recorder = Recorder()
-    executor = DaskExecutor(address, paths=[str(HERE)])
+    executor = DaskExecutor(cluster.address, paths=[str(HERE)])
     result = Runner(specs, executor=executor, observers=[recorder]).run()
     killer.join()
+    assert killed
     assert result.ok, result.reasons
     assert result.attempts["long"] == 2
     retries = [r.message for r in recorder.records if r.stream == "runner"]
     assert any("worker" in message and "died" in message for message in retries), retries
 
 
-def _parent(pid: int) -> int:
+def test_a_worker_killed_under_a_scheduler_that_reruns_tasks_never_runs_an_attempt_twice(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from exec_tasks import Sleep
+
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    specs = [TaskSpec("long", Sleep, {"seconds": 20, "folder": str(marks)})]
+    with dask_cluster(workers=2, allowed_failures=None) as cluster:  # Dask's default: 3
+        killer = when_started(
+            marks, "long", lambda child: _kill(cluster.worker_running(child), signal.SIGKILL)
+        )
+        result = Runner(specs, executor=DaskExecutor(cluster.address, paths=[str(HERE)])).run()
+        killer.join()
+    assert "allowed-failures: 3" in capfd.readouterr().err  # said on connect
+    assert result.states["long"] is S.FAILED
+    assert "started this attempt a second time" in result.reasons["long"], result.reasons
+    assert (marks / "long.start").read_text().count("\n") == 1  # run() started once
+
+
+def _kill(process: subprocess.Popen[bytes] | None, sig: int) -> None:
+    if process is not None:
+        process.send_signal(sig)
+
+
+def test_a_lost_scheduler_stops_the_attempt_on_its_worker_before_the_run_ends(
+    tmp_path: Path, cluster: DaskCluster
+) -> None:
+    from exec_tasks import Sleep
+
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    specs = [TaskSpec("long", Sleep, {"seconds": 40, "folder": str(marks)})]
+    children: list[int] = []
+
+    def kill_the_scheduler(child: int) -> None:
+        children.append(child)
+        cluster.scheduler.send_signal(signal.SIGKILL)
+
+    killer = when_started(marks, "long", kill_the_scheduler)
+    executor = DaskExecutor(cluster.address, paths=[str(HERE)], reconnect_timeout=2)
+    result = Runner(specs, executor=executor).run()
+    killer.join()
+    assert result.states["long"] is S.FAILED
+    assert "lost the dask scheduler" in result.reasons["long"], result.reasons
+    # When the run ends, the attempt is no longer running anywhere: a resume cannot meet it.
+    assert children and not alive(children[0])
+    assert not (marks / "long.end").exists()
+
+
+@contextlib.contextmanager
+def listener(greeting: bytes | None) -> Iterator[str]:
+    """A TCP service on a free port that accepts and says ``greeting`` (None: nothing)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    stop = threading.Event()
+    accepted: list[socket.socket] = []
+
+    def serve() -> None:
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            accepted.append(conn)
+            if greeting is not None:
+                conn.sendall(greeting)
+
+    thread = threading.Thread(target=serve)
+    thread.start()
     try:
-        with open(f"/proc/{pid}/stat") as f:
-            return int(f.read().rsplit(")", 1)[1].split()[1])
-    except FileNotFoundError:
-        return -1
+        yield f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join()
+        for conn in accepted:
+            conn.close()
+        server.close()
+
+
+def start_error(address: str, timeout: float = 3) -> str:
+    async def main() -> None:
+        executor = DaskExecutor(address, connect_timeout=timeout)
+        try:
+            await executor.start()
+        finally:
+            await executor.close()
+
+    with pytest.raises(ExecutorStartError) as caught:
+        asyncio.run(main())
+    message = str(caught.value)
+    assert "\n" not in message and address in message
+    return message
+
+
+def test_connecting_to_what_is_not_a_scheduler_fails_in_one_line_naming_what_was_there() -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        refused = f"tcp://127.0.0.1:{s.getsockname()[1]}"
+    assert "nothing listens there (connection refused, tried for 1 s)" in start_error(refused, 1)
+    with listener(None) as silent:
+        assert "accepted but nothing was said within 3 s" in start_error(silent)
+    with listener(b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n") as ssh:
+        assert "not as a dask scheduler does (it sent b'SSH-2.0-OpenSSH" in start_error(ssh)
+    with listener(b"HTTP/1.1 400 Bad Request\r\n\r\n") as http:
+        assert "not as a dask scheduler does" in start_error(http)
+    assert "unknown protocol 'tcpp'" in start_error("tcpp://127.0.0.1:8786")
 
 
 def test_without_dask_the_executor_says_how_to_install_it() -> None:
@@ -242,39 +306,18 @@ def test_without_dask_the_executor_says_how_to_install_it() -> None:
     )
 
 
-def test_a_lost_scheduler_fails_the_attempt_instead_of_hanging(
-    tmp_path: Path, cluster: tuple[str, list[subprocess.Popen[bytes]]]
+def test_the_worker_process_never_imports_the_project_code(
+    tmp_path: Path, cluster: DaskCluster
 ) -> None:
-    from exec_tasks import Sleep
+    from exec_tasks import Noop
 
-    address, _ = cluster
-    marks = tmp_path / "marks"
-    marks.mkdir()
-    specs = [TaskSpec("long", Sleep, {"seconds": 20, "folder": str(marks)})]
-    import threading
-
-    scheduler_pid = _scheduler_pid(address)
-
-    def kill_the_scheduler() -> None:
-        deadline = time.monotonic() + 60
-        while not (marks / "long.start").exists() and time.monotonic() < deadline:
-            time.sleep(0.02)
-        os.kill(scheduler_pid, signal.SIGKILL)
-
-    killer = threading.Thread(target=kill_the_scheduler)
-    killer.start()
-    started = time.monotonic()
-    executor = DaskExecutor(address, paths=[str(HERE)], reconnect_timeout=2)
-    result = Runner(specs, executor=executor).run()
-    killer.join()
-    assert result.states["long"] is S.FAILED
-    assert "scheduler" in result.reasons["long"], result.reasons
-    assert time.monotonic() - started < 25
-
-
-def _scheduler_pid(address: str) -> int:
-    port = address.rsplit(":", 1)[1]
-    out = subprocess.run(
-        ["pgrep", "-f", f"dask_scheduler.*--port {port}"], capture_output=True, text=True
-    )
-    return int(out.stdout.split()[0])
+    result = Runner(
+        [TaskSpec("noop", Noop)], executor=DaskExecutor(cluster.address, paths=[str(HERE)])
+    ).run()
+    assert result.ok, result.reasons
+    client = distributed.Client(cluster.address, timeout=60, set_as_default=False)
+    try:
+        loaded = client.run(lambda: sorted(m for m in sys.modules if m == "exec_tasks"))
+    finally:
+        client.close()
+    assert loaded and all(names == [] for names in loaded.values()), loaded

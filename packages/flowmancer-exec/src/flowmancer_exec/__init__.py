@@ -9,10 +9,12 @@ progress displays and checkpoint stores plug in through the ``Observer`` and
 
 from ._dask import DaskExecutor
 from ._errors import (
+    ExecutorStartError,
     ExecutorUnavailableError,
     JobError,
     ParameterError,
     Problem,
+    StartInterruptedError,
     TaskNotFoundError,
     TaskRegistrationError,
 )
@@ -52,6 +54,7 @@ __all__ = [
     "DaskExecutor",
     "Emit",
     "Executor",
+    "ExecutorStartError",
     "ExecutorUnavailableError",
     "JobError",
     "LogRecord",
@@ -66,6 +69,7 @@ __all__ = [
     "RunStart",
     "Runner",
     "SharedDictConflict",
+    "StartInterruptedError",
     "StateChange",
     "Task",
     "TaskLogger",

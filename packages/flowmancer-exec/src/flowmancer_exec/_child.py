@@ -50,9 +50,25 @@ def _c_signal_functions() -> tuple[Any, Any]:
 c_sigmask, _set_handler = _c_signal_functions()
 
 
+#: Run in the child before the attempt (see ``child_main``).
+Load = Callable[[], "tuple[Attempt, Callable[[Any], Any]]"]
+
+
 def child_main(
-    attempt: Attempt, channel_fd: int, out_fd: int, err_fd: int, mask: set[int | signal.Signals]
+    attempt: Attempt,
+    channel_fd: int,
+    out_fd: int,
+    err_fd: int,
+    mask: set[int | signal.Signals],
+    load: Load | None = None,
 ) -> None:
+    """Run ``attempt`` in this freshly forked child and exit.
+
+    ``load``, when given, is called first (with the output already captured) and returns the
+    attempt to run instead and how to encode its ``shared_dict`` changes and its result for the
+    channel: an executor whose process must not import the task code (a Dask worker) passes
+    the attempt in as bytes and takes the changes and the result back as bytes.
+    """
     code = 0
     # Copy-on-write: a collection walking every inherited object would copy each page it
     # touches into this process. Frozen objects are left alone; the task's own are collected.
@@ -75,7 +91,10 @@ def child_main(
         # A task that crashes in C code gets its Python stack in its own log (the runner's
         # faulthandler, if any, would write to the runner's terminal instead).
         faulthandler.enable(file=2, all_threads=False)
-        code = _run_in_child(attempt, channel)
+        encode = None
+        if load is not None:
+            attempt, encode = load()
+        code = _run_in_child(attempt, channel, encode)
     except BaseException as error:  # the lifecycle catches everything; this is our own failure
         with contextlib.suppress(BaseException):
             channel.send(
@@ -108,7 +127,11 @@ def _stop_on_sigterm(signum: int, frame: object) -> None:
         raise StopRequested()
 
 
-def _run_in_child(attempt: Attempt, channel: ChannelWriter) -> int:
+def _run_in_child(
+    attempt: Attempt,
+    channel: ChannelWriter,
+    encode: Callable[[Any], Any] | None = None,
+) -> int:
     def send_line(level: str, stream: str) -> Callable[[str, float], None]:
         return lambda text, when: channel.send(("log", level, text, when, stream))
 
@@ -151,13 +174,16 @@ def _run_in_child(attempt: Attempt, channel: ChannelWriter) -> int:
     _flush_c_stdio()
     updates, deleted = shared_changes(before, shared)
     head = ("result", outcome.ok, outcome.reason, outcome.error_types, outcome.stopped)
+    # ``encode``: what leaves the process (shared_dict changes, the result) as the executor
+    # carries it (on a Dask worker: bytes the worker process never unpickles).
+    pack: Callable[[Any], Any] = _as_is if encode is None else encode
+    value = outcome.value
     try:
-        channel.send((*head, updates, deleted, outcome.value, ()))
+        channel.send((*head, pack(updates), deleted, None if value is None else pack(value), ()))
     except Exception as error:  # a value in shared_dict, or the result, that cannot be pickled
-        unsendable = [k for k, v in updates.items() if not _picklable(v)]
+        unsendable = [k for k, v in updates.items() if not _picklable(v, encode)]
         unsaved = [f"shared_dict[{k!r}]" for k in unsendable]
-        value = outcome.value
-        if value is not None and not _picklable(value):
+        if value is not None and not _picklable(value, encode):
             unsaved.append("its result")
             value = None
         text = (
@@ -166,13 +192,18 @@ def _run_in_child(attempt: Attempt, channel: ChannelWriter) -> int:
         )
         channel.send(("log", "ERROR", text, time.time(), "runner"))
         kept = {k: v for k, v in updates.items() if k not in unsendable}
-        channel.send((*head, kept, deleted, value, tuple(unsaved)))
+        sent = None if value is None else pack(value)
+        channel.send((*head, pack(kept), deleted, sent, tuple(unsaved)))
     return 0
 
 
-def _picklable(value: object) -> bool:
+def _as_is(value: Any) -> Any:
+    return value
+
+
+def _picklable(value: object, encode: Callable[[Any], Any] | None = None) -> bool:
     try:
-        pickle.dumps(value)
+        pickle.dumps(value) if encode is None else encode(value)
     except Exception:
         return False
     return True

@@ -9,10 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 __all__ = [
+    "ExecutorStartError",
     "ExecutorUnavailableError",
     "JobError",
     "ParameterError",
     "Problem",
+    "StartInterruptedError",
     "TaskNotFoundError",
     "TaskRegistrationError",
     "unknown_parameter",
@@ -125,3 +127,31 @@ class ExecutorUnavailableError(RuntimeError):
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.name, self.fix))
+
+
+class ExecutorStartError(ConnectionError):
+    """An executor could not start: the cluster named by ``address`` was not reachable, or
+    what answered there was not one (``reason`` says what was found)."""
+
+    def __init__(self, address: str, reason: str) -> None:
+        self.address = address
+        self.reason = reason
+        super().__init__(f"cannot connect to the dask scheduler at {address}: {reason}")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.address, self.reason))
+
+
+class StartInterruptedError(Exception):
+    """The run was interrupted (SIGINT, SIGTERM, ``Runner.abort()``) while its executor was
+    starting, before any attempt: nothing ran. ``signal`` is the signal's number, or None."""
+
+    def __init__(self, signal: int | None = None) -> None:
+        import signal as signals
+
+        self.signal = signal
+        name = signals.Signals(signal).name if signal else "abort()"
+        super().__init__(f"interrupted ({name}) while the executor was starting: nothing ran")
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (type(self), (self.signal,))

@@ -2,8 +2,8 @@
 
 flowmancer imports such a folder as a package under a name of its own (not the folder's name,
 which an installed package or another folder could also have). Task classes defined there have
-that module name, so a process that unpickles them by name — a Dask worker — needs the same
-package over the same folder before it can import them.
+that module name; the Dask executor ships such packages with the rest of the project's code
+(``_dask_code``), so the workers import them under the same name.
 """
 
 from __future__ import annotations

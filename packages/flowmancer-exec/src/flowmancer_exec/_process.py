@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._channel import FrameReader, LineReader, read_available
-from ._child import c_sigmask, child_main
+from ._child import Load, c_sigmask, child_main
 from ._children import live_processes
 from ._interface import Attempt, AttemptResult, Emit
 from ._signals import STOP_SIGNALS
@@ -70,14 +70,18 @@ class ProcessExecutor:
         return await run_started(self.start_attempt, attempt, emit)
 
     def start_attempt(
-        self, attempt: Attempt, emit: Emit, done: Callable[[AttemptResult], object]
+        self,
+        attempt: Attempt,
+        emit: Emit,
+        done: Callable[[AttemptResult], object],
+        load: Load | None = None,
     ) -> Callable[[], None]:
         """Fork the attempt's child and return at once; ``done(result)`` is called on the
         loop's thread when it has ended. Returns ``stop``: the first call sends SIGTERM to the
         attempt's process group and SIGKILL after the grace period, a second kills at once.
 
         The runner's fast path: the child's result is settled in the loop iteration that reads
-        it, so the next attempt can be forked from there.
+        it, so the next attempt can be forked from there. ``load``: see ``child_main``.
         """
         loop = asyncio.get_running_loop()
         fds: list[int] = []
@@ -103,7 +107,7 @@ class ProcessExecutor:
                         die_with(signal.SIGKILL)
                         if os.getppid() != runner_pid:  # it died before we asked
                             os._exit(70)
-                    child_main(attempt, channel_w, out_w, err_w, blocked)
+                    child_main(attempt, channel_w, out_w, err_w, blocked, load)
                 with contextlib.suppress(OSError):
                     os.setpgid(pid, pid)  # the child does it too; whoever is first wins the race
             finally:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from flowmancer_dag import Run, TaskState, TriggerRule
 
 from ._columns import Column
+from ._errors import StartInterruptedError
 from ._interface import Attempt, AttemptResult, CompletionRecorder
 from ._job import TaskSpec
 from ._lifecycle import error_text
@@ -114,6 +115,7 @@ class RunState:
         self.pool_use: dict[str, int] = dict.fromkeys(runner.pools, 0)
         self.pending_changes: list[StateChange] = []
         self.aborts = 0
+        self.abort_signal: int | None = None  # what asked for the first abort, if a signal
         self.dirty = False
         self.unsaved: set[str] = set()
         self.unsaved_keys: set[str] = set()
@@ -511,9 +513,12 @@ class RunState:
 
     # -- abort --------------------------------------------------------------------------------
 
-    def request_abort(self) -> None:
+    def request_abort(self, signum: int | None = None) -> None:
         """An abort from any source (a signal, ``Runner.abort()``): the first stops what runs,
-        gracefully, then lets the finally tasks run; the second stops everything at once."""
+        gracefully, then lets the finally tasks run; the second stops everything at once.
+        ``signum``: the signal that asked for it (the first one is kept)."""
+        if self.aborts == 0:
+            self.abort_signal = signum
         self.aborts += 1
         if self.aborts > 1:
             self.cleanup_over = True
@@ -561,11 +566,34 @@ class RunState:
 
     # -- the loop -----------------------------------------------------------------------------
 
+    async def start_executor(self, executor: Any) -> None:
+        """``executor.start()``, given up on when the run is aborted meanwhile (a connection
+        that hangs must not hold a Ctrl-C back).
+
+        Raises:
+            StartInterruptedError: aborted before the executor had started; nothing ran.
+        """
+        starting = asyncio.ensure_future(executor.start())
+        aborted = asyncio.ensure_future(self.wake.wait())
+        try:
+            await asyncio.wait({starting, aborted}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            aborted.cancel()
+        if not starting.done() or self.aborts:
+            starting.cancel()
+            # Bounded: an executor slow to give up must not hold the interruption back.
+            await asyncio.wait({starting}, timeout=2)
+            if starting.done() and not starting.cancelled():
+                starting.exception()  # retrieved: its failure no longer matters
+            raise StartInterruptedError(self.abort_signal)
+        self.wake.clear()
+        starting.result()
+
     async def main(self) -> RunResult:
         saved = install_signals(self.loop, self.request_abort) if self.runner.handle_signals else {}
         executor = self.runner.executor
         try:
-            await executor.start()
+            await self.start_executor(executor)
             start = RunStart(self.job, self.run_id, tuple(self.specs), self.started, self.resumed)
             self.notify("on_run_start", start)
             # Saved before the first start: attempts record their completion early in what

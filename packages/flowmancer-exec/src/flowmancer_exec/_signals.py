@@ -19,8 +19,11 @@ __all__ = ["STOP_SIGNALS", "install_signals", "restore_signals"]
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
-def install_signals(loop: asyncio.AbstractEventLoop, abort: Callable[[], None]) -> dict[int, Any]:
-    """Make SIGINT, SIGTERM and SIGHUP call ``abort`` on ``loop``; returns the handlers replaced.
+def install_signals(
+    loop: asyncio.AbstractEventLoop, abort: Callable[[int], None]
+) -> dict[int, Any]:
+    """Make SIGINT, SIGTERM and SIGHUP call ``abort(signum)`` on ``loop``; returns the handlers
+    replaced.
 
     Only from the main thread (signals are delivered there), and never over a handler the
     application's own event loop installed.
@@ -37,7 +40,7 @@ def install_signals(loop: asyncio.AbstractEventLoop, abort: Callable[[], None]) 
             # taking it over would lose that handler for good. It can call Runner.abort().
             continue
         with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
-            loop.add_signal_handler(sig, abort)
+            loop.add_signal_handler(sig, abort, int(sig))
             saved[sig] = current
     return saved
 

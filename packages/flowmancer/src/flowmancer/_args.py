@@ -27,6 +27,16 @@ def _count(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, got {text!r}")
+    return value
+
+
 class _Once(argparse.Action):
     """A flag that takes one value: given twice is a mistake to report, not a silent last-wins
     (``--run-to a ... --run-to b`` would run less than asked)."""
@@ -49,7 +59,7 @@ class _Once(argparse.Action):
 
 def parser(prog: str | None = None) -> argparse.ArgumentParser:
     """The driver's argument parser (also behind ``flowmancer run``)."""
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog=prog,
         description="Run a Flowmancer job: the tasks of a job file in dependency order.",
         epilog="Exit status: 0 when every task completed; otherwise the number of tasks that "
@@ -102,6 +112,21 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
         "--executor", action=_Once, choices=["process", "thread", "dask"], help="where tasks run"
     )
     p.add_argument(
+        "--dask-address",
+        action=_Once,
+        metavar="ADDRESS",
+        help="the dask scheduler to run on (tcp://HOST:8786; implies --executor dask; "
+        "default: $FLOWMANCER_DASK_ADDRESS, then config.dask.address, then a local cluster)",
+    )
+    p.add_argument(
+        "--dask-connect-timeout",
+        action=_Once,
+        type=_seconds,
+        metavar="SECONDS",
+        help="how long to try reaching the dask scheduler (default: config.dask.connect_timeout"
+        ", 10)",
+    )
+    p.add_argument(
         "--log-format",
         action=_Once,
         choices=["text", "json"],
@@ -118,3 +143,21 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse the driver's flags (exits with status 2 and a usage message when they are bad)."""
     return parser().parse_args(argv)
+
+
+class _Parser(argparse.ArgumentParser):
+    """Checks the flags that only make sense together, as a usage error (status 2)."""
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        parsed, rest = super().parse_known_args(args, namespace)
+        address = getattr(parsed, "dask_address", None)
+        if address is not None:
+            if parsed.executor not in (None, "dask"):
+                self.error(
+                    f"--dask-address needs the dask executor, not --executor {parsed.executor}"
+                )
+            if not address.strip():
+                self.error("--dask-address: expected an address such as tcp://HOST:8786")
+        return parsed, rest

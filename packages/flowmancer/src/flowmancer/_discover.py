@@ -27,7 +27,7 @@ import pkgutil
 import re
 import sys
 import traceback
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Literal
@@ -46,16 +46,12 @@ __all__ = [
     "DiscoveryProblem",
     "discover",
     "discovery_error",
-    "folder_packages",
     "not_registered",
 ]
 
 DEFAULT_FOLDERS = ("tasks", "extensions", "loggers")
 FOLDERS_PARENT = "flowmancer._folders"
 _PYDANTIC_EXTRA = "pip install 'flowmancer[pydantic]'"
-
-# Module name -> real folder, for each folder imported without __init__.py in this process.
-_FOLDER_PACKAGES: dict[str, str] = {}
 
 Kind = Literal["missing", "not-a-folder", "import"]
 
@@ -74,12 +70,6 @@ def discovery_error(problems: Sequence[Problem]) -> type[CannotStartError]:
     if kind == "missing":
         return ExtensionsDirectoryNotFoundError
     return NotAPackageError if kind == "not-a-folder" else ModuleLoadError
-
-
-def folder_packages() -> Mapping[str, str]:
-    """The packages made over folders so far (module name -> folder): a process that imports
-    the task classes by name (a Dask worker) makes the same ones first."""
-    return dict(_FOLDER_PACKAGES)
 
 
 # The user's modules discover() imported, in order: where a class the job names but no
@@ -141,7 +131,6 @@ class _Discovery:
 
         digest = hashlib.sha256(real.encode("utf-8", "surrogateescape")).hexdigest()[:8]
         name = f"{FOLDERS_PARENT}.{_identifier(folder.name)}_{digest}"
-        _FOLDER_PACKAGES[name] = real
         self.walk(folder_package(name, real), place, "folder")
 
     def _package_folder(self, folder: Path, place: str) -> None:

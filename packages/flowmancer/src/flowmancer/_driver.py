@@ -147,9 +147,10 @@ class Flowmancer:
     def _parse_and_start(
         self, default_jobdef_path: str | None, default_jobdef_type: str, raise_on_failure: bool
     ) -> int:
-        from ._args import parse_args
-
         try:
+            # The import too: a signal can land while it runs (start() has already begun).
+            from ._args import parse_args
+
             args = parse_args([] if self._test else None)
         except KeyboardInterrupt:
             if raise_on_failure:

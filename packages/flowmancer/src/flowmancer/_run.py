@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import dataclasses
 import os
+import signal
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -13,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 from . import _unfinished
 from ._collector import collecting_from_the_run
-from ._discover import discover, discovery_error, folder_packages, not_registered
+from ._discover import discover, discovery_error, not_registered
 from ._driver import Stop, matrix_place, place_problems
-from ._jobfile._problems import Mark, Problems
+from ._jobfile._problems import Mark, Problem, Problems
 from ._jobfile._schema import JobDefinition
 from ._plugins import build_checkpointer, build_extensions, build_loggers
 from .exceptions import CheckpointInvalidError, TaskValidationError
@@ -26,7 +27,10 @@ if TYPE_CHECKING:
 
     from ._remember import RecordingEnviron
 
-__all__ = ["Built", "build", "run_job"]
+__all__ = ["DASK_ADDRESS_VARIABLE", "Built", "build", "run_job"]
+
+#: The environment variable naming the dask scheduler (between --dask-address and the job file).
+DASK_ADDRESS_VARIABLE = "FLOWMANCER_DASK_ADDRESS"
 
 
 @dataclasses.dataclass
@@ -78,7 +82,7 @@ def build(
         )
         for name, task in job.tasks.items()
     ]
-    kind = args.executor or job.config.executor
+    kind = args.executor or ("dask" if args.dask_address else job.config.executor)
     test_mode = getattr(args, "test_mode", False)  # 0.12's test mode: no loggers, extensions
     loggers = [] if test_mode else build_loggers(job.loggers, root, problems)
     extensions = [] if test_mode else build_extensions(job.extensions, root, problems)
@@ -92,17 +96,36 @@ def build(
     )
     executor: Any = ThreadExecutor() if kind == "thread" else ProcessExecutor()
     if kind == "dask":
-        from flowmancer_exec import DaskExecutor, ExecutorUnavailableError
+        from flowmancer_exec import DaskExecutor, ExecutorStartError, ExecutorUnavailableError
 
+        dask = job.config.dask
+        folders = [str(root), *(str(root / d) for d in job.config.extension_directories)]
+        # Where the address came from, to name in a message about it: a key of the job file,
+        # or the flag or variable (no place in the file).
+        address, place = dask.address, "config.dask.address"
+        if args.dask_address:
+            address, place = args.dask_address, "--dask-address"
+        elif os.environ.get(DASK_ADDRESS_VARIABLE):
+            address, place = os.environ[DASK_ADDRESS_VARIABLE], f"${DASK_ADDRESS_VARIABLE}"
         try:
             executor = DaskExecutor(
-                job.config.dask.address,
-                job.config.dask.n_workers,
-                paths=[str(root)],
-                packages=folder_packages(),
+                address,
+                dask.n_workers,
+                paths=folders,
+                reconnect_timeout=dask.reconnect_timeout,
+                connect_timeout=args.dask_connect_timeout or dask.connect_timeout,
             )
         except ExecutorUnavailableError as error:
-            problems.add("" if args.executor else "config.executor", str(error))
+            if args.executor or args.dask_address:  # asked for on the command line
+                problems.items.append(Problem(str(error)))
+            else:
+                problems.add("config.executor", str(error))
+        except ExecutorStartError as error:  # an address that cannot be one: said before anything
+            text = f"{address!r}: {error.reason}"
+            if place.startswith("config."):
+                problems.add(place, text)
+            else:
+                problems.items.append(Problem(text, place))
     runner = None
     try:
         runner = Runner(
@@ -195,6 +218,7 @@ def run_job(
         plan_resume,
     )
     from flowmancer_dag import TaskState
+    from flowmancer_exec import ExecutorStartError, StartInterruptedError
 
     from ._interrupt import InterruptAtStart, deferring_from_now, raise_if_interrupted
     from ._mask import is_secret_name
@@ -295,16 +319,22 @@ def run_job(
             # From here a stop signal is the runner's, and once the run has ended it changes
             # nothing: the checkpoint is settled first, then the result said.
             deferring_from_now()
-            result = asyncio.run(
-                _run_and_drain(
-                    runner,
-                    completed=completed,
-                    skipped=skipped,
-                    restarted=plan.restarted if plan else (),
-                    shared_dict=plan.shared_dict if plan else None,
-                    results=plan.results if plan else None,
+            try:
+                result = asyncio.run(
+                    _run_and_drain(
+                        runner,
+                        completed=completed,
+                        skipped=skipped,
+                        restarted=plan.restarted if plan else (),
+                        shared_dict=plan.shared_dict if plan else None,
+                        results=plan.results if plan else None,
+                    )
                 )
-            )
+            except ExecutorStartError as error:  # nothing ran: the checkpoint is as it was
+                raise Stop([str(error)]) from None
+            except StartInterruptedError as error:
+                print(f"flowmancer: {error}", file=sys.stderr)
+                return 128 + (error.signal or signal.SIGINT)
             report = None
             if recorder is not None and (args.report or job.config.report):
                 report = report_at_end(recorder.path)

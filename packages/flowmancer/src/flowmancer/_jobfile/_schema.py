@@ -68,10 +68,13 @@ class PluginDefinition:
 
 @dataclasses.dataclass
 class DaskConfig:
-    """``config.dask``: where the cluster is (none: a local one for the run)."""
+    """``config.dask``: where the cluster is (none: a local one for the run), and how long to
+    wait for it."""
 
     address: str | None = None
     n_workers: int | None = None
+    connect_timeout: float = 10.0
+    reconnect_timeout: float = 10.0
 
 
 @dataclasses.dataclass
@@ -332,11 +335,16 @@ def _config(c: _Checker, value: Any) -> Config:
         # A bad size is said here; the pool still exists for the tasks that name it.
         config.pools[str(pool)] = checked_size if checked_size is not None else 1
     dask = c.mapping(data.get("dask"), "config.dask") or {}
-    c.keys(dask, ("address", "n_workers"), "config.dask")
+    c.keys(dask, ("address", "n_workers", "connect_timeout", "reconnect_timeout"), "config.dask")
     if "address" in dask:
         config.dask.address = c.string(dask["address"], "config.dask.address", allow_none=True)
     if dask.get("n_workers") is not None:
         config.dask.n_workers = c.integer(dask["n_workers"], "config.dask.n_workers", 1)
+    for key in ("connect_timeout", "reconnect_timeout"):
+        if dask.get(key) is not None:
+            seconds = c.number(dask[key], f"config.dask.{key}", 0, above=True)
+            if seconds is not None:
+                setattr(config.dask, key, float(seconds))
     return config
 
 
