@@ -83,54 +83,18 @@ def imported_by(name: str, path: Path, known: dict[str, Path]) -> set[str]:
 
 
 def circles(graph: dict[str, set[str]]) -> list[list[str]]:
-    """The strongly connected groups of more than one module (Tarjan), each sorted."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    on_stack: set[str] = set()
-    stack: list[str] = []
-    groups: list[list[str]] = []
-    counter = 0
+    """One circle per group of modules that import each other (as ``a -> b -> a``), found by
+    flowmancer-dag itself: the graph package has no dependencies, so its source is read from
+    the checkout whatever Python runs this script."""
+    sys.path.insert(0, str(ROOT / "packages" / "flowmancer-dag" / "src"))
+    from flowmancer_dag import CycleError, Graph, GraphError
 
-    def visit(start: str) -> None:
-        # Iterative, so a long import chain never meets Python's recursion limit.
-        nonlocal counter
-        work: list[tuple[str, Iterator[str]]] = [(start, iter(sorted(graph[start])))]
-        index[start] = low[start] = counter
-        counter += 1
-        stack.append(start)
-        on_stack.add(start)
-        while work:
-            node, children = work[-1]
-            child = next(children, None)
-            if child is not None:
-                if child not in index:
-                    index[child] = low[child] = counter
-                    counter += 1
-                    stack.append(child)
-                    on_stack.add(child)
-                    work.append((child, iter(sorted(graph[child]))))
-                elif child in on_stack:
-                    low[node] = min(low[node], index[child])
-                continue
-            work.pop()
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[node])
-            if low[node] == index[node]:
-                group = []
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    group.append(member)
-                    if member == node:
-                        break
-                if len(group) > 1:
-                    groups.append(sorted(group))
-
-    for node in sorted(graph):
-        if node not in index:
-            visit(node)
-    return sorted(groups)
+    try:
+        Graph({name: sorted(targets) for name, targets in graph.items()}).validate()
+    except GraphError as error:
+        found = error.problems if type(error) is GraphError else (error,)
+        return [[str(n) for n in p.cycle] for p in found if isinstance(p, CycleError)]
+    return []
 
 
 def problems() -> list[str]:
@@ -146,7 +110,7 @@ def problems() -> list[str]:
                 where = known[name].relative_to(ROOT)
                 said.append(f"{where}: {top} must not import {other} (imports {target})")
     for group in circles(graph):
-        said.append("import circle: " + " <-> ".join(group))
+        said.append("import circle: " + " -> ".join(group))
     return said
 
 
