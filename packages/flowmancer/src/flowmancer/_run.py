@@ -508,7 +508,6 @@ def _finally_tasks(runner: Runner) -> list[str]:
 def _plan(runner: Runner, selected: Any, plan: ResumePlan | None) -> dict[str, str]:
     """What a run would do with each task, and why."""
     completed = set(plan.completed) if plan else set()
-    again = set(plan.finally_again) if plan else set()
     finals = set(_finally_tasks(runner))
     graph = runner.prepared.graph
     left = {n for n in runner.tasks if n not in selected and n not in completed}
@@ -520,8 +519,6 @@ def _plan(runner: Runner, selected: Any, plan: ResumePlan | None) -> dict[str, s
             why = "skip: completed in the checkpoint, unchanged"
         elif name in left:
             why = "skip: left out by --skip/--run-from/--run-to"
-        elif name in again:
-            why = "run: finally, again after what this resume runs"
         elif plan is not None and not plan.fresh and name in plan.why:
             why = f"run: {plan.why[name]}"
         elif name in finals:
