@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Any
 from . import _unfinished
 from ._collector import collecting_from_the_run
 from ._discover import discover, discovery_error, not_registered
-from ._driver import Stop, matrix_place, place_problems
 from ._jobfile._problems import Mark, Problem, Problems
 from ._jobfile._schema import JobDefinition
+from ._placing import matrix_place, place_problems
 from ._plugins import build_checkpointer, build_extensions, build_loggers
+from .exceptions import CannotStartError as Stop
 from .exceptions import CheckpointInvalidError, TaskValidationError
 
 if TYPE_CHECKING:
