@@ -95,6 +95,7 @@ class Attempts:
         self.timers: dict[str, asyncio.TimerHandle] = abort.timers
         self.told_to_stop = abort.told_to_stop
         self.ran = keeper.ran
+        self.recorder_for = keeper.recorder_for
         self.upstream_names: dict[str, list[str]] = {}
         self.timed_out: set[str] = set()
         # The executor's callback-style entry point, when it has one (see Executor).
@@ -127,7 +128,7 @@ class Attempts:
             number,
             number == 1 and name in self.restarted,
             dict(data.values),
-            self.keeper.recorder_for(name, number),
+            self.recorder_for(name, number),
             self.upstream_states(name),
             results,
         )
