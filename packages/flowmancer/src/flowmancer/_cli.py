@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from ._args import exit_status_help, typed_cli_command
 from ._args import parser as driver_parser
 from ._driver import (
     CANNOT_START,
@@ -62,9 +63,12 @@ def _job_parser(prog: str, description: str) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``flowmancer`` command; returns its exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0] in ("-h", "--help"):
-        print(USAGE, end="")
-        return 0 if args else 2
+    if not args:  # a usage error, as argparse has it: the usage on stderr, status 2
+        print(f"{USAGE}\nflowmancer: error: give a command", file=sys.stderr)
+        return 2
+    if args[0] in ("-h", "--help"):
+        print(f"{USAGE}\n{exit_status_help()}")
+        return 0
     if args[0] in ("-V", "--version"):
         from ._version import versions
 
@@ -102,6 +106,7 @@ def _run(rest: list[str]) -> int:
         return 2
     job = Path(rest[0]).absolute()
     args = driver_parser("flowmancer run JOB").parse_args(["-j", str(job), *rest[1:]])
+    args.typed = typed_cli_command(rest[0], rest[1:])
     return Flowmancer()._start_parsed(args, Path.cwd(), project_root(job))
 
 

@@ -158,6 +158,10 @@ class Flowmancer:
             return _interrupted()
         if self._test:  # as in 0.12: no loggers and no extensions under test
             args.test_mode = True
+        else:  # for the line that says how to resume a run that did not succeed
+            from ._args import typed_driver_command
+
+            args.typed = typed_driver_command()
         root = Path.cwd() if self._test else _driver_folder()
         return self._start_parsed(
             args,

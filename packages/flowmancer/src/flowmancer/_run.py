@@ -347,7 +347,8 @@ def run_job(
                     print(f"flowmancer: warning: {error}", file=sys.stderr)
                 else:
                     _unfinished.forget(root, name, job_file)
-            _print_result(result, report)
+            typed = getattr(args, "typed", None)  # None: embedded, no command line to repeat
+            _print_result(result, report, typed if not result.ok else None)
     except CheckpointLockedError as error:
         raise Stop([str(error)]) from None
     except UnsafeCheckpointError as error:
@@ -560,29 +561,42 @@ def _waits_through(graph: Any, name: str, left: set[str], completed: set[str]) -
     )
 
 
-def _print_result(result: Any, report: Path | None = None) -> None:
+def _print_result(
+    result: Any, report: Path | None = None, typed: tuple[list[str], list[str]] | None = None
+) -> None:
+    """The summary line on stdout (a result: ``python main.py > summary.txt`` keeps it); on
+    stderr what failed and why, one line for what was aborted, and the command that resumes
+    (for ``typed``, the command line the run was started with)."""
     from flowmancer_dag import TaskState
 
+    from ._counts import counted, names, plural
     from ._streams import printable
 
-    counts: dict[str, int] = {}
-    for state in result.states.values():
-        counts[state.value] = counts.get(state.value, 0) + 1
-    summary = ", ".join(f"{n} {s.lower()}" for s, n in counts.items())
+    summary = counted(result.states.values())
     conflicts = result.conflicts
     if conflicts:
-        summary += f"; {len(conflicts)} shared_dict conflict{'s' if len(conflicts) > 1 else ''}"
+        summary += f"; {plural(len(conflicts), 'shared_dict conflict')}"
     took = result.ended - result.started
+    sys.stderr.flush()  # what came before it shows before it on a terminal
     print(
         f"flowmancer: job {result.job!r} {'succeeded' if result.ok else 'failed'} "
         f"in {took:.2f}s: {summary}" + (f"; report: {report}" if report else ""),
-        file=sys.stderr,
+        flush=True,
     )
+    aborted = []
     for name, state in result.states.items():
-        if state in (TaskState.FAILED, TaskState.ABORTED) and name in result.reasons:
+        if state is TaskState.ABORTED:
+            aborted.append(printable(name))
+        elif state is TaskState.FAILED and name in result.reasons:
             reason = printable(result.reasons[name].strip().splitlines()[-1][:200])
             print(f"  {printable(name)}: {state.value}: {reason}", file=sys.stderr)
+    if aborted:  # a Ctrl-C aborts every task at once: one line, not one a task
+        print(f"  aborted: {plural(len(aborted), 'task')}: {names(aborted)}", file=sys.stderr)
     for conflict in conflicts[:5]:
         print(f"  {printable(str(conflict))} (not ordered by dependencies)", file=sys.stderr)
     if len(conflicts) > 5:
         print(f"  ... and {len(conflicts) - 5} more (see the tasks' logs)", file=sys.stderr)
+    if typed is not None:
+        from ._args import resume_command
+
+        print(f"flowmancer: resume with: {resume_command(typed)}", file=sys.stderr)
