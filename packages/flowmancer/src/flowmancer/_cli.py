@@ -26,6 +26,7 @@ from ._driver import (
     _say_problems,
     joined,
 )
+from ._counts import plural
 from ._interrupt import noticing_interrupts
 from ._jobarg import _loaded, project_root
 from ._jobfile._problems import JobFileError, Problem
@@ -132,7 +133,7 @@ def _validate(rest: list[str]) -> int:
     found: list[Problem] = []
     driver, root = _loaded(args.job, args.var, found)
     built = _built(driver, root, driver_parser().parse_args([]), found)
-    print(f"ok: {len(built.runner.tasks)} tasks")
+    print(f"ok: {plural(len(built.runner.tasks), 'task')}")
     # What each matrix expanded to: its size may come from a variable (--var parts=00,01).
     groups: dict[str, list[str]] = {}
     for name in built.runner.tasks:

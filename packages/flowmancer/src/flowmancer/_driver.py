@@ -28,6 +28,7 @@ from ._jobfile._problems import (
 from ._jobfile._schema import JobDefinition, TaskDefinition
 from ._remember import RecordingEnviron
 from ._streams import hardy_stdio, json_stderr, reserve_stdio
+from .exceptions import USAGE
 from .exceptions import CannotStartError as Stop
 from .exceptions import NoTasksLoadedError
 
@@ -42,7 +43,6 @@ __all__ = [
 ]
 
 CANNOT_START = 99
-USAGE = 2  # as argparse exits for a bad command line
 DEFAULT_JOB_FILE = "job.yaml"
 
 

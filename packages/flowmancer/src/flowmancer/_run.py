@@ -19,7 +19,7 @@ from ._driver import Stop, matrix_place, place_problems
 from ._jobfile._problems import Mark, Problem, Problems
 from ._jobfile._schema import JobDefinition
 from ._plugins import build_checkpointer, build_extensions, build_loggers
-from .exceptions import CheckpointInvalidError, TaskValidationError
+from .exceptions import USAGE, CheckpointInvalidError, TaskValidationError
 
 if TYPE_CHECKING:
     from flowmancer_checkpoint import Checkpointer, ResumePlan
@@ -388,7 +388,7 @@ def _select(runner: Runner, args: argparse.Namespace) -> tuple[set[str], list[st
 
         close = difflib.get_close_matches(name, [*names, *groups], n=1, cutoff=0.6)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise Stop([f"{flag}: no task named {name!r} in this job{hint}"])
+        raise Stop([f"{flag}: no task named {name!r} in this job{hint}"], exit_status=USAGE)
 
     skip = [m for name in args.skip for m in expand("--skip", name)]
     edges: dict[str, list[str]] = {}
@@ -408,10 +408,11 @@ def _select(runner: Runner, args: argparse.Namespace) -> tuple[set[str], list[st
             [
                 f"--run-from {args.run_from} --run-to {args.run_to}: {error.run_to} is not "
                 f"downstream of {error.run_from}, so no task lies between them"
-            ]
+            ],
+            exit_status=USAGE,
         ) from None
     except GraphError as error:
-        raise Stop([f"command line: {error}"]) from None
+        raise Stop([f"command line: {error}"], exit_status=USAGE) from None
     if edges:
         chosen.update(n for n in _finally_tasks(runner) if n not in skip)
     return chosen, skip
