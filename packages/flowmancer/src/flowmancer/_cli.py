@@ -18,12 +18,12 @@ from pathlib import Path
 from ._args import exit_status_help, typed_cli_command
 from ._args import parser as driver_parser
 from ._driver import (
-    CANNOT_START,
     Flowmancer,
     Stop,
     _inside,
     _interrupted,
     _say_problems,
+    job_file_status,
     joined,
 )
 from ._counts import plural
@@ -92,7 +92,11 @@ def _command(command: Callable[[list[str]], int], rest: list[str]) -> int:
         return command(rest)
     except (Stop, JobFileError) as error:
         _say_problems(error.problems)
-        return error.exit_status if isinstance(error, Stop) else CANNOT_START
+        if isinstance(error, Stop):
+            return error.exit_status
+        # The job file is the first word after the command (validate JOB, graph JOB, ...).
+        named = next((Path(a) for a in rest if not a.startswith("-")), None)
+        return job_file_status(named)
     except KeyboardInterrupt:
         return _interrupted()
 

@@ -36,6 +36,7 @@ __all__ = [
     "CANNOT_START",
     "Flowmancer",
     "Stop",
+    "job_file_status",
     "joined",
     "matrix_place",
     "place_problems",
@@ -203,7 +204,8 @@ class Flowmancer:
                 if raise_exception_on_failure:
                     raise
                 _say_problems(list(error.problems))
-                return CANNOT_START
+                given = caller / args.jobdef if args.jobdef else None
+                return job_file_status(given)
             except KeyboardInterrupt:
                 # Ctrl-C before the runner took over SIGINT (while reading the job or importing
                 # the tasks) or after it gave it back: what ran is in the checkpoint.
@@ -315,6 +317,14 @@ class Flowmancer:
                 exit_status=USAGE,
             )
         return default
+
+
+def job_file_status(given: Path | None) -> int:
+    """The exit status for a job file that could not be read: 2 (a usage error, as for a bad
+    flag value) when the one named on the command line is not there or is a folder, else 99."""
+    if given is not None and (not given.exists() or given.is_dir()):
+        return USAGE
+    return CANNOT_START
 
 
 def _several_unfinished(runs: Sequence[Any], caller: Path) -> str:
