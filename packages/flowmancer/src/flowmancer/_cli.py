@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ._args import exit_status_help, typed_cli_command
 from ._args import parser as driver_parser
+from ._counts import plural
 from ._driver import (
     Flowmancer,
     Stop,
@@ -26,7 +27,6 @@ from ._driver import (
     job_file_status,
     joined,
 )
-from ._counts import plural
 from ._interrupt import noticing_interrupts
 from ._jobarg import _loaded, project_root
 from ._jobfile._problems import JobFileError, Problem

@@ -28,9 +28,8 @@ from ._jobfile._problems import (
 from ._jobfile._schema import JobDefinition, TaskDefinition
 from ._remember import RecordingEnviron
 from ._streams import hardy_stdio, json_stderr, reserve_stdio
-from .exceptions import USAGE
+from .exceptions import USAGE, NoTasksLoadedError
 from .exceptions import CannotStartError as Stop
-from .exceptions import NoTasksLoadedError
 
 __all__ = [
     "CANNOT_START",

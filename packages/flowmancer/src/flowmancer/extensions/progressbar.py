@@ -57,6 +57,8 @@ class RichProgressBar:
         self._out: Any = sys.stderr
         self._escape: Any = str
         self._console: Any = None
+        self._bar_column: Any = None
+        self._all_columns: tuple[Any, ...] = ()
 
     # -- observer methods -----------------------------------------------------------------------
 
@@ -124,6 +126,7 @@ class RichProgressBar:
             redirect_stdout=False,
             redirect_stderr=False,
         )
+        self._all_columns = self._progress.columns
         self._escape = escape  # names like load[eu] are not markup
         self._bar = self._progress.add_task("", total=len(self._states), status="", job="")
         self._progress.update(self._bar, **self._layout())  # the first frame fits too
@@ -186,11 +189,10 @@ class RichProgressBar:
         }
 
     def _columns_with(self, bar: int) -> tuple[Any, ...]:
-        if not hasattr(self, "_all_columns"):
-            self._all_columns = self._progress.columns
-        return self._all_columns if bar else tuple(
-            c for c in self._all_columns if c is not self._bar_column
-        )
+        """The line's columns: without the bar's when it has no room."""
+        if bar:
+            return self._all_columns
+        return tuple(c for c in self._all_columns if c is not self._bar_column)
 
     def _counted(self) -> str:
         """The count of each state, as the driver's summary says them (INIT: pending)."""
