@@ -109,7 +109,7 @@ def timed(
     used += cluster_cpu(pids) - cpu
     if out.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed ({out.returncode}):\n{out.stderr}")
-    said = re.search(r"succeeded in ([0-9.]+)s", out.stderr)
+    said = re.search(r"succeeded in ([0-9.]+)s", out.stdout + out.stderr)  # ours: on stdout
     run = float(said.group(1)) if said else float(out.stdout.split()[-1])
     return wall, run, used
 

@@ -15,14 +15,16 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from ._args import exit_status_help, typed_cli_command
 from ._args import parser as driver_parser
+from ._counts import plural
 from ._driver import (
-    CANNOT_START,
     Flowmancer,
     Stop,
     _inside,
     _interrupted,
     _say_problems,
+    job_file_status,
     joined,
 )
 from ._interrupt import noticing_interrupts
@@ -62,9 +64,12 @@ def _job_parser(prog: str, description: str) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``flowmancer`` command; returns its exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0] in ("-h", "--help"):
-        print(USAGE, end="")
-        return 0 if args else 2
+    if not args:  # a usage error, as argparse has it: the usage on stderr, status 2
+        print(f"{USAGE}\nflowmancer: error: give a command", file=sys.stderr)
+        return 2
+    if args[0] in ("-h", "--help"):
+        print(f"{USAGE}\n{exit_status_help()}")
+        return 0
     if args[0] in ("-V", "--version"):
         from ._version import versions
 
@@ -87,7 +92,11 @@ def _command(command: Callable[[list[str]], int], rest: list[str]) -> int:
         return command(rest)
     except (Stop, JobFileError) as error:
         _say_problems(error.problems)
-        return error.exit_status if isinstance(error, Stop) else CANNOT_START
+        if isinstance(error, Stop):
+            return error.exit_status
+        # The job file is the first word after the command (validate JOB, graph JOB, ...).
+        named = next((Path(a) for a in rest if not a.startswith("-")), None)
+        return job_file_status(named)
     except KeyboardInterrupt:
         return _interrupted()
 
@@ -102,6 +111,7 @@ def _run(rest: list[str]) -> int:
         return 2
     job = Path(rest[0]).absolute()
     args = driver_parser("flowmancer run JOB").parse_args(["-j", str(job), *rest[1:]])
+    args.typed = typed_cli_command(rest[0], rest[1:])
     return Flowmancer()._start_parsed(args, Path.cwd(), project_root(job))
 
 
@@ -127,7 +137,7 @@ def _validate(rest: list[str]) -> int:
     found: list[Problem] = []
     driver, root = _loaded(args.job, args.var, found)
     built = _built(driver, root, driver_parser().parse_args([]), found)
-    print(f"ok: {len(built.runner.tasks)} tasks")
+    print(f"ok: {plural(len(built.runner.tasks), 'task')}")
     # What each matrix expanded to: its size may come from a variable (--var parts=00,01).
     groups: dict[str, list[str]] = {}
     for name in built.runner.tasks:
