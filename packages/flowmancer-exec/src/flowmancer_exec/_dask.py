@@ -26,7 +26,8 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from ._dask_code import CodeBundle, code_plugin, collect_code
+from ._dask_code import CodeBundle, collect_code
+from ._dask_install import code_plugin
 from ._dask_connect import allowed_failures, connect, parse_address, warn
 from ._dask_worker import Settings, request_stop, run_on_worker, unpack
 from ._errors import ExecutorStartError, ExecutorUnavailableError
