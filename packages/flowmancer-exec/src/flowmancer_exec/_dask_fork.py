@@ -7,6 +7,7 @@ Nothing here imports dask.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import os
 import pickle
@@ -18,6 +19,7 @@ from typing import Any
 from ._channel import FrameReader, read_available
 from ._dask_code import CodeBundle
 from ._dask_forkserver import pack
+from ._dask_install import KEPT_VERSIONS
 from ._interface import AttemptResult
 
 __all__ = ["ForkServer", "fork_server"]
@@ -65,7 +67,10 @@ class ForkServer:
         os.set_blocking(self.to_server, False)
         os.set_blocking(self.from_server, False)
         self.alive = True
-        self.digests: set[str] = set()
+        # The versions the server holds, the most recently used last: it drops the oldest
+        # beyond KEPT_VERSIONS as this does (``keep``, ``held``), so one dropped there is sent
+        # again.
+        self.digests: collections.OrderedDict[str, None] = collections.OrderedDict()
         self.pending: dict[str, asyncio.Future[bytes]] = {}
         self.backlog = bytearray()
         self.frames = FrameReader()
@@ -75,9 +80,13 @@ class ForkServer:
         """Fork the attempt on the server; the future gets its packed end (``pack``)."""
         finished: asyncio.Future[bytes] = self.loop.create_future()
         self.pending[key] = finished
-        if bundle.digest not in self.digests:
-            self.digests.add(bundle.digest)
+        if bundle.digest in self.digests:
+            self.digests.move_to_end(bundle.digest)
+        else:
+            self.digests[bundle.digest] = None
             self._send(("code", bundle))
+            while len(self.digests) > KEPT_VERSIONS:
+                self.digests.popitem(last=False)
         self._send(
             (
                 "run",

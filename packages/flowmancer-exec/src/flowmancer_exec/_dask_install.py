@@ -27,12 +27,12 @@ from typing import Any
 
 from ._dask_code import CodeBundle
 
-__all__ = ["code_plugin", "held", "install_code", "keep", "warm_up"]
+__all__ = ["KEPT_VERSIONS", "code_plugin", "held", "install_code", "keep", "warm_up"]
 
 
 # The versions this worker holds, and their compiled code, by digest, the most recently used
-# last; beyond _KEEP the oldest are dropped.
-_KEEP = 8
+# last; beyond KEPT_VERSIONS the oldest are dropped.
+KEPT_VERSIONS = 8
 _bundles: collections.OrderedDict[str, CodeBundle] = collections.OrderedDict()
 _compiled: collections.OrderedDict[str, dict[str, CodeType | None]] = collections.OrderedDict()
 
@@ -41,7 +41,7 @@ def keep(bundle: CodeBundle) -> None:
     """In the worker process: hold this version of a project's code (the plugin's setup)."""
     _bundles[bundle.digest] = bundle
     _bundles.move_to_end(bundle.digest)
-    while len(_bundles) > _KEEP:
+    while len(_bundles) > KEPT_VERSIONS:
         dropped, _ = _bundles.popitem(last=False)
         _compiled.pop(dropped, None)
 
@@ -98,7 +98,7 @@ def warm_up(bundle: CodeBundle) -> dict[str, CodeType | None]:
             with contextlib.suppress(BaseException):
                 importlib.import_module(name)
     _compiled[bundle.digest] = code
-    while len(_compiled) > _KEEP:
+    while len(_compiled) > KEPT_VERSIONS:
         _compiled.popitem(last=False)
     return code
 
