@@ -108,6 +108,10 @@ class ForkServer:
         if key in self.pending:
             self._send(("stop", key, at_once))
 
+    def close(self) -> None:
+        """End the server and what it runs (the worker never does: it ends with the worker)."""
+        self._gone()
+
     def _send(self, message: tuple[Any, ...]) -> None:
         if not self.alive:
             return
