@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ._problems import Mark, Problem, Problems, without_consequences
+from ._gc import collector_paused
+from ._problems import Mark, Marks, Problem, Problems, without_consequences
 from ._read import why_not_a_job_file
 from ._schema import JobDefinition, TaskDefinition, check_job
 from ._yaml import Variables, load_yaml
@@ -18,6 +19,7 @@ from ._yaml import Variables, load_yaml
 __all__ = ["expand_matrix", "read_job"]
 
 
+@collector_paused()
 def read_job(
     path: str | os.PathLike[str],
     *,
@@ -25,7 +27,7 @@ def read_job(
     variables: Mapping[str, str] | None = None,
     environ: Mapping[str, str] | None = None,
     found: list[Problem] | None = None,
-) -> tuple[JobDefinition, dict[str, Mark]]:
+) -> tuple[JobDefinition, Marks]:
     """Read and check a job file.
 
     Args:
@@ -79,7 +81,7 @@ def read_job(
 
 def _read_with_includes(
     path: Path, root: Path, values: Variables, problems: Problems, chain: tuple[Path, ...]
-) -> tuple[Any, dict[str, Mark]]:
+) -> tuple[Any, Marks]:
     data, marks = load_yaml(path, values, problems)
     if not isinstance(data, dict):
         return data, marks
@@ -93,21 +95,21 @@ def _read_with_includes(
         )
         return data, marks
     merged: dict[str, Any] = {}
-    merged_marks: dict[str, Mark] = {}
+    merged_marks = Marks()
     for number, name in enumerate(includes):
         target = Path(name) if os.path.isabs(name) else root / name
         target = Path(os.path.normpath(target))
-        mark = marks.get(f"include.{number}")
+        mark = _IncludeMark(marks, number)
         if target in (*chain, path):
             loop = " -> ".join(str(p) for p in (*chain, path, target))
-            problems.add("include", f"loops back to a file being read: {loop}", mark)
+            problems.add("include", f"loops back to a file being read: {loop}", mark())
             continue
         try:
             why = why_not_a_job_file(target.stat())
         except OSError:
             why = "not found"
         if why is not None:
-            problems.add("include", f"included file {why}: {target}", mark)
+            problems.add("include", f"included file {why}: {target}", mark())
             continue
         included, included_marks = _read_with_includes(
             target, root, values, problems, (*chain, path)
@@ -115,14 +117,24 @@ def _read_with_includes(
         if included is None:
             continue
         if not isinstance(included, dict):
-            problems.add("include", f"{target} does not hold a mapping of sections", mark)
+            problems.add("include", f"{target} does not hold a mapping of sections", mark())
             continue
         _merge(merged, included)
-        merged_marks.update(included_marks)
+        merged_marks.add(included_marks)
     # The including file comes last: what it says wins over its includes.
     _merge(merged, data)
-    merged_marks.update(marks)
+    merged_marks.add(marks)
     return merged, merged_marks
+
+
+class _IncludeMark:
+    """The mark of an include entry, found only when a problem with it is said."""
+
+    def __init__(self, marks: Marks, number: int) -> None:
+        self.marks, self.number = marks, number
+
+    def __call__(self) -> Mark | None:
+        return self.marks.get(f"include.{self.number}")
 
 
 def _merge(into: dict[str, Any], other: Mapping[str, Any]) -> None:

@@ -7,12 +7,11 @@ so the user sees them all at once. Defaults are those of Flowmancer 0.12.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ._problems import Problems
+from ._problems import Marks, Problems
 
 __all__ = [
     "CONFIG_KEYS",
@@ -165,7 +164,7 @@ class _Checker:
         suggested: set[str] = set()
         for key in data:
             if key not in allowed and key not in old_names:
-                close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+                close = _close(str(key), allowed)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 suggested.update(close)
                 where = f"{place}.{key}" if place else str(key)
@@ -188,10 +187,8 @@ class _Checker:
             )
             return {k: v for k, v in data.items() if k != old}, key
         marks = self.problems.marks
-        if isinstance(marks, dict):
-            prefix = f"{place}.{old}"
-            for where in [m for m in marks if m == prefix or m.startswith(prefix + ".")]:
-                marks.setdefault(f"{place}.{key}{where[len(prefix) :]}", marks[where])
+        if isinstance(marks, Marks):
+            marks.rename(f"{place}.{key}", f"{place}.{old}")
         return {(key if k == old else k): v for k, v in data.items()}, old
 
     def mapping(self, value: Any, place: str) -> dict[str, Any] | None:
@@ -250,10 +247,18 @@ class _Checker:
     def choice(self, value: Any, place: str, allowed: tuple[str, ...]) -> str | None:
         if value in allowed:
             return str(value)
-        close = difflib.get_close_matches(str(value), allowed, n=1, cutoff=0.6)
+        close = _close(str(value), allowed)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         self.problems.add(place, f"expected one of {', '.join(allowed)}, got {_show(value)}{hint}")
         return None
+
+
+def _close(given: str, allowed: tuple[str, ...]) -> list[str]:
+    """The valid name closest to ``given``, if one is close (difflib is imported only here, for
+    a job that has a mistake)."""
+    import difflib
+
+    return difflib.get_close_matches(given, allowed, n=1, cutoff=0.6)
 
 
 def _show(value: Any) -> str:

@@ -13,11 +13,11 @@ import copy
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
-from ._problems import Mark, Problems
+from ._problems import Mark, Marks, Problems
 from ._read import MAX_JOB_FILE_BYTES, Unreadable, read_job_bytes
 from ._settle import Substituted, TypedKey, settle
 
@@ -86,33 +86,67 @@ class Variables:
         }
 
 
-def load_yaml(path: Path, variables: Variables, problems: Problems) -> tuple[Any, dict[str, Mark]]:
-    """The data of a YAML file and the mark of each key's place (``""``: the document).
+def load_yaml(path: Path, variables: Variables, problems: Problems) -> tuple[Any, Marks]:
+    """The data of a YAML file and the marks of its keys' places (``""``: the document).
 
     Problems (syntax, unset variables, duplicate keys) are added to ``problems``; the data is
-    what could be read (None when nothing could).
+    what could be read (None when nothing could). The marks are found only when asked for
+    (see ``Marks``): a job that is fine never needs them, and they cost more than the data.
     """
     file = str(path)
     try:
         data = read_job_bytes(path)
     except FileNotFoundError:
         problems.add("", "no such file", Mark(file, 0, 0))
-        return None, {}
+        return None, Marks()
     except Unreadable as error:
         problems.add("", str(error), Mark(file, 0, 0))
-        return None, {}
+        return None, Marks()
     try:
         # Newlines as text mode reads them (\r\n and \r become \n).
         text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
     except UnicodeDecodeError as error:
         problems.add("", f"not UTF-8 text ({error.reason})", _offset_mark(file, data, error.start))
-        return None, {}
+        return None, Marks()
+    del data
     if "\0" in text:  # libyaml would take it for the end of the file and say something else
         mark = _offset_mark(file, text, text.index("\0"))
         problems.add("", "character U+0000 is not allowed in YAML", mark)
-        return None, {}
+        return None, Marks()
+    node = _compose(file, text, problems)
+    if node is None:
+        return None, Marks({"": Mark(file, 1, 1)}, file)
+    if node is False:
+        return None, Marks()
+    builder = _Builder(file, variables, problems, text)
+    data = builder.build(node, "")
+    del node  # the nodes weigh several times the data: gone before it is settled
+    if builder.made:
+        data = settle(data, builder.typed_keys, builder.clean)
+    return data, Marks(file=file, find=_Remarker(file, text, variables))
+
+
+class _Remarker:
+    """The marks of one file's keys, found by reading its text once more, noting them."""
+
+    def __init__(self, file: str, text: str, variables: Variables) -> None:
+        self.file, self.text, self.variables = file, text, variables
+
+    def __call__(self) -> dict[str, Mark]:
+        said = Problems()  # said already, when the file was read the first time
+        node = _compose(self.file, self.text, said)
+        if not node:  # pragma: no cover - the same text composed the first time
+            return {}
+        builder = _Builder(self.file, self.variables, said, self.text, keep_marks=True)
+        builder.build(node, "")
+        return builder.marks
+
+
+def _compose(file: str, text: str, problems: Problems) -> yaml.Node | Literal[False] | None:
+    """The file's node tree; None for an empty document, False when it cannot be read (said)."""
     try:
-        node = yaml.compose(text, Loader=_Loader)
+        node: yaml.Node | None = yaml.compose(text, Loader=_Loader)
+        return node
     except yaml.MarkedYAMLError as error:
         at = error.problem_mark or error.context_mark
         mark = Mark(file, at.line + 1, at.column + 1) if at else Mark(file, 1, 1)
@@ -121,22 +155,13 @@ def load_yaml(path: Path, variables: Variables, problems: Problems) -> tuple[Any
         line = lines[mark.line - 1] if 0 < mark.line <= len(lines) else ""
         what += _flow_hint(error, line, mark) or _syntax_hint(error, line, mark)
         problems.add("", f"YAML syntax error: {what}", mark)
-        return None, {}
     except yaml.reader.ReaderError as error:  # a character YAML does not allow, anywhere
         code = error.character if isinstance(error.character, int) else ord(error.character)
         mark = _offset_mark(file, text, error.position)
         problems.add("", f"character U+{code:04X} is not allowed in YAML", mark)
-        return None, {}
     except yaml.YAMLError as error:
         problems.add("", f"YAML error: {error}", Mark(file, 1, 1))
-        return None, {}
-    if node is None:
-        return None, {"": Mark(file, 1, 1)}
-    builder = _Builder(file, variables, problems, text)
-    data = builder.build(node, "")
-    if builder.made:
-        data = settle(data, builder.typed_keys, builder.clean)
-    return data, builder.marks
+    return False
 
 
 def _offset_mark(file: str, data: str | bytes, offset: int) -> Mark:
@@ -197,18 +222,33 @@ def _syntax_hint(error: yaml.MarkedYAMLError, line: str, mark: Mark) -> str:
     return f" (it began at {where})"
 
 
+# How deep collections may nest.
+_DEEPEST = 200
 # What aliases may add to a job when expanded: values, and characters of text.
 _ALIAS_VALUES = 1_000_000
 _ALIAS_TEXT = MAX_JOB_FILE_BYTES
 
 
 class _Builder:
-    def __init__(self, file: str, variables: Variables, problems: Problems, text: str = "") -> None:
+    def __init__(
+        self,
+        file: str,
+        variables: Variables,
+        problems: Problems,
+        text: str = "",
+        keep_marks: bool = False,
+    ) -> None:
         self.file = file
         self.text = text
         self.variables = variables
         self.problems = problems
+        # The mark of each key's place: noted only when asked for (see Marks), since noting
+        # them took longer than building the data.
+        self.keep_marks = keep_marks
         self.marks: dict[str, Mark] = {}
+        # No anchor (&) in the text: no alias either, so no node is met twice and what each
+        # built need not be remembered.
+        self.aliases = "&" in text or not text
         self.constructor = yaml.SafeLoader("")  # only its constructor and resolver are used
         self.depth = 0
         self.built: dict[int, Any] = {}
@@ -228,13 +268,15 @@ class _Builder:
         return Mark(self.file, node.start_mark.line + 1, node.start_mark.column + 1)
 
     def build(self, node: yaml.Node, place: str) -> Any:
-        if place not in self.marks:
+        if self.keep_marks and place not in self.marks:
             self.marks[place] = self.mark(node)
         if node.tag.startswith(_PYTHON) or not node.tag.startswith(_STANDARD):
             shown = node.tag.replace(_STANDARD, "!!")
             self.problems.add(place, f"unsupported YAML tag {shown}", self.mark(node))
             return None
-        if isinstance(node, yaml.CollectionNode):
+        if not self.aliases:
+            pass
+        elif isinstance(node, yaml.CollectionNode):
             if id(node) in self.building:
                 self.problems.add(
                     place, "an alias inside the anchor it refers to (a loop)", self.mark(node)
@@ -256,9 +298,10 @@ class _Builder:
         else:
             self.scalars.add(id(node))
         self.depth += 1
-        self.building.add(id(node))
+        if self.aliases:
+            self.building.add(id(node))
         try:
-            if self.depth > 200:
+            if self.depth > _DEEPEST:
                 self.problems.add(place, "nested more than 200 levels deep", self.mark(node))
                 return None
             built: Any
@@ -269,13 +312,15 @@ class _Builder:
                 built = [self.build(item, f"{place}.{i}") for i, item in enumerate(node.value)]
             else:
                 return self.scalar(node, place)
-            self.built[id(node)] = built
+            if self.aliases:
+                self.built[id(node)] = built
             if self.made == made:
                 self.clean.add(id(built))
             return built
         finally:
             self.depth -= 1
-            self.building.discard(id(node))
+            if self.aliases:
+                self.building.discard(id(node))
 
     def expand(self, node: yaml.Node, place: str, values: int, text: int) -> bool:
         """Count what an alias adds to the job; True (said once) when it is too much."""
@@ -329,8 +374,20 @@ class _Builder:
                 self.problems.add(child, f"{key!r} is given twice", self.mark(key_node))
                 continue
             explicit.add(key)
-            self.marks[child] = self.mark(key_node)
-            out[key] = self.build(value_node, child)
+            if self.keep_marks:
+                self.marks[child] = self.mark(key_node)
+            # Most values are text as written: what build() would return, for less.
+            text = value_node.value
+            if (
+                value_node.tag == _STR
+                and type(value_node) is yaml.ScalarNode
+                and not self.aliases
+                and "$" not in text
+                and self.depth < _DEEPEST
+            ):
+                out[key] = text
+            else:
+                out[key] = self.build(value_node, child)
         return out
 
     def scalar(self, node: yaml.Node, place: str) -> Any:
