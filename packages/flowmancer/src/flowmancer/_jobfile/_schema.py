@@ -353,6 +353,21 @@ def _config(c: _Checker, value: Any) -> Config:
     return config
 
 
+# The checks of a task's other keys, in the order their problems are said. Made once: a job
+# may have a million tasks.
+_TASK_CHECKS: tuple[tuple[str, Callable[[_Checker, Any, str], Any]], ...] = (
+    ("max_attempts", lambda c, v, p: c.integer(v, p, 1)),
+    ("backoff", lambda c, v, p: c.number(v, p, 0)),
+    ("backoff_factor", lambda c, v, p: c.number(v, p, 1)),
+    ("max_backoff", lambda c, v, p: None if v is None else c.number(v, p, 0)),
+    ("jitter", lambda c, v, p: c.boolean(v, p)),
+    ("retry_on", lambda c, v, p: c.strings(v, p)),
+    ("timeout", lambda c, v, p: None if v is None else c.number(v, p, 0, above=True)),
+    ("trigger_rule", lambda c, v, p: c.choice(v, p, TRIGGER_RULES)),
+    ("pool", lambda c, v, p: c.string(v, p, allow_none=True)),
+)
+
+
 def _task(c: _Checker, value: Any, place: str) -> TaskDefinition | None:
     data = c.mapping(value, place)
     if data is None:
@@ -366,25 +381,16 @@ def _task(c: _Checker, value: Any, place: str) -> TaskDefinition | None:
         variant = None
         if "task" not in suggested:  # else the misspelt key's message says it already
             c.problems.add(f"{place}.task", "missing: the name of the @task class to run")
-    task = TaskDefinition(variant or "")
     deps = c.strings(data.get("dependencies"), f"{place}.{deps_key}")
-    task.dependencies = deps if deps is not None else []
     params = c.mapping(data.get("parameters"), f"{place}.parameters")
-    task.parameters = {str(k): v for k, v in (params or {}).items()}
-    checks: dict[str, Callable[[Any, str], Any]] = {
-        "max_attempts": lambda v, p: c.integer(v, p, 1),
-        "backoff": lambda v, p: c.number(v, p, 0),
-        "backoff_factor": lambda v, p: c.number(v, p, 1),
-        "max_backoff": lambda v, p: None if v is None else c.number(v, p, 0),
-        "jitter": c.boolean,
-        "retry_on": c.strings,
-        "timeout": lambda v, p: None if v is None else c.number(v, p, 0, above=True),
-        "trigger_rule": lambda v, p: c.choice(v, p, TRIGGER_RULES),
-        "pool": lambda v, p: c.string(v, p, allow_none=True),
-    }
-    for key, check in checks.items():
+    task = TaskDefinition(
+        variant or "",
+        deps if deps is not None else [],
+        {str(k): v for k, v in params.items()} if params else {},
+    )
+    for key, check in _TASK_CHECKS:
         if key in data:
-            checked = check(data[key], f"{place}.{key}")
+            checked = check(c, data[key], f"{place}.{key}")
             if checked is not None:
                 setattr(task, key, checked)
     matrix = c.mapping(data.get("matrix"), f"{place}.matrix") or {}

@@ -49,17 +49,32 @@ _IMPLICIT: dict[str, _Resolvers] = {
 _ANY_FIRST: _Resolvers = tuple(yaml.SafeLoader.yaml_implicit_resolvers.get(None, []))
 
 
+def _implicit_tag(value: str) -> str:
+    """The tag YAML's safe types give a plain scalar."""
+    for tag, pattern in _IMPLICIT.get(value[:1], _ANY_FIRST):
+        if pattern.match(value):
+            return tag
+    return _STR
+
+
 class _Loader(_Base):  # type: ignore[misc,valid-type]
     """The safe loader, resolving tags the same way with less work per node: PyYAML's
     ``resolve`` (called for every node, also by the C parser) was the largest part of reading a
     job file of a few thousand tasks. Safe loaders have no path resolvers."""
 
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        # The tag of each plain text met: a job repeats most of its values (class names,
+        # keys), and matching the resolvers' patterns was most of the time spent here.
+        self.tags: dict[str, str] = {}
+
     def resolve(self, kind: type[yaml.Node], value: str, implicit: tuple[bool, bool]) -> str:
         if kind is yaml.ScalarNode:
             if implicit[0]:
-                for tag, pattern in _IMPLICIT.get(value[:1], _ANY_FIRST):
-                    if pattern.match(value):
-                        return tag
+                tag = self.tags.get(value)
+                if tag is None:
+                    tag = self.tags[value] = _implicit_tag(value)
+                return tag
             return _STR
         return _SEQ if kind is yaml.SequenceNode else _MAP
 
