@@ -8,8 +8,10 @@ so that ``resource.getrusage(RUSAGE_CHILDREN).ru_maxrss`` is that validate's own
 
 Printed for each size: the median wall time of ``--repeat`` runs (and their spread), the
 ratio to the target (100,000 tasks in 2 s, issue 21; the same rate for the other sizes), the
-median peak RSS, and the memory per task: (peak - the peak of a one-task job) / tasks. The
-memory is linear in the tasks when the last column stays flat from size to size.
+median CPU time (user + system: on a busy machine, closer to what a quiet one's wall time
+would be), the median peak RSS, and the memory per task: (peak - the peak of a one-task
+job) / tasks. The memory is linear in the tasks when the last column stays flat from size to
+size.
 
     python benchmarks/validate.py [--tasks 10000,100000,1000000] [--repeat 3]
 
@@ -46,8 +48,9 @@ import json, resource, subprocess, sys, time
 start = time.perf_counter()
 done = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 wall = time.perf_counter() - start
-peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(json.dumps({"wall": wall, "peak": peak, "status": done.returncode,
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"wall": wall, "peak": usage.ru_maxrss, "status": done.returncode,
+                  "cpu": usage.ru_utime + usage.ru_stime,
                   "out": done.stdout[-2000:], "err": done.stderr[-2000:]}))
 """
 
@@ -74,8 +77,8 @@ def fanout_project(folder: Path, n: int) -> Path:
     return job
 
 
-def measure(command: Sequence[str], cwd: Path) -> tuple[float, int]:
-    """Wall seconds and peak RSS (KiB) of one run of ``command``."""
+def measure(command: Sequence[str], cwd: Path) -> tuple[float, int, float]:
+    """Wall seconds, peak RSS (KiB) and CPU seconds of one run of ``command``."""
     done = subprocess.run(
         [sys.executable, "-c", MEASURE, *command],
         cwd=cwd,
@@ -86,7 +89,7 @@ def measure(command: Sequence[str], cwd: Path) -> tuple[float, int]:
     result = json.loads(done.stdout)
     if result["status"] != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{result['out']}{result['err']}")
-    return float(result["wall"]), int(result["peak"])
+    return float(result["wall"]), int(result["peak"]), float(result["cpu"])
 
 
 def validate_rows(sizes: Sequence[int], repeat: int) -> Iterator[str]:
@@ -95,8 +98,8 @@ def validate_rows(sizes: Sequence[int], repeat: int) -> Iterator[str]:
     yield from [
         f"flowmancer validate, fan-out of no-op tasks; median of {repeat} (spread); target "
         f"{TARGET_SECONDS_PER_TASK * 1e6:g} us/task (100,000 tasks in 2 s)",
-        f"{'tasks':>9} {'wall s':>8} {'spread':>13} {'x target':>9} {'peak MiB':>9} "
-        f"{'KiB/task':>9}",
+        f"{'tasks':>9} {'wall s':>8} {'spread':>13} {'x target':>9} {'cpu s':>7} "
+        f"{'peak MiB':>9} {'KiB/task':>9}",
     ]
     with tempfile.TemporaryDirectory() as scratch:
         base = Path(scratch)
@@ -107,13 +110,14 @@ def validate_rows(sizes: Sequence[int], repeat: int) -> Iterator[str]:
         for n in sizes:
             job = fanout_project(base / str(n), n)
             runs = [measure([command, "validate", job.name], job.parent) for _ in range(repeat)]
-            walls = sorted(wall for wall, _ in runs)
+            walls = sorted(wall for wall, _, _ in runs)
             wall = statistics.median(walls)
-            peak = statistics.median(peak for _, peak in runs)
+            peak = statistics.median(peak for _, peak, _ in runs)
+            cpu = statistics.median(cpu for _, _, cpu in runs)
             ratio = wall / (TARGET_SECONDS_PER_TASK * n)
             yield (
                 f"{n:>9,} {wall:8.2f} {walls[0]:6.2f}-{walls[-1]:<6.2f} {ratio:8.2f}x "
-                f"{peak / 1024:9.1f} {(peak - floor) / n:9.2f}"
+                f"{cpu:7.2f} {peak / 1024:9.1f} {(peak - floor) / n:9.2f}"
             )
             for file in job.parent.glob("fanout-*.yaml"):
                 file.unlink()

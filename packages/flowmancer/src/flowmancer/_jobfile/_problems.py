@@ -64,8 +64,8 @@ class Marks(Mapping[str, Mark]):
 
     @property
     def file(self) -> str:
-        """The file of the first part (an included file comes before its includer)."""
-        return self._files[0] if self._files else ""
+        """The job's own file: that of the last part (a file's includes come before it)."""
+        return self._files[-1] if self._files else ""
 
     def add(self, other: Marks) -> None:
         """Take ``other``'s parts after this one's (where both give a place, ``other`` wins)."""
@@ -112,7 +112,7 @@ class Marks(Mapping[str, Mark]):
 
 
 def file_of(marks: Mapping[str, Mark]) -> str:
-    """The file ``marks`` are in (the first one, for a job with includes); "" when none."""
+    """The file ``marks`` are of (the including one, for a job with includes); "" when none."""
     if isinstance(marks, Marks):
         return marks.file
     return next(iter(marks.values())).file if marks else ""
