@@ -14,7 +14,8 @@ from ._gc import collector_paused
 from ._problems import Mark, Marks, Problem, Problems, without_consequences
 from ._read import why_not_a_job_file
 from ._schema import JobDefinition, TaskDefinition, check_job
-from ._yaml import Variables, load_yaml
+from ._yaml import Variables
+from ._yamlfile import load_yaml
 
 __all__ = ["expand_matrix", "read_job"]
 

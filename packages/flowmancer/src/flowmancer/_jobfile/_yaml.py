@@ -12,16 +12,15 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 
-from ._problems import Mark, Marks, Problems
-from ._read import MAX_JOB_FILE_BYTES, Unreadable, read_job_bytes
-from ._settle import Substituted, TypedKey, settle
+from ._problems import Mark, Problems
+from ._read import MAX_JOB_FILE_BYTES
+from ._settle import Substituted, TypedKey
 
-__all__ = ["Variables", "load_yaml"]
+__all__ = ["Variables"]
 
 _REFERENCE = re.compile(r"\$(VAR|ENV|SYS)\{([^{}:]*)(?::([^{}]*))?\}")
 _MERGE = "tag:yaml.org,2002:merge"
@@ -99,62 +98,6 @@ class Variables:
             "ENV": env or {},
             "SYS": sys or {},
         }
-
-
-def load_yaml(path: Path, variables: Variables, problems: Problems) -> tuple[Any, Marks]:
-    """The data of a YAML file and the marks of its keys' places (``""``: the document).
-
-    Problems (syntax, unset variables, duplicate keys) are added to ``problems``; the data is
-    what could be read (None when nothing could). The marks are found only when asked for
-    (see ``Marks``): a job that is fine never needs them, and they cost more than the data.
-    """
-    file = str(path)
-    try:
-        data = read_job_bytes(path)
-    except FileNotFoundError:
-        problems.add("", "no such file", Mark(file, 0, 0))
-        return None, Marks()
-    except Unreadable as error:
-        problems.add("", str(error), Mark(file, 0, 0))
-        return None, Marks()
-    try:
-        # Newlines as text mode reads them (\r\n and \r become \n).
-        text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
-    except UnicodeDecodeError as error:
-        problems.add("", f"not UTF-8 text ({error.reason})", _offset_mark(file, data, error.start))
-        return None, Marks()
-    del data
-    if "\0" in text:  # libyaml would take it for the end of the file and say something else
-        mark = _offset_mark(file, text, text.index("\0"))
-        problems.add("", "character U+0000 is not allowed in YAML", mark)
-        return None, Marks()
-    node = _compose(file, text, problems)
-    if node is None:
-        return None, Marks({"": Mark(file, 1, 1)}, file)
-    if node is False:
-        return None, Marks()
-    builder = _Builder(file, variables, problems, text)
-    data = builder.build(node, "")
-    del node  # the nodes weigh several times the data: gone before it is settled
-    if builder.made:
-        data = settle(data, builder.typed_keys, builder.clean)
-    return data, Marks(file=file, find=_Remarker(file, text, variables))
-
-
-class _Remarker:
-    """The marks of one file's keys, found by reading its text once more, noting them."""
-
-    def __init__(self, file: str, text: str, variables: Variables) -> None:
-        self.file, self.text, self.variables = file, text, variables
-
-    def __call__(self) -> dict[str, Mark]:
-        said = Problems()  # said already, when the file was read the first time
-        node = _compose(self.file, self.text, said)
-        if not node:  # pragma: no cover - the same text composed the first time
-            return {}
-        builder = _Builder(self.file, self.variables, said, self.text, keep_marks=True)
-        builder.build(node, "")
-        return builder.marks
 
 
 def _compose(file: str, text: str, problems: Problems) -> yaml.Node | Literal[False] | None:
@@ -382,7 +325,7 @@ class _Builder:
                     key = TypedKey(key, self.constructor.construct_object(key_node, deep=True))
                     self.typed_keys = True
                     self.made += 1
-                except (yaml.constructor.ConstructorError, ValueError):
+                except (yaml.constructor.ConstructorError, ValueError, IndexError, TypeError):
                     pass  # a key like 2026-02-30 is not a date: it stays its text
             child = f"{place}.{key}" if place else key
             if key in explicit:
@@ -438,6 +381,12 @@ class _Builder:
             return None
         except ValueError as error:  # e.g. a timestamp like 2026-02-30
             self.problems.add(place, f"cannot read this value: {error}", self.mark(node))
+            return None
+        except (IndexError, TypeError):  # `!!int` with nothing after it: PyYAML's own slip
+            shown = node.tag.replace(_STANDARD, "!!")
+            self.problems.add(
+                place, f"cannot read this value: nothing to read as {shown}", self.mark(node)
+            )
             return None
 
     def lookup(self, match: re.Match[str], node: yaml.Node, place: str) -> str:
