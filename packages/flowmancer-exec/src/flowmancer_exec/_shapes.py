@@ -10,18 +10,28 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import sys
 import typing
 from collections.abc import Callable, Mapping, MutableMapping, MutableSequence, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any
-
-from typing_extensions import is_typeddict
 
 from . import _convert
 from ._errors import Problem
 from ._scalars import BAD
 
 __all__ = ["BARE", "describe", "field_names", "generic", "other"]
+
+
+def is_typeddict(tp: Any) -> bool:
+    """Whether ``tp`` is a TypedDict, made with ``typing``'s or ``typing_extensions``'s (whose
+    own test is asked only when it is imported: a class made with it imported it first, and
+    importing it took longer than the rest of a one-task job's parameter checks)."""
+    if typing.is_typeddict(tp):
+        return True
+    extensions = sys.modules.get("typing_extensions")
+    return extensions is not None and bool(extensions.is_typeddict(tp))
+
 
 _LISTS: tuple[type, ...] = (
     list,

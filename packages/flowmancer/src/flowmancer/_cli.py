@@ -11,6 +11,7 @@ current folder.
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -29,6 +30,7 @@ from ._driver import (
 )
 from ._interrupt import noticing_interrupts
 from ._jobarg import _loaded, project_root
+from ._jobfile._gc import collector_paused
 from ._jobfile._problems import JobFileError, Problem
 from ._run import Built, build
 from ._runs import report_command as _report_command
@@ -61,8 +63,14 @@ def _job_parser(prog: str, description: str) -> argparse.ArgumentParser:
     return p
 
 
+# True when main() runs as the `flowmancer` command: the process ends when it returns.
+_OWN_PROCESS = False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``flowmancer`` command; returns its exit status."""
+    global _OWN_PROCESS
+    _OWN_PROCESS = argv is None
     args = list(sys.argv[1:] if argv is None else argv)
     if not args:  # a usage error, as argparse has it: the usage on stderr, status 2
         print(f"{USAGE}\nflowmancer: error: give a command", file=sys.stderr)
@@ -134,13 +142,22 @@ def _validate(rest: list[str]) -> int:
     args = _job_parser("flowmancer validate", "Check a job file without running it.").parse_args(
         rest
     )
-    found: list[Problem] = []
-    driver, root = _loaded(args.job, args.var, found)
-    built = _built(driver, root, driver_parser().parse_args([]), found)
-    print(f"ok: {plural(len(built.runner.tasks), 'task')}")
+    # No garbage collection until the job is checked and freed again: a collection walks
+    # every object the job is made of, and a big job's are millions (see _jobfile._gc).
+    with collector_paused():
+        found: list[Problem] = []
+        driver, root = _loaded(args.job, args.var, found)
+        built = _built(driver, root, driver_parser().parse_args([]), found)
+        tasks = list(built.runner.tasks)
+        if _OWN_PROCESS:
+            # The process ends once the answer is printed: the job (its runner holds reference
+            # cycles) is left to it, not walked by one more collection for nothing.
+            gc.freeze()
+        del driver, built
+    print(f"ok: {plural(len(tasks), 'task')}")
     # What each matrix expanded to: its size may come from a variable (--var parts=00,01).
     groups: dict[str, list[str]] = {}
-    for name in built.runner.tasks:
+    for name in tasks:
         if name.endswith("]") and "[" in name:
             groups.setdefault(name.split("[", 1)[0], []).append(name)
     for base, members in groups.items():

@@ -7,7 +7,6 @@ import contextlib
 import os
 import signal
 import sys
-import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -59,7 +58,7 @@ class Flowmancer:
         self._debug = debug
         self._vars: dict[str, str] = {}
         self._job: JobDefinition | None = None
-        self._marks: dict[str, Mark] = {}
+        self._marks: Mapping[str, Mark] = {}
         self._added: dict[str, TaskDefinition] = {}
         self._added_classes: dict[str, Any] = {}
         self._root = Path.cwd()
@@ -215,6 +214,8 @@ class Flowmancer:
                 if raise_exception_on_failure:
                     raise
                 if self._debug:
+                    import traceback
+
                     traceback.print_exc()
                 print(f"flowmancer: error: {type(error).__name__}: {error}", file=sys.stderr)
                 return CANNOT_START

@@ -16,7 +16,8 @@ from . import _unfinished
 from ._collector import collecting_from_the_run
 from ._discover import discover, discovery_error, not_registered
 from ._driver import Stop, matrix_place, place_problems
-from ._jobfile._problems import Mark, Problem, Problems
+from ._jobfile._gc import collector_paused
+from ._jobfile._problems import Mark, Problem, Problems, file_of
 from ._jobfile._schema import JobDefinition
 from ._plugins import build_checkpointer, build_extensions, build_loggers
 from .exceptions import USAGE, CheckpointInvalidError, TaskValidationError
@@ -41,6 +42,7 @@ class Built:
     store: Checkpointer
 
 
+@collector_paused()
 def build(
     job: JobDefinition,
     marks: Mapping[str, Mark],
@@ -53,9 +55,9 @@ def build(
     Raises:
         Stop: every problem, placed at its file, line and column where known.
     """
-    from flowmancer_exec import JobError, ProcessExecutor, Runner, TaskSpec, ThreadExecutor
+    from flowmancer_exec import JobError, Runner, TaskSpec
 
-    file = next(iter(marks.values())).file if marks else "<job>"
+    file = file_of(marks) or "<job>"
     problems = Problems(marks, file)
     found = discover(root, job.config.extension_directories, job.config.extension_packages)
     for problem in found:
@@ -94,8 +96,17 @@ def build(
     concurrency = (
         args.max_concurrency if args.max_concurrency is not None else (job.config.max_concurrency)
     )
-    executor: Any = ThreadExecutor() if kind == "thread" else ProcessExecutor()
-    if kind == "dask":
+    executor: Any = None
+    # Only the executor the job uses is imported: each brings modules of its own.
+    if kind == "thread":
+        from flowmancer_exec import ThreadExecutor
+
+        executor = ThreadExecutor()
+    elif kind != "dask":
+        from flowmancer_exec import ProcessExecutor
+
+        executor = ProcessExecutor()
+    else:
         from flowmancer_exec import DaskExecutor, ExecutorStartError, ExecutorUnavailableError
 
         dask = job.config.dask
@@ -126,6 +137,10 @@ def build(
                 problems.add(place, text)
             else:
                 problems.items.append(Problem(text, place))
+        if executor is None:  # said above; the runner is still built, for its own checks
+            from flowmancer_exec import ProcessExecutor
+
+            executor = ProcessExecutor()
     runner = None
     try:
         runner = Runner(
