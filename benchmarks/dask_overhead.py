@@ -14,10 +14,10 @@ in a project folder (``tasks/noop.py``, ``loggers: {}``, ``extensions: {}``, its
 checkpointer on). Every figure is a whole fresh process, start-up included (importing dask,
 connecting); "run" is the part after start-up (Flowmancer: the time the driver prints; plain:
 from the first submit to the last result); "CPU" is what the driver, the scheduler and the
-workers (with the attempts' children) spent, which a busy machine distorts less. The scenarios
-are interleaved over ``--rounds`` so that a busy spell of the machine hits all of them alike;
-the ratios of each round are printed, then their medians. Target (issue 26): Flowmancer
-within 1.5x of plain Dask for both shapes.
+workers (with their fork servers and the attempts' children) spent, which a busy machine
+distorts less. The scenarios are interleaved over ``--rounds`` so that a busy spell of the
+machine hits all of them alike; the ratios of each round are printed, then their medians and
+spread. Target (issue 26): Flowmancer within 1.5x of plain Dask for both shapes.
 
     python benchmarks/dask_overhead.py [--tasks 1000] [--rounds 3] [--workers 2]
 """
@@ -25,6 +25,7 @@ within 1.5x of plain Dask for both shapes.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import resource
@@ -84,14 +85,26 @@ def job(shape: str, n: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def cluster_cpu(pids: list[int]) -> float:
-    """CPU seconds used so far by these processes and their reaped children (the attempts)."""
-    total = 0
-    for pid in pids:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        total += sum(int(v) for v in fields[11:15])  # utime stime cutime cstime
-    return total / os.sysconf("SC_CLK_TCK")
+def cluster_cpu(pids: list[int]) -> dict[int, float]:
+    """CPU seconds used so far by these processes, their live children (a worker's fork server)
+    and their reaped children (the attempts), by process."""
+    live = set(pids)
+    for stat in os.listdir("/proc"):
+        if stat.isdigit():
+            with (
+                contextlib.suppress(OSError, IndexError, ValueError),
+                open(f"/proc/{stat}/stat") as f,
+            ):
+                if int(f.read().rsplit(")", 1)[1].split()[1]) in pids:
+                    live.add(int(stat))
+    used = {}
+    for pid in live:
+        with contextlib.suppress(OSError):
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            # utime stime cutime cstime
+            used[pid] = sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    return used
 
 
 def timed(
@@ -106,10 +119,12 @@ def timed(
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     used = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-    used += cluster_cpu(pids) - cpu
+    # A process started during the run (a worker's fork server) counts from 0; one that
+    # ended during it is left out (none does on a cluster that stays up).
+    used += sum(v - cpu.get(pid, 0.0) for pid, v in cluster_cpu(pids).items())
     if out.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed ({out.returncode}):\n{out.stderr}")
-    said = re.search(r"succeeded in ([0-9.]+)s", out.stderr)
+    said = re.search(r"succeeded in ([0-9.]+)s", out.stdout + out.stderr)  # ours: on stdout
     run = float(said.group(1)) if said else float(out.stdout.split()[-1])
     return wall, run, used
 
@@ -163,11 +178,15 @@ def main() -> int:
                     flush=True,
                 )
         print(f"load average at the end {os.getloadavg()[0]:.1f}")
+
+    def said(values: list[float]) -> str:
+        return f"x{statistics.median(values):.2f} ({min(values):.2f}-{max(values):.2f})"
+
+    print("flowmancer / plain dask, median (spread) over the rounds; target <= 1.5 for both:")
     for shape in ratios:
         print(
-            f"median {shape:7}: flowmancer / plain dask x{statistics.median(ratios[shape]):.2f}"
-            f" whole process, x{statistics.median(run_ratios[shape]):.2f} run, "
-            f"x{statistics.median(cpu_ratios[shape]):.2f} CPU (target <= 1.5)"
+            f"  {shape:7}: {said(ratios[shape])} whole process, {said(run_ratios[shape])} run,"
+            f" {said(cpu_ratios[shape])} CPU"
         )
     return 0
 

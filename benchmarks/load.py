@@ -14,6 +14,12 @@ checkpointer and no progress display (``extensions: {}``).
 
     python benchmarks/load.py [--seed 7] [--thread-tasks 10000] [--process-tasks 2000]
                               [--skip-012] [--old-timeout 600]
+                              [--validate-tasks 10000,100000,1000000] [--validate-repeat 3]
+                              [--only-validate]
+
+First, unless ``--validate-tasks ''``: ``flowmancer validate`` of fan-out jobs of those sizes,
+against the target of 100,000 tasks in 2 s, with peak RSS and memory per task (see
+``validate.py``).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from exec_runner import old_python
+from validate import compile_sources, validate_rows
 
 # The driver as users write it, plus one look at its own peak memory on the way out.
 MAIN = """\
@@ -113,6 +120,13 @@ def main() -> int:
     parser.add_argument("--process-tasks", type=int, default=2_000)
     parser.add_argument("--skip-012", action="store_true", help="do not run flowmancer 0.12.4")
     parser.add_argument("--old-timeout", type=float, default=600.0)
+    parser.add_argument(
+        "--validate-tasks",
+        default="10000,100000,1000000",
+        help="sizes of the fan-out jobs validated first (comma-separated; empty: none)",
+    )
+    parser.add_argument("--validate-repeat", type=int, default=3)
+    parser.add_argument("--only-validate", action="store_true", help="run no job, validate only")
     args = parser.parse_args()
     py = sys.executable
     # Byte-compiled, as an installed package is (PYTHONDONTWRITEBYTECODE may be set here).
@@ -123,6 +137,15 @@ def main() -> int:
         source = str(Path(module.__file__ or ".").parent)
         subprocess.run([py, "-m", "compileall", "-q", source], capture_output=True)
 
+    sizes = [int(n) for n in args.validate_tasks.split(",") if n]
+    if sizes:
+        compile_sources()
+        print(f"Python {sys.version.split()[0]}, {os.cpu_count()} cores")
+        for line in validate_rows(sizes, args.validate_repeat):
+            print(line, flush=True)
+        print()
+    if args.only_validate:
+        return 0
     print(
         f"Python {sys.version.split()[0]}, {os.cpu_count()} cores, seed {args.seed}; "
         "MiB columns: the driver's peak RSS, that of a --dry-run, and what the run added"

@@ -180,7 +180,7 @@ def test_sigint_with_queued_tasks_starts_nothing_more_and_counts_them_aborted(
             assert process.poll() is None and time.monotonic() < deadline, process.stderr
             time.sleep(0.05)
         os.kill(process.pid, signal.SIGINT)
-        _, err = process.communicate(timeout=120)
+        out, err = process.communicate(timeout=120)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
@@ -188,7 +188,8 @@ def test_sigint_with_queued_tasks_starts_nothing_more_and_counts_them_aborted(
     time.sleep(1)  # a queued task that (wrongly) started would have written by now
     assert len(os.listdir(folder / "starts")) == 2, os.listdir(folder / "starts")
     assert process.returncode == 6, err
-    assert ": 6 aborted" in err, err
+    assert ": 6 aborted" in out, out  # the summary line, on stdout
+    assert "  aborted: 6 tasks: t0, t1, t2, t3, t4, t5" in err, err  # said once
 
 
 @contextlib.contextmanager

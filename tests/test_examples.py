@@ -94,7 +94,7 @@ def test_the_graph_demo_runs_the_quickstart_shape_and_shows_the_failure() -> Non
     assert "cleanup COMPLETED" in out  # finally runs after a failure
     assert "alert COMPLETED" in out  # one_failed runs because of it
     assert out.index("alert COMPLETED") < out.index("cleanup RUNNING")  # finally: last
-    assert "finished: 2 task(s) did not complete: do-something-3, publish" in out
+    assert "finished: 2 tasks did not complete: do-something-3, publish" in out
     assert out.index("do-something-1 COMPLETED") < out.index("do-something-3 RUNNING")
     assert out.index("do-something-2 COMPLETED") < out.index("do-something-3 RUNNING")
     assert "do-something-3, publish, cleanup" in out
@@ -193,7 +193,7 @@ def test_the_etl_retries_the_busy_warehouse_cleans_up_and_skips_the_alert(tmp_pa
     root = copy_example(tmp_path, "etl")
     done = drive(root)
     assert done.returncode == 0, done.stderr
-    assert "job 'etl' succeeded" in done.stderr and "6 completed, 1 skipped" in done.stderr
+    assert "job 'etl' succeeded" in done.stdout and "6 completed, 1 skipped" in done.stdout
     # shared_dict: three extracts -> transform -> load wrote what they all shared
     assert json.loads((root / "warehouse" / "report.json").read_text()) == ETL_TOTALS
     assert not (root / "staging").exists()  # cleanup ran

@@ -41,8 +41,8 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for extra in ([], [], ["--var", "slow=1.5", "--report"]):
         done = drive(folder, *extra)
         assert done.returncode == 2, done.stderr  # broken FAILED, after-broken DEFAULTED
-    said = re.search(r"; report: (\S+report\.html)$", done.stderr, re.M)
-    assert said, f"the summary line names no report:\n{done.stderr}"
+    said = re.search(r"; report: (\S+report\.html)$", done.stdout, re.M)  # the summary line
+    assert said, f"the summary line names no report:\n{done.stdout}"
     return Path(said.group(1))
 
 

@@ -173,7 +173,7 @@ def test_config_report_writes_the_page_and_the_summary_line_names_it(tmp_path: P
     )
     done = drive(folder)
     assert done.returncode == 0, done.stderr
-    summary = next(line for line in done.stderr.splitlines() if "succeeded in" in line)
+    summary = next(line for line in done.stdout.splitlines() if "succeeded in" in line)
     page = Path(summary.split("; report: ")[1])
     assert page == only_record(folder, "small").parent / "report.html"
     assert read_record(only_record(folder, "small")).run_id in page.read_text(encoding="utf-8")

@@ -109,7 +109,7 @@ def test_lost_updates_are_warned_of_naming_key_and_tasks_and_counted(
     done = run(folder)
     assert done.returncode == 0, done.stderr
     assert len(shown(folder)["results"]) == 1  # type: ignore[arg-type]
-    assert "succeeded in" in done.stderr and "9 completed; 7 shared_dict conflicts" in done.stderr
+    assert "succeeded in" in done.stdout and "9 completed; 7 shared_dict conflicts" in done.stdout
     warned = [
         line
         for i in range(1, 9)

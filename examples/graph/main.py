@@ -75,7 +75,8 @@ def main() -> int:
                     print(f"  {time.monotonic() - start:5.2f}s  {other} {state} (without running)")
 
     failed = [n for n, s in run.states.items() if s in (TaskState.FAILED, TaskState.DEFAULTED)]
-    print(f"\nfinished: {len(failed)} task(s) did not complete: {', '.join(failed)}")
+    tasks = "task" if len(failed) == 1 else "tasks"
+    print(f"\nfinished: {len(failed)} {tasks} did not complete: {', '.join(failed)}")
     print("\nthe run as a mermaid chart (paste into any Markdown file on GitHub):\n")
     print(graph.to_mermaid(run.states))
 

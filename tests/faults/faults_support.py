@@ -63,13 +63,16 @@ def run_driver(
     )
 
 
-def start_driver(folder: Path, *args: str, tag: str, **env: str) -> subprocess.Popen[bytes]:
-    """`python main.py <args>` in `folder` as the leader of a new process group."""
+def start_driver(
+    folder: Path, *args: str, tag: str, stdout: int = subprocess.DEVNULL, **env: str
+) -> subprocess.Popen[bytes]:
+    """`python main.py <args>` in `folder` as the leader of a new process group (its stdout,
+    where the summary line goes, to `stdout`)."""
     return subprocess.Popen(
         [sys.executable, "main.py", *args],
         cwd=folder,
         env=driver_env(tag, **env),
-        stdout=subprocess.DEVNULL,
+        stdout=stdout,
         stderr=subprocess.PIPE,
         start_new_session=True,
     )

@@ -13,6 +13,7 @@ import os
 import random
 import re
 import signal
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -65,7 +66,7 @@ def crash_and_resume(
         # A whole run takes about half a second here; anywhere in the first 0.6 s covers the
         # start-up, the middle of tasks, the moments between them and the run's very end.
         delay = rng.uniform(0.0, 0.6) if landed < moments else None
-        driver = start_driver(project, *args, tag=tag)
+        driver = start_driver(project, *args, tag=tag, stdout=subprocess.PIPE)
         stopped = False
         if delay is not None:
             time.sleep(delay)
@@ -75,7 +76,7 @@ def crash_and_resume(
                     os.killpg(driver.pid, SIGNALS[how])
                     stopped = True
         try:
-            _, err = driver.communicate(timeout=120)
+            out, err = driver.communicate(timeout=120)
         finally:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(driver.pid, signal.SIGKILL)
@@ -91,7 +92,8 @@ def crash_and_resume(
         # it is when its checkpoint was cleared: the driver clears it before it says so, and
         # a kill -9 can land in between (then the job's work is all done, and said by no one).
         cleared = not list((project / ".flowmancer").glob("crash-resume.j*"))
-        if driver.returncode == 0 or "' succeeded in " in text or (cleared and all_done()):
+        said = out.decode(errors="replace")  # the summary line: on stdout
+        if driver.returncode == 0 or "' succeeded in " in said or (cleared and all_done()):
             return landed, story
         assert stopped, "the run failed by itself:\n" + "\n".join(story) + "\n" + text
         args = ["-j", "job.yaml", "-r"]

@@ -79,7 +79,7 @@ LATE = [
     ("said", "SIGHUP"),
 ]
 
-# A main.py whose standard error stops its own process when the driver says "succeeded".
+# A main.py whose standard output stops its own process when the driver says "succeeded".
 WATCH = """\
 import os, signal, sys
 from flowmancer import Flowmancer
@@ -93,7 +93,7 @@ class Watch:
     def __getattr__(self, name):
         return getattr(self.stream, name)
 if __name__ == "__main__":
-    sys.stderr = Watch(sys.stderr)
+    sys.stdout = Watch(sys.stdout)  # the summary line is said there
     sys.exit(Flowmancer().start())
 """
 
@@ -120,7 +120,7 @@ def test_a_stop_after_the_last_task_succeeded_exits_0_with_the_checkpoint_cleare
         )
     done = run_driver(project, "-j", "job.yaml")
     assert done.returncode == 0, done.stderr
-    assert "job 'edges' succeeded" in done.stderr
+    assert "job 'edges' succeeded" in done.stdout
     assert not list((project / ".flowmancer").glob("edges.j*"))
     assert (project / "ran.txt").read_text().split() == ["a", "b"]
 
@@ -179,7 +179,7 @@ def test_the_checkpoint_is_cleared_before_success_is_said(tmp_path: Path) -> Non
         "    def __getattr__(self, name):\n"
         "        return getattr(self.stream, name)\n"
         "if __name__ == '__main__':\n"
-        "    sys.stderr = Watch(sys.stderr)\n"
+        "    sys.stdout = Watch(sys.stdout)  # the summary line is said there\n"
         "    sys.exit(Flowmancer().start())\n"
     )
     done = run_driver(tmp_path, "-j", "job.yaml")

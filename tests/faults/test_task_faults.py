@@ -332,7 +332,7 @@ def test_each_fault_ends_in_its_state_with_its_reason_and_spares_independent_bra
     pid_files = [tmp_path / f"{name}.pid" for name in ("grandchild", "grandchild-timeout")]
     grandchildren = [int(path.read_text()) for path in pid_files if path.exists()]
     run.check_clean()
-    assert "flowmancer: job 'faults' failed" in run.stderr, run.stderr[-3000:]
+    assert "flowmancer: job 'faults' failed" in run.stdout, run.stderr[-3000:]
     for name in ("fine-1", "fine-2", "steady", "after-steady"):
         assert run.states[name] == "COMPLETED", (name, run.states, run.stderr[-3000:])
     for name in faults:

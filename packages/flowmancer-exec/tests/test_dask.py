@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 import socket
 import subprocess
@@ -321,3 +322,75 @@ def test_the_worker_process_never_imports_the_project_code(
     finally:
         client.close()
     assert loaded and all(names == [] for names in loaded.values()), loaded
+
+
+def _parent(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[1])
+
+
+def _command(pid: int) -> str:
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        return f.read().replace(b"\0", b" ").decode(errors="replace")
+
+
+def test_an_attempt_is_forked_by_its_workers_fork_server_which_dies_with_the_worker(
+    tmp_path: Path,
+) -> None:
+    from exec_tasks import Sleep
+
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    seen: dict[str, int] = {}
+
+    def look_then_kill(child: int) -> None:
+        seen["child"] = child
+        seen["server"] = _parent(child)
+        seen["server's parent"] = _parent(seen["server"])
+        seen["is a fork server"] = "_dask_forkserver" in _command(seen["server"])
+        worker = cluster.worker_running(child)
+        seen["worker"] = worker.pid if worker is not None else 0
+        if worker is not None:
+            worker.send_signal(signal.SIGKILL)
+
+    specs = [TaskSpec("long", Sleep, {"seconds": 60, "folder": str(marks)})]
+    with dask_cluster(workers=1) as cluster:
+        killer = when_started(marks, "long", look_then_kill)
+        result = Runner(specs, executor=DaskExecutor(cluster.address, paths=[str(HERE)])).run()
+        killer.join()
+        # Not a fork of the worker: a process of its own beside it, started by the worker.
+        assert seen["is a fork server"], seen
+        assert seen["server's parent"] == seen["worker"] != 0, seen
+        deadline = time.monotonic() + 30
+        while alive(seen["server"]) or alive(seen["child"]):
+            assert time.monotonic() < deadline, "the attempt runs on without its worker"
+            time.sleep(0.1)
+    assert result.states["long"] is S.FAILED
+    assert "worker" in result.reasons["long"] and "died" in result.reasons["long"]
+    assert not (marks / "long.end").exists()
+
+
+def test_a_fork_server_killed_mid_attempt_fails_it_and_the_retry_gets_a_new_one(
+    tmp_path: Path, cluster: DaskCluster
+) -> None:
+    from exec_tasks import Sleep
+
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    servers: list[int] = []
+
+    def kill_its_server(child: int) -> None:
+        servers.append(_parent(child))
+        os.kill(servers[0], signal.SIGKILL)
+
+    specs = [TaskSpec("long", Sleep, {"seconds": 2, "folder": str(marks)}, max_attempts=2)]
+    killer = when_started(marks, "long", kill_its_server)
+    recorder = Recorder()
+    executor = DaskExecutor(cluster.address, paths=[str(HERE)])
+    result = Runner(specs, executor=executor, observers=[recorder]).run()
+    killer.join()
+    assert result.ok, result.reasons
+    assert result.attempts["long"] == 2
+    notes = [r.message for r in recorder.records if r.stream == "runner"]
+    assert any("fork server ended" in message for message in notes), notes
+    assert (marks / "long.end").read_text().count("\n") == 1  # only the retry ran to its end

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import subprocess
 import sys
 import textwrap
@@ -126,7 +127,7 @@ def test_a_matrix_task_is_selected_by_its_name(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert (root / "runs.txt").read_text().split() == ["after"]
     typo = run([sys.executable, "main.py", "-j", "job.yaml", "--skip", "fann"], root)
-    assert typo.returncode == 99
+    assert typo.returncode == 2  # a usage error
     assert "--skip: no task named 'fann' in this job (did you mean" in typo.stderr
 
 
@@ -143,22 +144,26 @@ def test_an_unusable_log_folder_stops_the_job_before_it_runs(tmp_path: Path) -> 
 def test_json_lines_to_a_redirected_stderr_stay_whole(tmp_path: Path) -> None:
     import json
 
-    root = project(tmp_path, JOB.replace(", fail_if: ./broken", ""))
-    with open(tmp_path / "err.txt", "w") as err:
+    root = project(tmp_path, JOB)
+    (root / "broken").touch()  # a failure: the driver has lines to say after the run
+    with open(tmp_path / "err.txt", "w") as err, open(tmp_path / "out.txt", "w") as out:
         done = subprocess.run(
             [sys.executable, "main.py", "-j", "job.yaml", "--log-format", "json"],
             cwd=root,
-            stdout=subprocess.DEVNULL,
+            stdout=out,
             stderr=err,
             timeout=120,
         )
-    assert done.returncode == 0
+    assert done.returncode == 2  # second failed, third defaulted
     lines = (tmp_path / "err.txt").read_text().splitlines()
     objects = [json.loads(line) for line in lines]  # every line whole, and JSON
     logged = [o for o in objects if o["kind"] != "message"]
     assert logged[0]["kind"] == "run_start" and logged[-1]["kind"] == "run_end"
-    # The summary came after, nothing overwritten.
-    assert objects[-1]["event"].startswith("flowmancer: job")
+    # The driver's lines came after, nothing overwritten; the summary line is on stdout.
+    assert objects[-1]["event"] == "flowmancer: resume with: " + shlex.join(
+        [sys.executable, "main.py", "-r", "-j", "job.yaml", "--log-format", "json"]
+    )
+    assert (tmp_path / "out.txt").read_text().startswith("flowmancer: job 'flowmancer' failed")
 
 
 NAP = """
@@ -272,4 +277,5 @@ def test_the_collector_is_put_off_while_the_job_is_built_and_given_back_as_it_wa
     # off itself keeps it off throughout. (A forked child freezes what it inherited itself.)
     frozen = (collecting and before == "0") or executor == "process" or before != "0"
     assert (root / "gc.txt").read_text() == f"import False run {collecting} frozen {frozen}\n"
-    assert done.stdout.split() == ["before", before, "after", str(collecting), before]
+    printed = [line for line in done.stdout.splitlines() if not line.startswith("flowmancer: ")]
+    assert " ".join(printed).split() == ["before", before, "after", str(collecting), before]

@@ -7,7 +7,8 @@ progress displays and checkpoint stores plug in through the ``Observer`` and
 ``CheckpointStore`` protocols.
 """
 
-from ._dask import DaskExecutor
+from typing import TYPE_CHECKING, Any
+
 from ._errors import (
     ExecutorStartError,
     ExecutorUnavailableError,
@@ -30,7 +31,6 @@ from ._interface import (
 )
 from ._job import PreparedJob, TaskSpec, prepare
 from ._params import Parameter, validate_parameters
-from ._process import ProcessExecutor
 from ._records import (
     LogRecord,
     RunResult,
@@ -42,9 +42,37 @@ from ._records import (
 )
 from ._runner import Runner, new_run_id
 from ._task import Task, TaskLogger, TaskMetadata, get_task_class, registered_tasks, task
-from ._thread import ThreadExecutor
+
+if TYPE_CHECKING:
+    from ._dask import DaskExecutor
+    from ._process import ProcessExecutor
+    from ._thread import ThreadExecutor
 
 __version__ = "0.13.0"
+
+# The executors are imported when first asked for: a job uses one of them, and each brings
+# modules of its own (Dask's, ctypes, ...) that a one-task job would otherwise wait for.
+_EXECUTORS = {
+    "DaskExecutor": "._dask",
+    "ProcessExecutor": "._process",
+    "ThreadExecutor": "._thread",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXECUTORS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}", name=name)
+    import importlib
+
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
 
 __all__ = [
     "Attempt",

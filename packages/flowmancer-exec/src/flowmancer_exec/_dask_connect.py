@@ -16,14 +16,25 @@ import struct
 import sys
 from typing import Any
 
-from ._errors import ExecutorStartError
+from ._errors import ExecutorStartError, ExecutorUnavailableError
 
-__all__ = ["allowed_failures", "connect", "parse_address"]
+__all__ = ["allowed_failures", "connect", "distributed_module", "parse_address"]
+
+FIX = "pip install 'flowmancer-exec[dask]' (or 'flowmancer[dask]')"
 
 DEFAULT_PORT = 8786
 # Dask's first frame: its length as a native unsigned 64-bit number, then a small message.
 _HEADER = struct.Struct("Q")
 _HANDSHAKE_MAX = 1 << 20
+
+
+def distributed_module() -> Any:
+    """``distributed``, imported now; a message with the command that installs it if missing."""
+    try:
+        import distributed
+    except ImportError:
+        raise ExecutorUnavailableError("dask", FIX) from None
+    return distributed
 
 
 def parse_address(distributed: Any, address: str) -> tuple[str, str, int | None]:

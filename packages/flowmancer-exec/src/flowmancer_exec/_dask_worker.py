@@ -1,13 +1,16 @@
-"""What runs on a Dask worker: one attempt, forked from the worker, watched until it ends.
+"""What runs on a Dask worker: one attempt, forked by the worker's fork server, watched until it
+ends.
 
-``run_on_worker`` is a coroutine, so Dask runs it on the worker's event loop: the attempt's
-child is forked and read from there with the process executor's machinery (no thread, no event
-loop of its own per attempt), and everything it checks while it waits is local to the worker —
-no round trip to the scheduler while an attempt runs.
+``run_on_worker`` is a coroutine, so Dask runs it on the worker's event loop: the attempt is
+handed to the worker's fork server (``_dask_fork``, ``_dask_forkserver``), which forks its child
+and reads it with the process executor's machinery; the worker waits for the packed end it
+sends back, and everything it checks while it waits is local to the worker — no round trip to
+the scheduler while an attempt runs.
 
-The worker process never imports the project's code: the attempt arrives as bytes and is
-unpickled in the child, after the project's modules (``CodeBundle``) are installed there; the
-child's ``shared_dict`` changes come back as bytes too and are unpickled by the driver.
+Neither the worker nor its fork server imports the project's code: the attempt arrives as bytes
+and is unpickled in the child, after the project's modules (``CodeBundle``) are installed there;
+the child's ``shared_dict`` changes and result come back as bytes too (``Opaque``) and are
+unpickled by the driver.
 
 The watchdog: an attempt whose worker loses the scheduler, or whose task the scheduler no
 longer wants (its driver is gone), is stopped on the worker (``on_abort``, the grace period, then
@@ -18,21 +21,19 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import dataclasses
-import os
 import pickle
 import time
 from collections.abc import Callable
 from typing import Any
 
-from ._dask_code import held, install_code, warm_up
+from ._dask_fork import fork_server
+from ._dask_forkserver import Opaque, pack
+from ._dask_install import held
 from ._interface import Attempt, AttemptResult
-from ._process import ProcessExecutor
 from ._records import LogRecord
-from ._task import Task
 
-__all__ = ["Opaque", "Settings", "request_stop", "run_on_worker"]
+__all__ = ["Settings", "request_stop", "run_on_worker", "unpack"]
 
 # States of a task the worker is still asked to run (anything else: the scheduler dropped it).
 _WANTED = frozenset({"executing", "long-running", "resumed"})
@@ -60,20 +61,6 @@ class Settings:
     cwd: str = ""
 
 
-class Opaque:
-    """Pickled bytes a worker carries without unpickling them (the child's ``shared_dict``
-    changes and its result may hold instances of the project's classes, which the worker must
-    not import)."""
-
-    __slots__ = ("data",)
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return (Opaque, (self.data,))
-
-
 # Attempts asked to stop on this worker (key -> at once), before or while they run; bounded.
 _stops: collections.OrderedDict[str, bool] = collections.OrderedDict()
 _STOPS_KEPT = 100_000
@@ -97,56 +84,38 @@ def request_stop(keys: list[str], at_once: bool) -> list[str]:
 
 
 async def run_on_worker(payload: bytes, settings: Settings) -> bytes:
-    """Run one attempt in a forked child of this worker; its result and output as bytes."""
+    """Run one attempt, forked by this worker's fork server; its result and output as bytes."""
     from distributed import get_worker
 
     worker = get_worker()
     key = settings.key
     if key in _stops:
-        return _pack(AttemptResult(False, "the run was aborted before it started", (), True), [])
+        return pack(AttemptResult(False, "the run was aborted before it started", (), True), [])
     if settings.claim and not await _claim(worker, key):
         reason = (
             "the dask scheduler started this attempt a second time (the worker running it "
             "died); it is not run again unseen: retries are Flowmancer's, and the scheduler "
             "should run with distributed.scheduler.allowed-failures: 0"
         )
-        return _pack(AttemptResult(False, reason, ("DuplicateStart",)), [])
+        return pack(AttemptResult(False, reason, ("DuplicateStart",)), [])
     code = held(settings.code)
     if code is None:
         reason = (
             "this worker does not hold the version of the project's code this run loaded (a "
             "run of a newer version of the project replaced it on the cluster); run it again"
         )
-        return _pack(AttemptResult(False, reason, ("CodeMissing",)), [])
-    compiled = warm_up(code)
-    # What the worker's side needs of the attempt (its name, for the records); the real one is
-    # unpickled in the child.
-    standin = Attempt(
-        settings.job, settings.run_id, settings.task, _Unknown, {}, (), settings.number, False, {}
-    )
-
-    def load() -> tuple[Attempt, Callable[[Any], Any]]:
-        if settings.cwd:
-            with contextlib.suppress(OSError):
-                os.chdir(settings.cwd)
-        install_code(code, compiled)
-        attempt: Attempt = pickle.loads(payload)
-        return attempt, _encode
-
-    records: list[LogRecord] = []
-    loop = asyncio.get_running_loop()
-    finished: asyncio.Future[AttemptResult] = loop.create_future()
-    stop = ProcessExecutor(settings.grace_period).start_attempt(
-        standin, records.append, finished.set_result, load
-    )
+        return pack(AttemptResult(False, reason, ("CodeMissing",)), [])
+    server = fork_server()
+    finished = server.start(key, payload, code, settings)
+    notes: list[LogRecord] = []  # the worker's own, merged into the attempt's output
     told = [False]
 
     def stop_here(at_once: bool) -> None:
         if not told[0]:
             told[0] = True
-            stop()  # graceful: on_abort, then the grace period, then the group is killed
+            server.stop(key, False)  # graceful: on_abort, then the grace period, then the kill
         if at_once:
-            stop()
+            server.stop(key, True)
 
     _running[key] = stop_here
     if _stops.get(key) is not None:  # asked while this attempt was being started
@@ -157,7 +126,18 @@ async def run_on_worker(payload: bytes, settings: Settings) -> bytes:
             await asyncio.wait({finished}, timeout=0.5)
             why = None if finished.done() else watch.orphaned()
             if why is not None and not told[0]:
-                records.append(standin.record("ERROR", f"stopped: {why}", time.time(), "runner"))
+                notes.append(
+                    LogRecord(
+                        settings.job,
+                        settings.run_id,
+                        settings.task,
+                        settings.number,
+                        "ERROR",
+                        f"stopped: {why}",
+                        time.time(),
+                        "runner",
+                    )
+                )
                 stop_here(False)
     except asyncio.CancelledError:  # the worker is closing: nothing may run on after it
         stop_here(True)
@@ -165,7 +145,11 @@ async def run_on_worker(payload: bytes, settings: Settings) -> bytes:
     finally:
         _running.pop(key, None)
         _stops.pop(key, None)
-    return _pack(finished.result(), records)
+    data: bytes = finished.result()
+    if notes:
+        result, records = pickle.loads(data)
+        data = pack(result, sorted([*records, *notes], key=lambda r: r.time))
+    return data
 
 
 class _Watchdog:
@@ -207,23 +191,6 @@ async def _claim(worker: Any, key: str) -> bool:
         return False
     await worker.scheduler.event_set(name=name)
     return True
-
-
-class _Unknown(Task):
-    """Stands for the task's class where it is not imported (the worker process)."""
-
-    def run(self) -> None:
-        """Never run."""
-
-
-def _encode(value: Any) -> Opaque:
-    import cloudpickle
-
-    return Opaque(cloudpickle.dumps(value))
-
-
-def _pack(result: AttemptResult, records: list[LogRecord]) -> bytes:
-    return pickle.dumps((result, records), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def unpack(data: bytes, attempt: Attempt) -> tuple[AttemptResult, list[LogRecord]]:

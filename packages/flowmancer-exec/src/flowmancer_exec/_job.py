@@ -80,9 +80,15 @@ class PreparedJob:
         return {name: fingerprint(self.classes[name], self.parameters[name]) for name in self.specs}
 
 
+# The trigger rules' names, looked up twice per task (an enum's members are slow to list).
+_RULES = frozenset(r.value for r in TriggerRule)
+
+
 def _number(
     value: Any, place: str, problems: list[Problem], *, minimum: float, integer: bool = False
 ) -> None:
+    if type(value) is int and value >= minimum:  # most are: said quickly, for big jobs
+        return
     ok = isinstance(value, (int, float)) and not isinstance(value, bool)
     if ok and integer:
         ok = isinstance(value, int)
@@ -156,7 +162,7 @@ def prepare(
                     f"expected a list of task names, got {spec.depends_on!r}",
                 )
             )
-        if str(spec.trigger_rule) not in {r.value for r in TriggerRule}:
+        if str(spec.trigger_rule) not in _RULES:
             allowed = ", ".join(r.value for r in TriggerRule)
             problems.append(
                 Problem(
@@ -167,9 +173,7 @@ def prepare(
     graph: Graph[str] = Graph()
     for name, spec in specs.items():
         deps = () if isinstance(spec.depends_on, str) else spec.depends_on
-        rule = (
-            spec.trigger_rule if str(spec.trigger_rule) in {r.value for r in TriggerRule} else None
-        )
+        rule = spec.trigger_rule if str(spec.trigger_rule) in _RULES else None
         graph.add(name, deps, rule)
     try:
         graph.validate()

@@ -15,8 +15,6 @@ from collections.abc import Callable, Mapping, MutableSequence, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any
 
-from typing_extensions import is_typeddict
-
 from ._described import (
     EXACT,
     LAX,
@@ -26,6 +24,7 @@ from ._described import (
     describe,
     fail,
     hints,
+    is_typeddict,
     shown,
     type_name,
 )
@@ -37,6 +36,7 @@ __all__ = ["BARE", "Convert", "field_names", "generic", "other"]
 #: ``_convert.convert``, handed in: the items of a collection and the fields of a record are
 #: converted by it in turn (so this module does not import the one that imports it).
 Convert = Callable[[Any, Any, str, list[Problem], int], Any]
+
 
 _LISTS: tuple[type, ...] = (
     list,

@@ -7,7 +7,49 @@ from collections.abc import Sequence
 
 from ._version import VersionAction
 
-__all__ = ["parse_args"]
+__all__ = ["EXIT_STATUSES", "exit_status_help", "parse_args"]
+
+#: What the driver's exit status says (the README's "Command line" section shows the same table,
+#: and a test holds the two, ``--help`` and the real statuses together).
+EXIT_STATUSES: tuple[tuple[str, str], ...] = (
+    ("0", "every task completed or was skipped (also --help, --version, a dry run)"),
+    (
+        "N",
+        "N tasks did not complete (failed, defaulted or aborted), at most 255; the summary "
+        "line on stdout says which",
+    ),
+    (
+        "2",
+        "a usage error: an unknown flag, a bad or missing flag value, conflicting flags, a "
+        "task name no task has, no job file; nothing was run",
+    ),
+    (
+        "99",
+        "the job could not start: a bad job file, parameters, task class, graph or "
+        "checkpoint, or another run of the job holding its lock; nothing was run",
+    ),
+    (
+        "128+N",
+        "signal N stopped the driver before any task ran (Ctrl-C: 130); a stop during the "
+        "run aborts it, and its aborted tasks count as above",
+    ),
+)
+
+
+def exit_status_help(width: int = 79) -> str:
+    """The exit status table as ``--help`` shows it (after the flags)."""
+    import textwrap
+
+    lines = ["exit status:"]
+    for status, meaning in EXIT_STATUSES:
+        lines += textwrap.wrap(
+            meaning,
+            width,
+            initial_indent=f"  {status:<7}",
+            subsequent_indent=" " * 9,
+            break_on_hyphens=False,
+        )
+    return "\n".join(lines)
 
 
 def _var(text: str) -> tuple[str, str]:
@@ -62,10 +104,8 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
     p = _Parser(
         prog=prog,
         description="Run a Flowmancer job: the tasks of a job file in dependency order.",
-        epilog="Exit status: 0 when every task completed; otherwise the number of tasks that "
-        "did not complete (at most 255); 99 when the job could not start (a bad job file, "
-        "parameters, graph or checkpoint; the message says what and where); 2 for a bad "
-        "command line.",
+        epilog=exit_status_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # the table as it is laid out
     )
     p.add_argument("-V", "--version", action=VersionAction)
     p.add_argument("-j", "--jobdef", action=_Once, metavar="JOB", help="the job file to run")
@@ -106,7 +146,9 @@ def parser(prog: str | None = None) -> argparse.ArgumentParser:
         "--dry-run", action="store_true", help="print what would run and why, run nothing"
     )
     p.add_argument(
-        "--fresh", action="store_true", help="with -r: ignore the checkpoint and start over"
+        "--fresh",
+        action="store_true",
+        help="with -r: clear the checkpoint and start over (without -r: a usage error)",
     )
     p.add_argument(
         "--executor", action=_Once, choices=["process", "thread", "dask"], help="where tasks run"
@@ -152,6 +194,10 @@ class _Parser(argparse.ArgumentParser):
         self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
     ) -> tuple[argparse.Namespace, list[str]]:
         parsed, rest = super().parse_known_args(args, namespace)
+        if getattr(parsed, "fresh", False) and not getattr(parsed, "restart", False):
+            # Without -r a run starts over anyway: a --fresh there is a mistaken command line
+            # (it used to clear the checkpoint a later -r needed), not a quiet no-op.
+            self.error("--fresh only has meaning with -r: give -r --fresh to start over")
         address = getattr(parsed, "dask_address", None)
         if address is not None:
             if parsed.executor not in (None, "dask"):
@@ -161,3 +207,69 @@ class _Parser(argparse.ArgumentParser):
             if not address.strip():
                 self.error("--dask-address: expected an address such as tcp://HOST:8786")
         return parsed, rest
+
+
+def typed_driver_command() -> tuple[list[str], list[str]]:
+    """The driver's command line as it was typed: what starts it (``python main.py``, with the
+    interpreter's own options) and the flags after it."""
+    import sys
+
+    flags = list(sys.argv[1:])
+    started = list(getattr(sys, "orig_argv", []))
+    head = started[: len(started) - len(flags)]
+    if len(head) < 2 or started[len(head) :] != flags:  # not as expected: say it plainly
+        head = ["python", sys.argv[0] or "main.py"]
+    return head, flags
+
+
+def typed_cli_command(job: str, flags: Sequence[str]) -> tuple[list[str], list[str]]:
+    """``flowmancer run JOB`` as it was typed (the command by its name when that is the one on
+    ``PATH``), and the flags after the job."""
+    import os
+    import shutil
+    import sys
+
+    program = sys.argv[0] or "flowmancer"
+    found = shutil.which(os.path.basename(program))
+    if found and os.path.exists(program) and os.path.samefile(found, program):
+        program = os.path.basename(program)
+    return [program, "run", job], list(flags)
+
+
+def resume_command(typed: tuple[Sequence[str], Sequence[str]]) -> str:
+    """The command that resumes a run started with ``typed`` (see ``typed_driver_command``): the
+    same, shell-quoted, with ``-r`` (unless it has one) and without ``--fresh`` or
+    ``--dry-run``; ``--var`` values of secret names masked."""
+    import shlex
+
+    from ._mask import mask_command
+
+    head, flags = typed
+    p = parser()
+    longs = [o for a in p._actions for o in a.option_strings if o.startswith("--")]
+    takes_value = {o for a in p._actions for o in a.option_strings if a.nargs != 0}
+    kept: list[str] = []
+    restarts = False
+    value_next = False
+    for flag in flags:
+        if value_next:  # the value of the flag before it, whatever it looks like
+            kept.append(flag)
+            value_next = False
+            continue
+        name = flag.split("=", 1)[0]
+        if flag.startswith("--"):
+            # argparse takes a unique beginning of a long flag for the flag (--fre: --fresh).
+            matches = [o for o in longs if o.startswith(name)]
+            name = name if name in longs else (matches[0] if len(matches) == 1 else name)
+            if name in ("--fresh", "--dry-run"):
+                continue
+            restarts = restarts or name == "--restart"
+            value_next = "=" not in flag and name in takes_value
+        elif flag.startswith("-") and len(flag) > 1:
+            for i, letter in enumerate(flag[1:], 2):  # short flags together (-dr); -jjob.yaml
+                restarts = restarts or letter == "r"
+                if f"-{letter}" in takes_value:
+                    value_next = i == len(flag)  # its value is the next word
+                    break
+        kept.append(flag)
+    return shlex.join(mask_command([*head, *([] if restarts else ["-r"]), *kept]))

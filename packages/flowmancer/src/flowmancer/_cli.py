@@ -11,22 +11,26 @@ current folder.
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from ._args import exit_status_help, typed_cli_command
 from ._args import parser as driver_parser
+from ._counts import plural
 from ._driver import (
-    CANNOT_START,
     Flowmancer,
     Stop,
     _inside,
     _interrupted,
     _say_problems,
+    job_file_status,
     joined,
 )
 from ._interrupt import noticing_interrupts
 from ._jobarg import _loaded, project_root
+from ._jobfile._gc import collector_paused
 from ._jobfile._problems import JobFileError, Problem
 from ._run import Built, build
 from ._runs import report_command as _report_command
@@ -59,12 +63,21 @@ def _job_parser(prog: str, description: str) -> argparse.ArgumentParser:
     return p
 
 
+# True when main() runs as the `flowmancer` command: the process ends when it returns.
+_OWN_PROCESS = False
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``flowmancer`` command; returns its exit status."""
+    global _OWN_PROCESS
+    _OWN_PROCESS = argv is None
     args = list(sys.argv[1:] if argv is None else argv)
-    if not args or args[0] in ("-h", "--help"):
-        print(USAGE, end="")
-        return 0 if args else 2
+    if not args:  # a usage error, as argparse has it: the usage on stderr, status 2
+        print(f"{USAGE}\nflowmancer: error: give a command", file=sys.stderr)
+        return 2
+    if args[0] in ("-h", "--help"):
+        print(f"{USAGE}\n{exit_status_help()}")
+        return 0
     if args[0] in ("-V", "--version"):
         from ._version import versions
 
@@ -87,7 +100,11 @@ def _command(command: Callable[[list[str]], int], rest: list[str]) -> int:
         return command(rest)
     except (Stop, JobFileError) as error:
         _say_problems(error.problems)
-        return error.exit_status if isinstance(error, Stop) else CANNOT_START
+        if isinstance(error, Stop):
+            return error.exit_status
+        # The job file is the first word after the command (validate JOB, graph JOB, ...).
+        named = next((Path(a) for a in rest if not a.startswith("-")), None)
+        return job_file_status(named)
     except KeyboardInterrupt:
         return _interrupted()
 
@@ -102,6 +119,7 @@ def _run(rest: list[str]) -> int:
         return 2
     job = Path(rest[0]).absolute()
     args = driver_parser("flowmancer run JOB").parse_args(["-j", str(job), *rest[1:]])
+    args.typed = typed_cli_command(rest[0], rest[1:])
     return Flowmancer()._start_parsed(args, Path.cwd(), project_root(job))
 
 
@@ -124,13 +142,22 @@ def _validate(rest: list[str]) -> int:
     args = _job_parser("flowmancer validate", "Check a job file without running it.").parse_args(
         rest
     )
-    found: list[Problem] = []
-    driver, root = _loaded(args.job, args.var, found)
-    built = _built(driver, root, driver_parser().parse_args([]), found)
-    print(f"ok: {len(built.runner.tasks)} tasks")
+    # No garbage collection until the job is checked and freed again: a collection walks
+    # every object the job is made of, and a big job's are millions (see _jobfile._gc).
+    with collector_paused():
+        found: list[Problem] = []
+        driver, root = _loaded(args.job, args.var, found)
+        built = _built(driver, root, driver_parser().parse_args([]), found)
+        tasks = list(built.runner.tasks)
+        if _OWN_PROCESS:
+            # The process ends once the answer is printed: the job (its runner holds reference
+            # cycles) is left to it, not walked by one more collection for nothing.
+            gc.freeze()
+        del driver, built
+    print(f"ok: {plural(len(tasks), 'task')}")
     # What each matrix expanded to: its size may come from a variable (--var parts=00,01).
     groups: dict[str, list[str]] = {}
-    for name in built.runner.tasks:
+    for name in tasks:
         if name.endswith("]") and "[" in name:
             groups.setdefault(name.split("[", 1)[0], []).append(name)
     for base, members in groups.items():

@@ -7,7 +7,6 @@ import contextlib
 import os
 import signal
 import sys
-import traceback
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -27,19 +26,19 @@ from ._jobfile._problems import (
 from ._jobfile._schema import JobDefinition, TaskDefinition
 from ._remember import RecordingEnviron
 from ._streams import hardy_stdio, json_stderr, reserve_stdio
+from .exceptions import USAGE, NoTasksLoadedError
 from .exceptions import CannotStartError as Stop
-from .exceptions import NoTasksLoadedError
 
 __all__ = [
     "CANNOT_START",
     "Flowmancer",
     "Stop",
+    "job_file_status",
     "joined",
     "together",
 ]
 
 CANNOT_START = 99
-USAGE = 2  # as argparse exits for a bad command line
 DEFAULT_JOB_FILE = "job.yaml"
 
 
@@ -56,7 +55,7 @@ class Flowmancer:
         self._debug = debug
         self._vars: dict[str, str] = {}
         self._job: JobDefinition | None = None
-        self._marks: dict[str, Mark] = {}
+        self._marks: Mapping[str, Mark] = {}
         self._added: dict[str, TaskDefinition] = {}
         self._added_classes: dict[str, Any] = {}
         self._root = Path.cwd()
@@ -155,6 +154,10 @@ class Flowmancer:
             return _interrupted()
         if self._test:  # as in 0.12: no loggers and no extensions under test
             args.test_mode = True
+        else:  # for the line that says how to resume a run that did not succeed
+            from ._args import typed_driver_command
+
+            args.typed = typed_driver_command()
         root = Path.cwd() if self._test else _driver_folder()
         return self._start_parsed(
             args,
@@ -196,7 +199,8 @@ class Flowmancer:
                 if raise_exception_on_failure:
                     raise
                 _say_problems(list(error.problems))
-                return CANNOT_START
+                given = caller / args.jobdef if args.jobdef else None
+                return job_file_status(given)
             except KeyboardInterrupt:
                 # Ctrl-C before the runner took over SIGINT (while reading the job or importing
                 # the tasks) or after it gave it back: what ran is in the checkpoint.
@@ -207,6 +211,8 @@ class Flowmancer:
                 if raise_exception_on_failure:
                     raise
                 if self._debug:
+                    import traceback
+
                     traceback.print_exc()
                 print(f"flowmancer: error: {type(error).__name__}: {error}", file=sys.stderr)
                 return CANNOT_START
@@ -308,6 +314,14 @@ class Flowmancer:
                 exit_status=USAGE,
             )
         return default
+
+
+def job_file_status(given: Path | None) -> int:
+    """The exit status for a job file that could not be read: 2 (a usage error, as for a bad
+    flag value) when the one named on the command line is not there or is a folder, else 99."""
+    if given is not None and (not given.exists() or given.is_dir()):
+        return USAGE
+    return CANNOT_START
 
 
 def _several_unfinished(runs: Sequence[Any], caller: Path) -> str:

@@ -8,7 +8,6 @@ here, and the dry run, which never reaches the runner, is recorded here too.
 from __future__ import annotations
 
 import argparse
-import getpass
 import os
 import platform
 import socket
@@ -118,8 +117,15 @@ def record_dry_run(
 
 
 def _user() -> str | None:
+    # getpass.getuser()'s own order, without importing getpass (and termios) for it.
+    for variable in ("LOGNAME", "USER", "LNAME", "USERNAME"):
+        user = os.environ.get(variable)
+        if user:
+            return user
     try:
-        return getpass.getuser()
+        import pwd
+
+        return pwd.getpwuid(os.getuid())[0]
     except Exception:  # no name for this uid (a container): the record says nothing
         return None
 

@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Any
 from . import _unfinished
 from ._collector import collecting_from_the_run
 from ._discover import discover, discovery_error, not_registered
-from ._jobfile._problems import Mark, Problem, Problems
+from ._jobfile._gc import collector_paused
+from ._jobfile._problems import Mark, Problem, Problems, file_of
 from ._jobfile._schema import JobDefinition
 from ._placing import matrix_place, place_problems
 from ._plugins import build_checkpointer, build_extensions, build_loggers
+from .exceptions import USAGE, CheckpointInvalidError, TaskValidationError
 from .exceptions import CannotStartError as Stop
-from .exceptions import CheckpointInvalidError, TaskValidationError
 
 if TYPE_CHECKING:
     from flowmancer_checkpoint import Checkpointer, ResumePlan
@@ -42,6 +43,7 @@ class Built:
     store: Checkpointer
 
 
+@collector_paused()
 def build(
     job: JobDefinition,
     marks: Mapping[str, Mark],
@@ -54,9 +56,9 @@ def build(
     Raises:
         Stop: every problem, placed at its file, line and column where known.
     """
-    from flowmancer_exec import JobError, ProcessExecutor, Runner, TaskSpec, ThreadExecutor
+    from flowmancer_exec import JobError, Runner, TaskSpec
 
-    file = next(iter(marks.values())).file if marks else "<job>"
+    file = file_of(marks) or "<job>"
     problems = Problems(marks, file)
     found = discover(root, job.config.extension_directories, job.config.extension_packages)
     for problem in found:
@@ -95,8 +97,17 @@ def build(
     concurrency = (
         args.max_concurrency if args.max_concurrency is not None else (job.config.max_concurrency)
     )
-    executor: Any = ThreadExecutor() if kind == "thread" else ProcessExecutor()
-    if kind == "dask":
+    executor: Any = None
+    # Only the executor the job uses is imported: each brings modules of its own.
+    if kind == "thread":
+        from flowmancer_exec import ThreadExecutor
+
+        executor = ThreadExecutor()
+    elif kind != "dask":
+        from flowmancer_exec import ProcessExecutor
+
+        executor = ProcessExecutor()
+    else:
         from flowmancer_exec import DaskExecutor, ExecutorStartError, ExecutorUnavailableError
 
         dask = job.config.dask
@@ -127,6 +138,10 @@ def build(
                 problems.add(place, text)
             else:
                 problems.items.append(Problem(text, place))
+        if executor is None:  # said above; the runner is still built, for its own checks
+            from flowmancer_exec import ProcessExecutor
+
+            executor = ProcessExecutor()
     runner = None
     try:
         runner = Runner(
@@ -348,7 +363,8 @@ def run_job(
                     print(f"flowmancer: warning: {error}", file=sys.stderr)
                 else:
                     _unfinished.forget(root, name, job_file)
-            _print_result(result, report)
+            typed = getattr(args, "typed", None)  # None: embedded, no command line to repeat
+            _print_result(result, report, typed if not result.ok else None)
     except CheckpointLockedError as error:
         raise Stop([str(error)]) from None
     except UnsafeCheckpointError as error:
@@ -388,7 +404,7 @@ def _select(runner: Runner, args: argparse.Namespace) -> tuple[set[str], list[st
 
         close = difflib.get_close_matches(name, [*names, *groups], n=1, cutoff=0.6)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise Stop([f"{flag}: no task named {name!r} in this job{hint}"])
+        raise Stop([f"{flag}: no task named {name!r} in this job{hint}"], exit_status=USAGE)
 
     skip = [m for name in args.skip for m in expand("--skip", name)]
     edges: dict[str, list[str]] = {}
@@ -408,10 +424,11 @@ def _select(runner: Runner, args: argparse.Namespace) -> tuple[set[str], list[st
             [
                 f"--run-from {args.run_from} --run-to {args.run_to}: {error.run_to} is not "
                 f"downstream of {error.run_from}, so no task lies between them"
-            ]
+            ],
+            exit_status=USAGE,
         ) from None
     except GraphError as error:
-        raise Stop([f"command line: {error}"]) from None
+        raise Stop([f"command line: {error}"], exit_status=USAGE) from None
     if edges:
         chosen.update(n for n in _finally_tasks(runner) if n not in skip)
     return chosen, skip
@@ -561,29 +578,42 @@ def _waits_through(graph: Any, name: str, left: set[str], completed: set[str]) -
     )
 
 
-def _print_result(result: Any, report: Path | None = None) -> None:
+def _print_result(
+    result: Any, report: Path | None = None, typed: tuple[list[str], list[str]] | None = None
+) -> None:
+    """The summary line on stdout (a result: ``python main.py > summary.txt`` keeps it); on
+    stderr what failed and why, one line for what was aborted, and the command that resumes
+    (for ``typed``, the command line the run was started with)."""
     from flowmancer_dag import TaskState
 
+    from ._counts import counted, names, plural
     from ._streams import printable
 
-    counts: dict[str, int] = {}
-    for state in result.states.values():
-        counts[state.value] = counts.get(state.value, 0) + 1
-    summary = ", ".join(f"{n} {s.lower()}" for s, n in counts.items())
+    summary = counted(result.states.values())
     conflicts = result.conflicts
     if conflicts:
-        summary += f"; {len(conflicts)} shared_dict conflict{'s' if len(conflicts) > 1 else ''}"
+        summary += f"; {plural(len(conflicts), 'shared_dict conflict')}"
     took = result.ended - result.started
+    sys.stderr.flush()  # what came before it shows before it on a terminal
     print(
         f"flowmancer: job {result.job!r} {'succeeded' if result.ok else 'failed'} "
         f"in {took:.2f}s: {summary}" + (f"; report: {report}" if report else ""),
-        file=sys.stderr,
+        flush=True,
     )
+    aborted = []
     for name, state in result.states.items():
-        if state in (TaskState.FAILED, TaskState.ABORTED) and name in result.reasons:
+        if state is TaskState.ABORTED:
+            aborted.append(printable(name))
+        elif state is TaskState.FAILED and name in result.reasons:
             reason = printable(result.reasons[name].strip().splitlines()[-1][:200])
             print(f"  {printable(name)}: {state.value}: {reason}", file=sys.stderr)
+    if aborted:  # a Ctrl-C aborts every task at once: one line, not one a task
+        print(f"  aborted: {plural(len(aborted), 'task')}: {names(aborted)}", file=sys.stderr)
     for conflict in conflicts[:5]:
         print(f"  {printable(str(conflict))} (not ordered by dependencies)", file=sys.stderr)
     if len(conflicts) > 5:
         print(f"  ... and {len(conflicts) - 5} more (see the tasks' logs)", file=sys.stderr)
+    if typed is not None:
+        from ._args import resume_command
+
+        print(f"flowmancer: resume with: {resume_command(typed)}", file=sys.stderr)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._args import _count
+from ._counts import plural
 from ._jobarg import _loaded
 from ._record import DEFAULT_LOGS
 
@@ -113,7 +114,7 @@ def report_command(rest: Sequence[str]) -> int:
     size = written.stat().st_size
     print(
         f"flowmancer: report of run {run.run_id} of job {run.job!r} ({run.status}, "
-        f"{len(run.tasks)} tasks): {_size(size)}",
+        f"{plural(len(run.tasks), 'task')}): {_size(size)}",
         file=sys.stderr,
     )
     print(written)

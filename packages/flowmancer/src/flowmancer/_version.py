@@ -5,7 +5,6 @@ version) can read it without importing the package's ``__init__``."""
 from __future__ import annotations
 
 import argparse
-import platform
 import sys
 from collections.abc import Sequence
 
@@ -28,6 +27,7 @@ def versions() -> str:
     Read from the installed distributions' metadata (what pip sees), so a sibling left at an
     older version by a partial upgrade shows as such; nothing of ours is imported.
     """
+    import platform
     from importlib import metadata
 
     lines = []

@@ -28,6 +28,7 @@ __all__ = [
 ]
 
 CANNOT_START = 99
+USAGE = 2  # a bad command line, as argparse exits for one
 
 
 class CannotStartError(Exception):

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TypeVar
 
 __all__ = [
     "JobFileError",
     "Mark",
+    "Marks",
     "Problem",
     "Problems",
     "describe",
+    "file_of",
     "file_order",
     "without_consequences",
 ]
@@ -30,6 +32,90 @@ class Mark:
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}:{self.column}" if self.line else self.file
+
+
+class Marks(Mapping[str, Mark]):
+    """Where each key of a job is, by its place (``tasks.load.parameters.count`` -> file, line,
+    column), found only when first asked for.
+
+    A job's marks are needed for messages only, and noting one for every key while reading cost
+    more time and memory than the job itself. Each file read adds a part: its marks as known,
+    or a function that finds them (by reading the file's text once more); a later part wins
+    where two give a place, as a file's own keys win over its includes'.
+    """
+
+    def __init__(
+        self,
+        known: Mapping[str, Mark] | None = None,
+        file: str = "",
+        find: Callable[[], Mapping[str, Mark]] | None = None,
+    ) -> None:
+        self._parts: list[Mapping[str, Mark] | Callable[[], Mapping[str, Mark]]] = []
+        self._files: list[str] = []
+        self._all: dict[str, Mark] | None = None
+        # New place -> old place: a key given under 0.12's name (variant, depends_on).
+        self._renamed: dict[str, str] = {}
+        if known:
+            self._parts.append(dict(known))
+            self._files.append(file)
+        if find is not None:
+            self._parts.append(find)
+            self._files.append(file)
+
+    @property
+    def file(self) -> str:
+        """The job's own file: that of the last part (a file's includes come before it)."""
+        return self._files[-1] if self._files else ""
+
+    def add(self, other: Marks) -> None:
+        """Take ``other``'s parts after this one's (where both give a place, ``other`` wins)."""
+        self._parts.extend(other._parts)
+        self._files.extend(other._files)
+        self._renamed.update(other._renamed)
+        self._all = None
+
+    def rename(self, new: str, old: str) -> None:
+        """Places under ``new`` (not marked themselves) are where the same places under ``old``
+        are: the file gave the key under its old name."""
+        self._renamed.setdefault(new, old)
+
+    def _found(self) -> dict[str, Mark]:
+        if self._all is None:
+            found: dict[str, Mark] = {}
+            for part in self._parts:
+                found.update(part() if callable(part) else part)
+            self._all = found
+            self._parts = [found]
+        return self._all
+
+    def __getitem__(self, place: str) -> Mark:
+        mark = self._found().get(place)
+        if mark is not None:
+            return mark
+        if self._renamed:
+            cut = len(place)
+            while cut > 0:
+                old = self._renamed.get(place[:cut])
+                if old is not None:
+                    return self[old + place[cut:]]
+                cut = place.rfind(".", 0, cut)
+        raise KeyError(place)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._found())
+
+    def __len__(self) -> int:
+        return len(self._found())
+
+    def __bool__(self) -> bool:
+        return bool(self._parts)
+
+
+def file_of(marks: Mapping[str, Mark]) -> str:
+    """The file ``marks`` are of (the including one, for a job with includes); "" when none."""
+    if isinstance(marks, Marks):
+        return marks.file
+    return next(iter(marks.values())).file if marks else ""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -7,12 +7,11 @@ so the user sees them all at once. Defaults are those of Flowmancer 0.12.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ._problems import Problems
+from ._problems import Marks, Problems
 
 __all__ = [
     "CONFIG_KEYS",
@@ -165,7 +164,7 @@ class _Checker:
         suggested: set[str] = set()
         for key in data:
             if key not in allowed and key not in old_names:
-                close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+                close = _close(str(key), allowed)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 suggested.update(close)
                 where = f"{place}.{key}" if place else str(key)
@@ -188,10 +187,8 @@ class _Checker:
             )
             return {k: v for k, v in data.items() if k != old}, key
         marks = self.problems.marks
-        if isinstance(marks, dict):
-            prefix = f"{place}.{old}"
-            for where in [m for m in marks if m == prefix or m.startswith(prefix + ".")]:
-                marks.setdefault(f"{place}.{key}{where[len(prefix) :]}", marks[where])
+        if isinstance(marks, Marks):
+            marks.rename(f"{place}.{key}", f"{place}.{old}")
         return {(key if k == old else k): v for k, v in data.items()}, old
 
     def mapping(self, value: Any, place: str) -> dict[str, Any] | None:
@@ -250,10 +247,18 @@ class _Checker:
     def choice(self, value: Any, place: str, allowed: tuple[str, ...]) -> str | None:
         if value in allowed:
             return str(value)
-        close = difflib.get_close_matches(str(value), allowed, n=1, cutoff=0.6)
+        close = _close(str(value), allowed)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         self.problems.add(place, f"expected one of {', '.join(allowed)}, got {_show(value)}{hint}")
         return None
+
+
+def _close(given: str, allowed: tuple[str, ...]) -> list[str]:
+    """The valid name closest to ``given``, if one is close (difflib is imported only here, for
+    a job that has a mistake)."""
+    import difflib
+
+    return difflib.get_close_matches(given, allowed, n=1, cutoff=0.6)
 
 
 def _show(value: Any) -> str:
@@ -348,6 +353,21 @@ def _config(c: _Checker, value: Any) -> Config:
     return config
 
 
+# The checks of a task's other keys, in the order their problems are said. Made once: a job
+# may have a million tasks.
+_TASK_CHECKS: tuple[tuple[str, Callable[[_Checker, Any, str], Any]], ...] = (
+    ("max_attempts", lambda c, v, p: c.integer(v, p, 1)),
+    ("backoff", lambda c, v, p: c.number(v, p, 0)),
+    ("backoff_factor", lambda c, v, p: c.number(v, p, 1)),
+    ("max_backoff", lambda c, v, p: None if v is None else c.number(v, p, 0)),
+    ("jitter", lambda c, v, p: c.boolean(v, p)),
+    ("retry_on", lambda c, v, p: c.strings(v, p)),
+    ("timeout", lambda c, v, p: None if v is None else c.number(v, p, 0, above=True)),
+    ("trigger_rule", lambda c, v, p: c.choice(v, p, TRIGGER_RULES)),
+    ("pool", lambda c, v, p: c.string(v, p, allow_none=True)),
+)
+
+
 def _task(c: _Checker, value: Any, place: str) -> TaskDefinition | None:
     data = c.mapping(value, place)
     if data is None:
@@ -361,25 +381,16 @@ def _task(c: _Checker, value: Any, place: str) -> TaskDefinition | None:
         variant = None
         if "task" not in suggested:  # else the misspelt key's message says it already
             c.problems.add(f"{place}.task", "missing: the name of the @task class to run")
-    task = TaskDefinition(variant or "")
     deps = c.strings(data.get("dependencies"), f"{place}.{deps_key}")
-    task.dependencies = deps if deps is not None else []
     params = c.mapping(data.get("parameters"), f"{place}.parameters")
-    task.parameters = {str(k): v for k, v in (params or {}).items()}
-    checks: dict[str, Callable[[Any, str], Any]] = {
-        "max_attempts": lambda v, p: c.integer(v, p, 1),
-        "backoff": lambda v, p: c.number(v, p, 0),
-        "backoff_factor": lambda v, p: c.number(v, p, 1),
-        "max_backoff": lambda v, p: None if v is None else c.number(v, p, 0),
-        "jitter": c.boolean,
-        "retry_on": c.strings,
-        "timeout": lambda v, p: None if v is None else c.number(v, p, 0, above=True),
-        "trigger_rule": lambda v, p: c.choice(v, p, TRIGGER_RULES),
-        "pool": lambda v, p: c.string(v, p, allow_none=True),
-    }
-    for key, check in checks.items():
+    task = TaskDefinition(
+        variant or "",
+        deps if deps is not None else [],
+        {str(k): v for k, v in params.items()} if params else {},
+    )
+    for key, check in _TASK_CHECKS:
         if key in data:
-            checked = check(data[key], f"{place}.{key}")
+            checked = check(c, data[key], f"{place}.{key}")
             if checked is not None:
                 setattr(task, key, checked)
     matrix = c.mapping(data.get("matrix"), f"{place}.matrix") or {}

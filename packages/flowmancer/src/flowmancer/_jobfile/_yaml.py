@@ -12,16 +12,15 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
 from ._problems import Mark, Problems
-from ._read import MAX_JOB_FILE_BYTES, Unreadable, read_job_bytes
-from ._settle import Substituted, TypedKey, settle
+from ._read import MAX_JOB_FILE_BYTES
+from ._settle import Substituted, TypedKey
 
-__all__ = ["Variables", "load_yaml"]
+__all__ = ["Variables"]
 
 _REFERENCE = re.compile(r"\$(VAR|ENV|SYS)\{([^{}:]*)(?::([^{}]*))?\}")
 _MERGE = "tag:yaml.org,2002:merge"
@@ -49,17 +48,32 @@ _IMPLICIT: dict[str, _Resolvers] = {
 _ANY_FIRST: _Resolvers = tuple(yaml.SafeLoader.yaml_implicit_resolvers.get(None, []))
 
 
+def _implicit_tag(value: str) -> str:
+    """The tag YAML's safe types give a plain scalar."""
+    for tag, pattern in _IMPLICIT.get(value[:1], _ANY_FIRST):
+        if pattern.match(value):
+            return tag
+    return _STR
+
+
 class _Loader(_Base):  # type: ignore[misc,valid-type]
     """The safe loader, resolving tags the same way with less work per node: PyYAML's
     ``resolve`` (called for every node, also by the C parser) was the largest part of reading a
     job file of a few thousand tasks. Safe loaders have no path resolvers."""
 
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        # The tag of each plain text met: a job repeats most of its values (class names,
+        # keys), and matching the resolvers' patterns was most of the time spent here.
+        self.tags: dict[str, str] = {}
+
     def resolve(self, kind: type[yaml.Node], value: str, implicit: tuple[bool, bool]) -> str:
         if kind is yaml.ScalarNode:
             if implicit[0]:
-                for tag, pattern in _IMPLICIT.get(value[:1], _ANY_FIRST):
-                    if pattern.match(value):
-                        return tag
+                tag = self.tags.get(value)
+                if tag is None:
+                    tag = self.tags[value] = _implicit_tag(value)
+                return tag
             return _STR
         return _SEQ if kind is yaml.SequenceNode else _MAP
 
@@ -86,33 +100,11 @@ class Variables:
         }
 
 
-def load_yaml(path: Path, variables: Variables, problems: Problems) -> tuple[Any, dict[str, Mark]]:
-    """The data of a YAML file and the mark of each key's place (``""``: the document).
-
-    Problems (syntax, unset variables, duplicate keys) are added to ``problems``; the data is
-    what could be read (None when nothing could).
-    """
-    file = str(path)
+def _compose(file: str, text: str, problems: Problems) -> yaml.Node | Literal[False] | None:
+    """The file's node tree; None for an empty document, False when it cannot be read (said)."""
     try:
-        data = read_job_bytes(path)
-    except FileNotFoundError:
-        problems.add("", "no such file", Mark(file, 0, 0))
-        return None, {}
-    except Unreadable as error:
-        problems.add("", str(error), Mark(file, 0, 0))
-        return None, {}
-    try:
-        # Newlines as text mode reads them (\r\n and \r become \n).
-        text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
-    except UnicodeDecodeError as error:
-        problems.add("", f"not UTF-8 text ({error.reason})", _offset_mark(file, data, error.start))
-        return None, {}
-    if "\0" in text:  # libyaml would take it for the end of the file and say something else
-        mark = _offset_mark(file, text, text.index("\0"))
-        problems.add("", "character U+0000 is not allowed in YAML", mark)
-        return None, {}
-    try:
-        node = yaml.compose(text, Loader=_Loader)
+        node: yaml.Node | None = yaml.compose(text, Loader=_Loader)
+        return node
     except yaml.MarkedYAMLError as error:
         at = error.problem_mark or error.context_mark
         mark = Mark(file, at.line + 1, at.column + 1) if at else Mark(file, 1, 1)
@@ -121,22 +113,13 @@ def load_yaml(path: Path, variables: Variables, problems: Problems) -> tuple[Any
         line = lines[mark.line - 1] if 0 < mark.line <= len(lines) else ""
         what += _flow_hint(error, line, mark) or _syntax_hint(error, line, mark)
         problems.add("", f"YAML syntax error: {what}", mark)
-        return None, {}
     except yaml.reader.ReaderError as error:  # a character YAML does not allow, anywhere
         code = error.character if isinstance(error.character, int) else ord(error.character)
         mark = _offset_mark(file, text, error.position)
         problems.add("", f"character U+{code:04X} is not allowed in YAML", mark)
-        return None, {}
     except yaml.YAMLError as error:
         problems.add("", f"YAML error: {error}", Mark(file, 1, 1))
-        return None, {}
-    if node is None:
-        return None, {"": Mark(file, 1, 1)}
-    builder = _Builder(file, variables, problems, text)
-    data = builder.build(node, "")
-    if builder.made:
-        data = settle(data, builder.typed_keys, builder.clean)
-    return data, builder.marks
+    return False
 
 
 def _offset_mark(file: str, data: str | bytes, offset: int) -> Mark:
@@ -197,18 +180,33 @@ def _syntax_hint(error: yaml.MarkedYAMLError, line: str, mark: Mark) -> str:
     return f" (it began at {where})"
 
 
+# How deep collections may nest.
+_DEEPEST = 200
 # What aliases may add to a job when expanded: values, and characters of text.
 _ALIAS_VALUES = 1_000_000
 _ALIAS_TEXT = MAX_JOB_FILE_BYTES
 
 
 class _Builder:
-    def __init__(self, file: str, variables: Variables, problems: Problems, text: str = "") -> None:
+    def __init__(
+        self,
+        file: str,
+        variables: Variables,
+        problems: Problems,
+        text: str = "",
+        keep_marks: bool = False,
+    ) -> None:
         self.file = file
         self.text = text
         self.variables = variables
         self.problems = problems
+        # The mark of each key's place: noted only when asked for (see Marks), since noting
+        # them took longer than building the data.
+        self.keep_marks = keep_marks
         self.marks: dict[str, Mark] = {}
+        # No anchor (&) in the text: no alias either, so no node is met twice and what each
+        # built need not be remembered.
+        self.aliases = "&" in text or not text
         self.constructor = yaml.SafeLoader("")  # only its constructor and resolver are used
         self.depth = 0
         self.built: dict[int, Any] = {}
@@ -228,13 +226,15 @@ class _Builder:
         return Mark(self.file, node.start_mark.line + 1, node.start_mark.column + 1)
 
     def build(self, node: yaml.Node, place: str) -> Any:
-        if place not in self.marks:
+        if self.keep_marks and place not in self.marks:
             self.marks[place] = self.mark(node)
         if node.tag.startswith(_PYTHON) or not node.tag.startswith(_STANDARD):
             shown = node.tag.replace(_STANDARD, "!!")
             self.problems.add(place, f"unsupported YAML tag {shown}", self.mark(node))
             return None
-        if isinstance(node, yaml.CollectionNode):
+        if not self.aliases:
+            pass
+        elif isinstance(node, yaml.CollectionNode):
             if id(node) in self.building:
                 self.problems.add(
                     place, "an alias inside the anchor it refers to (a loop)", self.mark(node)
@@ -256,9 +256,10 @@ class _Builder:
         else:
             self.scalars.add(id(node))
         self.depth += 1
-        self.building.add(id(node))
+        if self.aliases:
+            self.building.add(id(node))
         try:
-            if self.depth > 200:
+            if self.depth > _DEEPEST:
                 self.problems.add(place, "nested more than 200 levels deep", self.mark(node))
                 return None
             built: Any
@@ -269,13 +270,15 @@ class _Builder:
                 built = [self.build(item, f"{place}.{i}") for i, item in enumerate(node.value)]
             else:
                 return self.scalar(node, place)
-            self.built[id(node)] = built
+            if self.aliases:
+                self.built[id(node)] = built
             if self.made == made:
                 self.clean.add(id(built))
             return built
         finally:
             self.depth -= 1
-            self.building.discard(id(node))
+            if self.aliases:
+                self.building.discard(id(node))
 
     def expand(self, node: yaml.Node, place: str, values: int, text: int) -> bool:
         """Count what an alias adds to the job; True (said once) when it is too much."""
@@ -322,15 +325,27 @@ class _Builder:
                     key = TypedKey(key, self.constructor.construct_object(key_node, deep=True))
                     self.typed_keys = True
                     self.made += 1
-                except (yaml.constructor.ConstructorError, ValueError):
+                except (yaml.constructor.ConstructorError, ValueError, IndexError, TypeError):
                     pass  # a key like 2026-02-30 is not a date: it stays its text
             child = f"{place}.{key}" if place else key
             if key in explicit:
                 self.problems.add(child, f"{key!r} is given twice", self.mark(key_node))
                 continue
             explicit.add(key)
-            self.marks[child] = self.mark(key_node)
-            out[key] = self.build(value_node, child)
+            if self.keep_marks:
+                self.marks[child] = self.mark(key_node)
+            # Most values are text as written: what build() would return, for less.
+            text = value_node.value
+            if (
+                value_node.tag == _STR
+                and type(value_node) is yaml.ScalarNode
+                and not self.aliases
+                and "$" not in text
+                and self.depth < _DEEPEST
+            ):
+                out[key] = text
+            else:
+                out[key] = self.build(value_node, child)
         return out
 
     def scalar(self, node: yaml.Node, place: str) -> Any:
@@ -366,6 +381,12 @@ class _Builder:
             return None
         except ValueError as error:  # e.g. a timestamp like 2026-02-30
             self.problems.add(place, f"cannot read this value: {error}", self.mark(node))
+            return None
+        except (IndexError, TypeError):  # `!!int` with nothing after it: PyYAML's own slip
+            shown = node.tag.replace(_STANDARD, "!!")
+            self.problems.add(
+                place, f"cannot read this value: nothing to read as {shown}", self.mark(node)
+            )
             return None
 
     def lookup(self, match: re.Match[str], node: yaml.Node, place: str) -> str:

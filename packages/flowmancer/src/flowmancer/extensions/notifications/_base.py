@@ -8,6 +8,8 @@ import sys
 import threading
 from typing import Any
 
+from ..._counts import plural
+
 __all__ = ["Notifier"]
 
 
@@ -102,7 +104,7 @@ class Notifier(abc.ABC):
                 "failure",
                 f"Flowmancer job {result.job}: FAILURE",
                 f"Job {result.job!r} failed at {_when(result.ended)} after {took}: "
-                f"{result.exit_code} task(s) did not complete." + _problems(result),
+                f"{plural(result.exit_code, 'task')} did not complete." + _problems(result),
                 details,
             )
 
