@@ -10,6 +10,7 @@ public names (``from flowmancer_exec import Task`` inside flowmancer_exec) is a
 circle through ``__init__``.
 
     python scripts/check_layers.py        # exit 1, naming each circle and each wrong-way import
+    python scripts/check_layers.py ROOT   # the same for the packages/*/src under ROOT
 """
 
 from __future__ import annotations
@@ -32,10 +33,10 @@ ALLOWED = {
 }
 
 
-def modules() -> dict[str, Path]:
+def modules(root: Path = ROOT) -> dict[str, Path]:
     """Every module of the five packages, by dotted name."""
     found: dict[str, Path] = {}
-    for source in sorted(ROOT.glob("packages/*/src")):
+    for source in sorted(root.glob("packages/*/src")):
         for path in sorted(source.rglob("*.py")):
             parts = list(path.relative_to(source).with_suffix("").parts)
             if parts[-1] == "__init__":
@@ -97,32 +98,39 @@ def circles(graph: dict[str, set[str]]) -> list[list[str]]:
     return []
 
 
-def problems() -> list[str]:
+def problems(root: Path = ROOT) -> list[str]:
     """Each circle and each import against the packages' direction, as a line to print."""
-    known = modules()
+    known = modules(root)
     graph = {name: imported_by(name, path, known) for name, path in known.items()}
     said: list[str] = []
     for name, targets in sorted(graph.items()):
         top = name.partition(".")[0]
         for target in sorted(targets):
             other = target.partition(".")[0]
-            if other != top and other not in ALLOWED[top]:
-                where = known[name].relative_to(ROOT)
+            if other != top and other not in ALLOWED.get(top, ()):
+                where = known[name].relative_to(root)
                 said.append(f"{where}: {top} must not import {other} (imports {target})")
     for group in circles(graph):
         said.append("import circle: " + " -> ".join(group))
     return said
 
 
-def main() -> int:
-    found = problems()
+def main(argv: list[str]) -> int:
+    if len(argv) > 1 or (argv and argv[0].startswith("-")):
+        print("usage: python scripts/check_layers.py [ROOT]", file=sys.stderr)
+        return 2
+    root = Path(argv[0]).resolve() if argv else ROOT
+    if not any(root.glob("packages/*/src")):
+        print(f"check_layers: no packages/*/src under {root}", file=sys.stderr)
+        return 2
+    found = problems(root)
     for line in found:
         print(line, file=sys.stderr)
     if found:
         return 1
-    print(f"layers ok: {len(modules())} modules, no circle, packages depend one way")
+    print(f"layers ok: {len(modules(root))} modules, no circle, packages depend one way")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

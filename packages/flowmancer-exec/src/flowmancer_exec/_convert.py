@@ -2,7 +2,8 @@
 mismatch with its place.
 
 Scalars, enums, literals, paths and unions are here; containers, dataclasses, TypedDicts and
-models in ``_shapes``; the scalar rules themselves in ``_scalars`` and ``_temporal``.
+models in ``_shapes`` (handed ``convert`` for their items); the words and modes both use in
+``_described``; the scalar rules themselves in ``_scalars`` and ``_temporal``.
 
 Every conversion runs in a mode: ``LAX`` (the default: pydantic's lax conversions), ``STRICT``
 (what pydantic's strict mode accepts) or ``EXACT`` (the value already is of the type). A union
@@ -14,7 +15,6 @@ first.
 from __future__ import annotations
 
 import enum
-import os
 import types
 import typing
 from collections.abc import Mapping
@@ -22,55 +22,23 @@ from pathlib import PurePath
 from typing import Any, Union
 
 from . import _shapes
+from ._described import EXACT, LAX, STRICT, describe, fail, hints, shown, type_name
 from ._errors import Problem
 from ._scalars import BAD as _BAD
 from ._scalars import SIMPLE as _SIMPLE
 from ._scalars import lazy as _lazy
 
-__all__ = ["EXACT", "LAX", "STRICT", "convert", "describe", "hints", "shown", "type_name"]
-
-EXACT, STRICT, LAX = 0, 1, 2
-_DESCRIBED = {
-    ("datetime", "datetime"): "datetime (ISO 8601 or Unix time)",
-    ("datetime", "date"): "date (YYYY-MM-DD)",
-    ("datetime", "time"): "time (HH:MM[:SS])",
-    ("datetime", "timedelta"): "duration (seconds, [D days,] HH:MM:SS or ISO 8601 like PT1H)",
-    ("decimal", "Decimal"): "decimal number",
-}
-
-
-def shown(value: Any) -> str:
-    """``repr(value)``, cut to 60 characters."""
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def type_name(tp: Any) -> str:
-    """A type's name as written in code."""
-    return getattr(tp, "__qualname__", None) or getattr(tp, "__name__", None) or str(tp)
-
-
-def describe(tp: Any) -> str:
-    """A type as a person reads it: ``list of int``, ``int or None``, ``one of 'a', 'b'``."""
-    origin = typing.get_origin(tp)
-    args = typing.get_args(tp)
-    if tp is Any or tp is object:
-        return "anything"
-    if tp is type(None) or tp is None:
-        return "None"
-    if origin is typing.Annotated:
-        return describe(args[0])
-    if origin is Union or origin is types.UnionType:
-        return " or ".join(describe(a) for a in args)
-    if origin is typing.Literal:
-        return "one of " + ", ".join(repr(a) for a in args)
-    if isinstance(tp, type) and issubclass(tp, enum.Enum):
-        return "one of " + ", ".join(repr(m.value) for m in tp) + f" ({tp.__name__})"
-    if (isinstance(tp, type) and issubclass(tp, PurePath)) or (origin or tp) is os.PathLike:
-        return "path"
-    if isinstance(tp, type) and (tp.__module__, tp.__qualname__) in _DESCRIBED:
-        return _DESCRIBED[tp.__module__, tp.__qualname__]
-    return _shapes.describe(tp, origin, args) or type_name(origin or tp)
+__all__ = [
+    "EXACT",
+    "LAX",
+    "STRICT",
+    "convert",
+    "describe",
+    "fail",
+    "hints",
+    "shown",
+    "type_name",
+]
 
 
 def convert(value: Any, tp: Any, place: str, problems: list[Problem], mode: int = LAX) -> Any:
@@ -85,7 +53,9 @@ def convert(value: Any, tp: Any, place: str, problems: list[Problem], mode: int 
     if origin is typing.Literal:
         return _literal(value, typing.get_args(tp), tp, place, problems, mode)
     if origin is not None:
-        return _shapes.generic(value, origin, typing.get_args(tp), tp, place, problems, mode)
+        return _shapes.generic(
+            value, origin, typing.get_args(tp), tp, place, problems, mode, convert
+        )
     if tp is None or tp is type(None):
         return None if value is None else fail(tp, value, place, problems)
     supertype = getattr(tp, "__supertype__", None)  # typing.NewType
@@ -94,7 +64,7 @@ def convert(value: Any, tp: Any, place: str, problems: list[Problem], mode: int 
     if not isinstance(tp, type):
         return value  # an annotation we cannot check (a string that did not resolve, ...)
     if tp in _shapes.BARE:  # list, dict, tuple, ... without item types
-        return _shapes.generic(value, tp, (), tp, place, problems, mode)
+        return _shapes.generic(value, tp, (), tp, place, problems, mode, convert)
     simple = _SIMPLE.get(tp) or _lazy(tp)
     if simple is not None:
         if type(value) is tp:
@@ -109,13 +79,7 @@ def convert(value: Any, tp: Any, place: str, problems: list[Problem], mode: int 
         if mode == LAX and isinstance(value, (str, PurePath)):
             return tp(value)
         return fail(tp, value, place, problems)
-    return _shapes.other(value, tp, place, problems, mode)
-
-
-def fail(tp: Any, value: Any, place: str, problems: list[Problem]) -> Any:
-    """Record that ``value`` is not a ``tp``; returns the sentinel for "not converted"."""
-    problems.append(Problem(place, f"expected {describe(tp)}, got {shown(value)}"))
-    return _BAD
+    return _shapes.other(value, tp, place, problems, mode, convert)
 
 
 def _enum(value: Any, tp: Any, place: str, problems: list[Problem], mode: int) -> Any:
@@ -187,14 +151,3 @@ def _takes(value: Any, tp: Any, place: str, mode: int) -> bool:
     attempt: list[Problem] = []
     convert(value, tp, place, attempt, mode)
     return not attempt
-
-
-def hints(owner: Any, place: str, problems: list[Problem]) -> dict[str, Any] | None:
-    """``owner``'s resolved annotations, or None after recording why they cannot be read."""
-    try:
-        return typing.get_type_hints(owner, include_extras=True)
-    except Exception as error:  # an annotation that names something not importable
-        problems.append(
-            Problem(place, f"cannot read the annotations of {type_name(owner)}: {error}")
-        )
-        return None

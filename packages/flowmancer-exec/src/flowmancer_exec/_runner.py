@@ -15,6 +15,7 @@ from ._errors import JobError, Problem
 from ._interface import CheckpointStore, Executor, Observer
 from ._job import PreparedJob, TaskSpec, prepare
 from ._records import RunResult
+from ._run_settings import RunSettings
 from ._run_state import RunState
 from ._shared import CONFLICT_MODES
 
@@ -143,8 +144,20 @@ class Runner:
         results: Mapping[str, Any] | None = None,
     ) -> RunResult:
         """``run()`` for callers already inside an event loop."""
+        settings = RunSettings(
+            self.job,
+            self.prepared,
+            self.executor,
+            self.max_concurrency,
+            self.pools,
+            self.observers,
+            self.checkpoint,
+            self.handle_signals,
+            self.finally_grace_period,
+            self.shared_dict_conflicts,
+        )
         state = RunState(
-            self, run_id or new_run_id(), completed, skipped, restarted, shared_dict, results
+            settings, run_id or new_run_id(), completed, skipped, restarted, shared_dict, results
         )
         self._state = state
         try:

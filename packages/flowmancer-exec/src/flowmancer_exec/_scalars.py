@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import math
 import re
-import sys
 from collections.abc import Callable
 from typing import Any
 
+from ._scalar_base import BAD, decimal_of, text_of
+
 __all__ = ["BAD", "SIMPLE", "decimal_of", "lazy", "text_of"]
 
-BAD: Any = object()  # returned by a converter that cannot convert its value
 # Lowercased, as pydantic compares them; no surrounding spaces.
 _TRUE = frozenset({"1", "on", "t", "true", "y", "yes"})
 _FALSE = frozenset({"0", "off", "f", "false", "n", "no"})
@@ -25,24 +25,6 @@ _INT_TEXT = re.compile(r"[+-]?[0-9]+(?:_[0-9]+)*(?:\.0+)?")
 _INT64 = 2**63
 
 Converter = Callable[[Any, bool], Any]
-
-
-def text_of(value: Any) -> str | None:
-    """``value`` as text when it is text, or bytes that are UTF-8; else None."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, (bytes, bytearray)):
-        try:
-            return bytes(value).decode()
-        except UnicodeDecodeError:
-            return None
-    return None
-
-
-def decimal_of(value: Any) -> Any:
-    """A ``decimal.Decimal`` as itself, anything else None (without importing decimal)."""
-    module = sys.modules.get("decimal")
-    return value if module is not None and isinstance(value, module.Decimal) else None
 
 
 def _to_str(value: Any, strict: bool) -> Any:

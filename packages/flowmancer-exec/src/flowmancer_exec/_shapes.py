@@ -10,27 +10,32 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import sys
 import typing
-from collections.abc import Callable, Mapping, MutableMapping, MutableSequence, Sequence
+from collections.abc import Callable, Mapping, MutableSequence, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any
 
-from . import _convert
+from ._described import (
+    EXACT,
+    LAX,
+    MAPPINGS,
+    SEQUENCES,
+    SETS,
+    describe,
+    fail,
+    hints,
+    is_typeddict,
+    shown,
+    type_name,
+)
 from ._errors import Problem
 from ._scalars import BAD
 
-__all__ = ["BARE", "describe", "field_names", "generic", "other"]
+__all__ = ["BARE", "Convert", "field_names", "generic", "other"]
 
-
-def is_typeddict(tp: Any) -> bool:
-    """Whether ``tp`` is a TypedDict, made with ``typing``'s or ``typing_extensions``'s (whose
-    own test is asked only when it is imported: a class made with it imported it first, and
-    importing it took longer than the rest of a one-task job's parameter checks)."""
-    if typing.is_typeddict(tp):
-        return True
-    extensions = sys.modules.get("typing_extensions")
-    return extensions is not None and bool(extensions.is_typeddict(tp))
+#: ``_convert.convert``, handed in: the items of a collection and the fields of a record are
+#: converted by it in turn (so this module does not import the one that imports it).
+Convert = Callable[[Any, Any, str, list[Problem], int], Any]
 
 
 _LISTS: tuple[type, ...] = (
@@ -42,26 +47,8 @@ _LISTS: tuple[type, ...] = (
     type({}.keys()),
     type({}.values()),
 )
-_SEQUENCES = (list, Sequence, MutableSequence)
-_SETS = (set, frozenset, AbstractSet)
-_MAPPINGS = (dict, Mapping, MutableMapping)
 #: Collection types written without their item types (``tuple``, ``dict``, ``Sequence``).
-BARE = frozenset({*_SEQUENCES, *_SETS, *_MAPPINGS, tuple, collections.deque})
-
-
-def describe(tp: Any, origin: Any, args: tuple[Any, ...]) -> str | None:
-    """The words for a collection or record type; None for other types."""
-    if origin in (*_SEQUENCES, *_SETS, collections.deque) and args:
-        return f"{_convert.type_name(origin)} of {_convert.describe(args[0])}"
-    if origin is tuple and args:
-        if len(args) == 2 and args[1] is Ellipsis:
-            return f"tuple of {_convert.describe(args[0])}"
-        return "tuple of (" + ", ".join(_convert.describe(a) for a in args) + ")"
-    if origin in _MAPPINGS and args:
-        return f"mapping of {_convert.describe(args[0])} to {_convert.describe(args[1])}"
-    if dataclasses.is_dataclass(tp) or is_typeddict(tp):
-        return f"mapping for {_convert.type_name(tp)}"
-    return None
+BARE = frozenset({*SEQUENCES, *SETS, *MAPPINGS, tuple, collections.deque})
 
 
 def generic(
@@ -72,41 +59,42 @@ def generic(
     place: str,
     problems: list[Problem],
     mode: int,
+    convert: Convert,
 ) -> Any:
     """``value`` as ``origin[args]`` (a collection, ``type[X]``, or a user's generic class)."""
     if origin in BARE:
         made = _made_as(value, origin, mode)
         if made is None:
-            return _convert.fail(tp, value, place, problems)
-        if origin in _MAPPINGS:
-            return _mapping(value, args, place, problems, mode)
-        return _items(value, made, origin is tuple, args, tp, place, problems, mode)
+            return fail(tp, value, place, problems)
+        if origin in MAPPINGS:
+            return _mapping(value, args, place, problems, mode, convert)
+        return _items(value, made, origin is tuple, args, tp, place, problems, mode, convert)
     if origin is type:
         wanted = args[0] if args and isinstance(args[0], type) else object
         if isinstance(value, type) and issubclass(value, wanted):
             return value
-        return _convert.fail(tp, value, place, problems)
+        return fail(tp, value, place, problems)
     # Another generic class (a user's Generic[T], say): check the class, not the parameters.
     if isinstance(origin, type) and isinstance(value, origin):
         return value
-    return _convert.fail(tp, value, place, problems)
+    return fail(tp, value, place, problems)
 
 
 def _made_as(value: Any, origin: Any, mode: int) -> Callable[[list[Any]], Any] | None:
     """What to build the converted items into, or None when ``value`` cannot be one."""
-    if origin in _MAPPINGS:
+    if origin in MAPPINGS:
         exact = type(value) is dict
-        fits = exact if mode != _convert.LAX else isinstance(value, Mapping)
+        fits = exact if mode != LAX else isinstance(value, Mapping)
         return dict if fits else None
     if origin in (Sequence, MutableSequence):
         own = type(value) if type(value) in (list, tuple, collections.deque) else None
-        if mode != _convert.LAX:
+        if mode != LAX:
             return list if own is list else None
         return own
     own_type = {AbstractSet: set, MutableSequence: list}.get(origin, origin)
     if type(value) is own_type:
         return own_type
-    if mode != _convert.LAX or not isinstance(value, _LISTS):
+    if mode != LAX or not isinstance(value, _LISTS):
         return None
     return own_type  # type: ignore[no-any-return]
 
@@ -120,6 +108,7 @@ def _items(
     place: str,
     problems: list[Problem],
     mode: int,
+    convert: Convert,
 ) -> Any:
     items = list(value)
     if is_tuple and args and not (len(args) == 2 and args[1] is Ellipsis):
@@ -129,7 +118,7 @@ def _items(
             problems.append(
                 Problem(
                     place,
-                    f"expected {len(args)} items ({_convert.describe(tp)}), got {len(items)}",
+                    f"expected {len(args)} items ({describe(tp)}), got {len(items)}",
                 )
             )
             return BAD
@@ -138,44 +127,49 @@ def _items(
         item_types = [args[0] if args else Any] * len(items)
     before = len(problems)
     converted = [
-        _convert.convert(item, item_tp, f"{place}[{i}]", problems, mode)
+        convert(item, item_tp, f"{place}[{i}]", problems, mode)
         for i, (item, item_tp) in enumerate(zip(items, item_types, strict=True))
     ]
     return BAD if len(problems) > before else made(converted)
 
 
 def _mapping(
-    value: Mapping[Any, Any], args: tuple[Any, ...], place: str, problems: list[Problem], mode: int
+    value: Mapping[Any, Any],
+    args: tuple[Any, ...],
+    place: str,
+    problems: list[Problem],
+    mode: int,
+    convert: Convert,
 ) -> Any:
     key_tp, value_tp = args if len(args) == 2 else (Any, Any)
     before = len(problems)
     out = {}
     for key, item in value.items():
-        new_key = _convert.convert(
-            key, key_tp, f"{place} key {_convert.shown(key)}", problems, mode
-        )
-        out[new_key] = _convert.convert(item, value_tp, f"{place}.{key}", problems, mode)
+        new_key = convert(key, key_tp, f"{place} key {shown(key)}", problems, mode)
+        out[new_key] = convert(item, value_tp, f"{place}.{key}", problems, mode)
     return BAD if len(problems) > before else out
 
 
-def other(value: Any, tp: type, place: str, problems: list[Problem], mode: int) -> Any:
+def other(
+    value: Any, tp: type, place: str, problems: list[Problem], mode: int, convert: Convert
+) -> Any:
     """``value`` as a dataclass, TypedDict, model or any other class ``tp``."""
     if dataclasses.is_dataclass(tp):
         if isinstance(value, tp):
             return value
-        return _dataclass(value, tp, place, problems, mode)
+        return _dataclass(value, tp, place, problems, mode, convert)
     if is_typeddict(tp):
-        return _typed_dict(value, tp, place, problems, mode)
+        return _typed_dict(value, tp, place, problems, mode, convert)
     model_validate = getattr(tp, "model_validate", None)
     if callable(model_validate):
         if isinstance(value, tp):
             return value
-        if mode != _convert.LAX:
-            return _convert.fail(tp, value, place, problems)
+        if mode != LAX:
+            return fail(tp, value, place, problems)
         return _model(value, tp, model_validate, place, problems)
     if isinstance(value, tp):
         return value
-    return _convert.fail(tp, value, place, problems)
+    return fail(tp, value, place, problems)
 
 
 def field_names(tp: Any) -> frozenset[str]:
@@ -195,22 +189,19 @@ def _fields(
     place: str,
     problems: list[Problem],
     mode: int,
+    convert: Convert,
 ) -> dict[str, Any] | None:
     """Convert a mapping field by field: ``fields`` maps name -> (type, required)."""
-    if not isinstance(value, Mapping) or (mode != _convert.LAX and type(value) is not dict):
-        problems.append(
-            Problem(place, f"expected mapping for {owner}, got {_convert.shown(value)}")
-        )
+    if not isinstance(value, Mapping) or (mode != LAX and type(value) is not dict):
+        problems.append(Problem(place, f"expected mapping for {owner}, got {shown(value)}"))
         return None
     before = len(problems)
     out: dict[str, Any] = {}
     for name, (tp, required) in fields.items():
         if name in value:
-            out[name] = _convert.convert(value[name], tp, f"{place}.{name}", problems, mode)
+            out[name] = convert(value[name], tp, f"{place}.{name}", problems, mode)
         elif required:
-            problems.append(
-                Problem(f"{place}.{name}", f"missing required value ({_convert.describe(tp)})")
-            )
+            problems.append(Problem(f"{place}.{name}", f"missing required value ({describe(tp)})"))
     for name in value:
         if name not in fields:
             known = ", ".join(fields) or "none"
@@ -220,10 +211,12 @@ def _fields(
     return None if len(problems) > before else out
 
 
-def _dataclass(value: Any, tp: Any, place: str, problems: list[Problem], mode: int) -> Any:
-    if mode != _convert.LAX:
-        return _convert.fail(tp, value, place, problems)
-    found = _convert.hints(tp, place, problems)
+def _dataclass(
+    value: Any, tp: Any, place: str, problems: list[Problem], mode: int, convert: Convert
+) -> Any:
+    if mode != LAX:
+        return fail(tp, value, place, problems)
+    found = hints(tp, place, problems)
     if found is None:
         return BAD
     fields = {
@@ -234,25 +227,27 @@ def _dataclass(value: Any, tp: Any, place: str, problems: list[Problem], mode: i
         for f in dataclasses.fields(tp)
         if f.init
     }
-    converted = _fields(value, fields, _convert.type_name(tp), place, problems, mode)
+    converted = _fields(value, fields, type_name(tp), place, problems, mode, convert)
     if converted is None:
         return BAD
     try:
         return tp(**converted)
     except Exception as error:  # its __post_init__ refused the values
-        problems.append(Problem(place, f"not a valid {_convert.type_name(tp)}: {error}"))
+        problems.append(Problem(place, f"not a valid {type_name(tp)}: {error}"))
         return BAD
 
 
-def _typed_dict(value: Any, tp: Any, place: str, problems: list[Problem], mode: int) -> Any:
-    if mode == _convert.EXACT:  # a dict is only strictly a TypedDict, as in pydantic
-        return _convert.fail(tp, value, place, problems)
-    found = _convert.hints(tp, place, problems)
+def _typed_dict(
+    value: Any, tp: Any, place: str, problems: list[Problem], mode: int, convert: Convert
+) -> Any:
+    if mode == EXACT:  # a dict is only strictly a TypedDict, as in pydantic
+        return fail(tp, value, place, problems)
+    found = hints(tp, place, problems)
     if found is None:
         return BAD
     required = getattr(tp, "__required_keys__", frozenset(found))
     fields = {name: (_strip_required(h), name in required) for name, h in found.items()}
-    converted = _fields(value, fields, _convert.type_name(tp), place, problems, mode)
+    converted = _fields(value, fields, type_name(tp), place, problems, mode, convert)
     return BAD if converted is None else converted
 
 
@@ -274,10 +269,10 @@ def _model(
         if isinstance(details, list) and details:  # pydantic's ValidationError
             for detail in details:
                 loc = ".".join(str(part) for part in detail.get("loc", ()))
-                got = f", got {_convert.shown(detail['input'])}" if "input" in detail else ""
+                got = f", got {shown(detail['input'])}" if "input" in detail else ""
                 problems.append(
                     Problem(f"{place}.{loc}" if loc else place, f"{detail.get('msg', error)}{got}")
                 )
         else:
-            problems.append(Problem(place, f"not a valid {_convert.type_name(tp)}: {error}"))
+            problems.append(Problem(place, f"not a valid {type_name(tp)}: {error}"))
         return BAD

@@ -19,7 +19,7 @@ import math
 import re
 from typing import Any
 
-from ._scalars import BAD, decimal_of, text_of
+from ._scalar_base import BAD, decimal_of, text_of
 
 __all__ = ["to_date", "to_datetime", "to_time", "to_timedelta"]
 

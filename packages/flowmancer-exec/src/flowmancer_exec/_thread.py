@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
-import ctypes
 import queue
 import sys
 import threading
@@ -41,6 +40,7 @@ from ._lifecycle import (
 )
 from ._started import run_started
 from ._task import TaskLogger, TaskMetadata
+from ._thread_raise import raise_in
 
 __all__ = ["ThreadExecutor"]
 
@@ -120,7 +120,7 @@ class _Job:
                 return "cancelled"
             self.stop_sent = True
             if not self.shield.up:
-                _raise_in(self.thread, StopRequested)
+                raise_in(self.thread, StopRequested)
                 if self.awaiter is not None:
                     # An async hook's thread waits in the loop's selector, in C code, where
                     # the exception is not seen until the loop wakes up.
@@ -131,7 +131,12 @@ class _Job:
 class _Workers:
     """Threads that stay for the whole run: starting a thread per attempt costs more than a
     no-op task. The runner enforces concurrency, so a job always finds an idle thread or a new
-    one is made."""
+    one is made.
+
+    Measured (2026-12-08, Python 3.11, 2 cores, loaded: load average 8-11; 5000 hand-offs, 3
+    runs): a new thread started and seen to run, 278 us median (157-313); the same job handed to
+    a waiting thread through a SimpleQueue, 17 us (17-24). The thread chain's whole attempt
+    costs about 100 us (``hatch run bench:exec``)."""
 
     def __init__(self) -> None:
         self.jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
@@ -405,18 +410,4 @@ def _run(attempt: Attempt, post: Any, shield: Shield, awaiter: Awaiter | None) -
         updates,
         deleted,
         outcome.value,
-    )
-
-
-def _raise_in(thread: threading.Thread, exception: type[BaseException]) -> None:
-    """Raise ``exception`` in ``thread`` at its next Python instruction.
-
-    Never called with NULL to take a request back: on Python 3.11 that leaves the interpreter's
-    "async exception pending" flag set with no thread to clear it, which starves the event loop
-    whenever a trace or profile function is active (coverage, debuggers, cProfile).
-    """
-    if thread.ident is None or not thread.is_alive():
-        return
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(
-        ctypes.c_ulong(thread.ident), ctypes.py_object(exception)
     )

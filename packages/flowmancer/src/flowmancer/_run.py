@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Any
 from . import _unfinished
 from ._collector import collecting_from_the_run
 from ._discover import discover, discovery_error, not_registered
-from ._driver import Stop, matrix_place, place_problems
 from ._jobfile._gc import collector_paused
 from ._jobfile._problems import Mark, Problem, Problems, file_of
 from ._jobfile._schema import JobDefinition
+from ._placing import matrix_place, place_problems
 from ._plugins import build_checkpointer, build_extensions, build_loggers
 from .exceptions import USAGE, CheckpointInvalidError, TaskValidationError
+from .exceptions import CannotStartError as Stop
 
 if TYPE_CHECKING:
     from flowmancer_checkpoint import Checkpointer, ResumePlan
