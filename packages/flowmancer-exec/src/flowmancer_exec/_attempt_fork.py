@@ -27,12 +27,15 @@ class Forked(NamedTuple):
     err: int
 
 
-def fork_attempt(attempt: Attempt, load: Load | None = None, keep: tuple[int, ...] = ()) -> Forked:
+def fork_attempt(
+    attempt: Attempt, load: Load | None = None, keep: tuple[int, ...] = (), yield_cpu: bool = True
+) -> Forked:
     """Fork a child that runs ``attempt`` (see ``child_main``) and return at once.
 
     The child dies with this process (where the system can say so) and is in a process group of
     its own. ``keep``: descriptors of this process the child closes first (a fork server's
-    socket, say). Nothing is left open or running when this raises.
+    socket, say). ``yield_cpu``: give the child the CPU at once (not in a fork server, whose
+    answer to the driver comes first). Nothing is left open or running when this raises.
     """
     fds: list[int] = []
     pid = 0
@@ -63,9 +66,10 @@ def fork_attempt(attempt: Attempt, load: Load | None = None, keep: tuple[int, ..
                 os.setpgid(pid, pid)  # the child does it too; whoever is first wins the race
         finally:
             c_sigmask(signal.SIG_SETMASK, blocked)
-        # Let the child have the CPU now: on a busy machine it would otherwise wait for the
-        # parent's bookkeeping, which is not on anyone's critical path.
-        os.sched_yield()
+        if yield_cpu:
+            # Let the child have the CPU now: on a busy machine it would otherwise wait for
+            # the parent's bookkeeping, which is not on anyone's critical path.
+            os.sched_yield()
         for fd in (channel_w, out_w, err_w):
             os.close(fd)
             fds.remove(fd)

@@ -22,6 +22,7 @@ from ._attempt_group import GroupStop, end_group, group_alive
 from ._attempt_output import AttemptOutput
 from ._attempt_result import result_of
 from ._child import Load
+from ._fork_client import current_server
 from ._interface import Attempt, AttemptResult, Emit
 from ._started import run_started
 
@@ -34,14 +35,19 @@ class ProcessExecutor:
     Args:
         grace_period: seconds an attempt told to stop (timeout, abort) has to run ``on_abort``
             and exit before its process group is killed.
+        fork_server: have the fork server the driver started (``Flowmancer.start()``, on
+            Linux) fork the attempts, which is faster than forking the grown driver; False:
+            always fork from this process. ``FLOWMANCER_FORK_SERVER=0`` turns the server off
+            for a whole run. Attempts it cannot start are forked here (see ``_fork_client``).
     """
 
     name = "process"
 
-    def __init__(self, grace_period: float = 5.0) -> None:
+    def __init__(self, grace_period: float = 5.0, fork_server: bool = True) -> None:
         if not hasattr(os, "fork"):
             raise RuntimeError("ProcessExecutor needs os.fork(); use ThreadExecutor here")
         self.grace_period = grace_period
+        self.fork_server = fork_server
         self._collecting: set[asyncio.Future[None]] = set()
 
     async def start(self) -> None:
@@ -55,6 +61,9 @@ class ProcessExecutor:
             tasks = list(self._collecting)
             self._collecting.clear()
             await asyncio.gather(*tasks, return_exceptions=True)
+        server = current_server()
+        if server is not None:
+            server.detach()
 
     async def run_attempt(self, attempt: Attempt, emit: Emit) -> AttemptResult:
         """Fork, run the lifecycle in the child, stream its output, read how it ended."""
@@ -75,13 +84,25 @@ class ProcessExecutor:
         it, so the next attempt can be forked from there. ``load``: see ``child_main``.
         """
         loop = asyncio.get_running_loop()
-        forked = fork_attempt(attempt, load)
+        server = current_server() if self.fork_server else None
+        forked = None
+        if server is not None and load is None:
+            server.attach(loop)
+            forked = server.fork(attempt)
+        by_server = forked is not None
+        if forked is None:
+            # The driver's own fork path (see _fork_client for when the server cannot serve).
+            keep = (server.sock.fileno(),) if server is not None and server.alive else ()
+            forked = fork_attempt(attempt, load, keep)
         watch = _Watch(loop, attempt, emit, forked.pid, self.grace_period, done)
         try:
             watch.output = AttemptOutput(
                 loop, attempt, emit, forked.channel, forked.out, forked.err, watch.reported
             )
-            ChildExit(loop, forked.pid, watch.exited)
+            if server is not None and by_server:
+                server.watch_exit(forked.pid, watch.exited)
+            else:
+                ChildExit(loop, forked.pid, watch.exited)
         except BaseException:
             _abandon(loop, forked)
             raise

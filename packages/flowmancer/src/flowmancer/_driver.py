@@ -182,9 +182,14 @@ class Flowmancer:
         self._root = root
         args.caller = str(caller)  # where the command was given (the run record says it)
         json_lines = getattr(args, "log_format", None) == "json"
+        # The fork server, forked now while the driver is small (see flowmancer_exec's README).
+        from flowmancer_exec._fork_client import fork_server_for_run
+
+        forks = args.executor in (None, "process") and not getattr(args, "dask_address", None)
         with (
             json_stderr(json_lines),
             _inside(self._root),
+            fork_server_for_run(forks and not getattr(args, "dry_run", False)),
             deferring_collection(),
             quiet_on_the_way_out(),
         ):
