@@ -182,19 +182,19 @@ class Flowmancer:
         self._root = root
         args.caller = str(caller)  # where the command was given (the run record says it)
         json_lines = getattr(args, "log_format", None) == "json"
-        # The fork server, forked now while the driver is small (see flowmancer_exec's README).
-        from flowmancer_exec._fork_client import fork_server_for_run
-
-        forks = args.executor in (None, "process") and not getattr(args, "dask_address", None)
         with (
             json_stderr(json_lines),
             _inside(self._root),
-            fork_server_for_run(forks and not getattr(args, "dry_run", False)),
             deferring_collection(),
             quiet_on_the_way_out(),
         ):
             try:
-                return self._start(args, caller, default_jobdef_path, default_jobdef_type)
+                # The fork server, forked now while the driver is small (flowmancer_exec's
+                # README: how an attempt is started); a stop meanwhile is an interruption.
+                from flowmancer_exec._fork_client import fork_server_for_run
+
+                with fork_server_for_run(_forks(args)):
+                    return self._start(args, caller, default_jobdef_path, default_jobdef_type)
             except Stop as stop:
                 if raise_exception_on_failure:
                     raise
@@ -334,6 +334,13 @@ def _shown(path: Path, caller: Path) -> str:
         return str(path.relative_to(caller))
     except ValueError:
         return str(path)
+
+
+def _forks(args: argparse.Namespace) -> bool:
+    """Whether this run may fork attempts (so a fork server is worth starting)."""
+    if args.executor not in (None, "process") or getattr(args, "dask_address", None):
+        return False
+    return not getattr(args, "dry_run", False)
 
 
 def _interrupted() -> int:
