@@ -24,8 +24,8 @@ bytecode first, as an installed package is (0.12.4's is, in its venv).
 
 Targets (issues 3 and 21): process chain at least 5x faster than 0.12.4 and within 1.5x of the
 bare fork+wait floor from a small process per task (the fork server's aim; the chain is also run
-with ``FLOWMANCER_FORK_SERVER=0``, every attempt forked by the driver, to show what the server
-changes); thread chain under 0.2 ms per task including start-up (wall / tasks).
+with ``FLOWMANCER_FORK_SERVER=1``, every attempt forked by the fork server, to show what the
+server changes); thread chain under 0.2 ms per task including start-up (wall / tasks).
 
     python benchmarks/exec_runner.py [--tasks 1000] [--repeat 3] [--skip-012] [--no-api] [--check]
 """
@@ -246,14 +246,14 @@ def main() -> int:
             add("floor", float(out) / n)
             _, out = wall([py, "small_floor.py", str(n)], ours_dir)
             add("small floor", float(out) / n)
-            # The same chain with every attempt forked by the driver (no fork server).
-            os.environ["FLOWMANCER_FORK_SERVER"] = "0"
+            # The same chain with the fork server (FLOWMANCER_FORK_SERVER=1; off by default).
+            os.environ["FLOWMANCER_FORK_SERVER"] = "1"
             try:
                 elapsed, took = driver(py, ours_dir, f"chain-{n}.yaml")
             finally:
                 del os.environ["FLOWMANCER_FORK_SERVER"]
-            add("chain no-server wall", elapsed)
-            add("chain no-server run", took)
+            add("chain server wall", elapsed)
+            add("chain server run", took)
             for shape in ("chain", "fanout"):
                 elapsed, took = driver(py, ours_dir, f"{shape}-{n}.yaml")
                 add(f"{shape} wall", elapsed)
@@ -313,7 +313,7 @@ def main() -> int:
         f"process {spread(small, 1000, '.3f')} ms/task"
     )
     olds = m.get("chain old")
-    for key, title in (("chain", "ours (fork server)"), ("chain no-server", "ours (driver forks)")):
+    for key, title in (("chain", "ours (driver forks)"), ("chain server", "ours (fork server)")):
         walls, runs = m[f"{key} wall"], m[f"{key} run"]
         line = (
             f"  {title:22} wall {spread(walls, 1000 / n, '.3f')} ms/task, run "

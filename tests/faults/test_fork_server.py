@@ -1,7 +1,8 @@
 """The fork server (flowmancer_exec._fork_server) keeps every guarantee of the process executor.
 
-Each test runs the real driver as a process, once with the fork server (the default on Linux)
-and once with ``FLOWMANCER_FORK_SERVER=0`` (every attempt forked by the driver itself), and
+Each test runs the real driver as a process, once with the fork server
+(``FLOWMANCER_FORK_SERVER=1``) and once without (``=0``, the default: every attempt forked by the
+driver itself), and
 checks which process forked each attempt: a task writes its parent's pid, which is the driver's
 own on the fork path and the server's (a child of the driver) with it.
 """
@@ -312,8 +313,11 @@ def test_big_output_is_captured_whole(
     assert_none_left(tag)
 
 
-def test_a_task_class_in_the_driver_script_is_forked_by_the_driver(tmp_path: Path) -> None:
+def test_a_task_class_in_the_driver_script_is_forked_by_the_driver(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The server cannot import ``__main__``'s classes: the driver forks those itself."""
+    monkeypatch.setenv("FLOWMANCER_FORK_SERVER", "1")
     main = MAIN.replace(
         "if __name__",
         "from flowmancer import Task, task\n\n"

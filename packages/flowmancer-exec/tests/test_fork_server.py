@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from exec_tasks import Parent
 
 from flowmancer_exec import ProcessExecutor, Runner, TaskSpec
@@ -33,6 +34,12 @@ def _gone(pid: int) -> bool:
         return True
 
 
+@pytest.fixture
+def asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLOWMANCER_FORK_SERVER", "1")
+
+
+@pytest.mark.usefixtures("asked_for")
 def test_attempts_are_forked_by_the_server_once_it_has_their_module(tmp_path: Path) -> None:
     with fork_server_for_run() as server:
         assert server is not None
@@ -49,12 +56,19 @@ def test_attempts_are_forked_by_the_server_once_it_has_their_module(tmp_path: Pa
     assert _gone(server_pid)
 
 
+@pytest.mark.usefixtures("asked_for")
 def test_switched_off_the_driver_forks_every_attempt(tmp_path: Path) -> None:
     with fork_server_for_run() as server:
         assert server is not None
         result = Runner(_chain(tmp_path, 6), executor=ProcessExecutor(fork_server=False)).run()
     assert result.exit_code == 0
     assert set(_parents(tmp_path, 6)) == {os.getpid()}
+
+
+def test_not_asked_for_no_server_is_started(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FLOWMANCER_FORK_SERVER", raising=False)
+    with fork_server_for_run() as server:
+        assert server is None
 
 
 def test_without_a_server_the_driver_forks_every_attempt(tmp_path: Path) -> None:

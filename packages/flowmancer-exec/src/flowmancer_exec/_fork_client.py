@@ -263,8 +263,9 @@ def current_server() -> ForkServer | None:
 def fork_server_for_run(wanted: bool = True) -> Iterator[ForkServer | None]:
     """Start the fork server now (before the driver grows) and end it when the block ends.
 
-    Nothing is started when ``wanted`` is false, when the server is not wanted here (see
-    ``server_wanted``) or when one is already running (a driver started inside a run).
+    Nothing is started when ``wanted`` is false, when the server is not asked for or cannot
+    work here (see ``server_wanted``) or when one is already running (a driver started inside
+    a run).
     """
     if not wanted or _current or not server_wanted():
         yield None

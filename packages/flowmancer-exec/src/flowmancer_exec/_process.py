@@ -35,10 +35,10 @@ class ProcessExecutor:
     Args:
         grace_period: seconds an attempt told to stop (timeout, abort) has to run ``on_abort``
             and exit before its process group is killed.
-        fork_server: have the fork server the driver started (``Flowmancer.start()``, on
-            Linux) fork the attempts, which is faster than forking the grown driver; False:
-            always fork from this process. ``FLOWMANCER_FORK_SERVER=0`` turns the server off
-            for a whole run. Attempts it cannot start are forked here (see ``_fork_client``).
+        fork_server: have the fork server the driver started fork the attempts (one is
+            started by ``Flowmancer.start()`` on Linux with ``FLOWMANCER_FORK_SERVER=1`` in the
+            environment); False: always fork from this process. Attempts the server cannot
+            start are forked here (see ``_fork_client``).
     """
 
     name = "process"
