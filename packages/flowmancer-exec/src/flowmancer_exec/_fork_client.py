@@ -110,6 +110,7 @@ class ForkServer:
         if not self.alive:
             return
         self.alive = False
+        loop = self.loop
         self.detach()
         with contextlib.suppress(OSError):
             self.sock.close()
@@ -117,7 +118,11 @@ class ForkServer:
             os.waitpid(self.pid, 0)
         exits, self.exits = self.exits, {}
         for exited in exits.values():
-            exited(_KILLED)
+            # On the loop, not inside whatever noticed (a start of another attempt, say).
+            if loop is not None:
+                loop.call_soon(exited, _KILLED)
+            else:
+                exited(_KILLED)
 
     # -- starting attempts ----------------------------------------------------------------------
 
