@@ -34,6 +34,16 @@ from pathlib import Path
 from flowmancer import Task, task
 
 
+def _driver():
+    # The forked attempt's parent, or its parent's when that is the fork server.
+    parent = os.getppid()
+    with open(f"/proc/{parent}/comm") as f:
+        if f.read().strip() != "flowmancer-fork":
+            return parent
+    with open(f"/proc/{parent}/stat") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[1])
+
+
 @task
 class Mark(Task):
     \"\"\"Writes its name to ran.txt; its flag files make it fail, kill the driver or grow.\"\"\"
@@ -44,7 +54,7 @@ class Mark(Task):
             raise RuntimeError("failing by its flag file")
         if Path(f"kill-{name}").exists():
             time.sleep(0.2)  # let the driver save what finished before (not needed: helps)
-            os.kill(os.getppid(), signal.SIGKILL)
+            os.kill(_driver(), signal.SIGKILL)
             os._exit(3)
         if Path(f"big-{name}").exists():
             if Path(".flowmancer").is_dir():

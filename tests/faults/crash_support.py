@@ -11,6 +11,16 @@ import fcntl, os, signal, threading, time
 from flowmancer import Task, task
 
 
+def _driver():
+    # The forked attempt's parent, or its parent's when that is the fork server.
+    parent = os.getppid()
+    with open(f"/proc/{parent}/comm") as f:
+        if f.read().strip() != "flowmancer-fork":
+            return parent
+    with open(f"/proc/{parent}/stat") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[1])
+
+
 @task
 class Marked(Task):
     folder: str
@@ -50,7 +60,7 @@ class KillsDriverAfterRun(Task):
         open(flag, "w").close()
         # On a worker thread the driver is this process; in a forked child, its parent.
         on_thread = threading.current_thread() is not threading.main_thread()
-        os.kill(os.getpid() if on_thread else os.getppid(), signal.SIGKILL)
+        os.kill(os.getpid() if on_thread else _driver(), signal.SIGKILL)
         time.sleep(5)  # the process executor's child dies with its driver meanwhile
 
 

@@ -348,3 +348,14 @@ def spans(folder: str | Path) -> dict[str, tuple[float, float]]:
         kind, name, when = line.split()
         (starts if kind == "start" else ends)[name] = float(when)
     return {name: (at, ends.get(name, float("inf"))) for name, at in starts.items()}
+
+
+class Parent(Task):
+    """Writes which process forked it (its parent's pid) and passes a count along."""
+
+    folder: str
+
+    def run(self) -> int:
+        mark(self.folder, f"{self.metadata.name}.parent", str(os.getppid()))
+        self.shared_dict[self.metadata.name] = len(self.shared_dict)
+        return len(self.shared_dict)

@@ -230,6 +230,14 @@ class _Recorder:
         entry = TaskEntry(TaskState.COMPLETED, attempt, self.fingerprints.get(task))
         return _Prepared(self, task, attempt, self._head, completion_tail(task, entry).encode())
 
+    def descriptors(self) -> tuple[int, ...]:
+        """The descriptors it writes through (a fork server passes them to the attempt)."""
+        return (self.fd,)
+
+    def rebind(self, fds: tuple[int, ...]) -> None:
+        """Write through ``fds`` (this process's copies of ``descriptors()``) instead."""
+        self.fd = fds[0]
+
     def _write(self, line: str) -> None:
         # One write, as the runner's own lines (see FileCheckpointer._append).
         _write_rest(self.fd, line.encode())
@@ -244,6 +252,14 @@ class _Prepared:
     the line there took ~0.25 ms (about 100 pages), writing this one ~0.07 ms (about 35)."""
 
     __slots__ = ("_attempt", "_head", "_recorder", "_tail", "_task")
+
+    def descriptors(self) -> tuple[int, ...]:
+        """See ``_Recorder.descriptors``."""
+        return self._recorder.descriptors()
+
+    def rebind(self, fds: tuple[int, ...]) -> None:
+        """See ``_Recorder.rebind``."""
+        self._recorder.rebind(fds)
 
     def __init__(self, recorder: _Recorder, task: str, attempt: int, head: bytes, tail: bytes):
         self._recorder = recorder

@@ -7,10 +7,7 @@ the time each line was made); file descriptors 1 and 2 are pipes the runner read
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import faulthandler
-import gc
-import importlib
 import os
 import pickle
 import signal
@@ -19,7 +16,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from ._c_flush import flush_c_stdio
+from ._c_signal import c_sigmask, c_signal
 from ._channel import ChannelWriter, LineWriter
+from ._copy_on_write import freeze_inherited
 from ._interface import Attempt
 from ._lifecycle import (
     EarlyRecord,
@@ -33,25 +33,11 @@ from ._lifecycle import (
 )
 from ._task import TaskLogger, TaskMetadata
 
-__all__ = ["c_sigmask", "child_main"]
-
-
-def _c_signal_functions() -> tuple[Any, Any]:
-    # signal's Python wrappers turn every number they return into a Signals enum member, which
-    # costs more than the call itself and, in a fresh fork, touches (so copies) a few dozen
-    # pages; the C functions take and return plain numbers, which is all we need.
-    try:
-        c = importlib.import_module("_signal")
-        return c.pthread_sigmask, c.signal
-    except (ImportError, AttributeError):  # pragma: no cover - another Python implementation
-        return signal.pthread_sigmask, signal.signal
-
-
-c_sigmask, _set_handler = _c_signal_functions()
+__all__ = ["Load", "child_main"]
 
 
 #: Run in the child before the attempt (see ``child_main``).
-Load = Callable[[], "tuple[Attempt, Callable[[Any], Any]]"]
+Load = Callable[[], "tuple[Attempt, Callable[[Any], Any] | None]"]
 
 
 def child_main(
@@ -70,19 +56,16 @@ def child_main(
     the attempt in as bytes and takes the changes and the result back as bytes.
     """
     code = 0
-    # Copy-on-write: a collection walking every inherited object would copy each page it
-    # touches into this process. Frozen objects are left alone; the task's own are collected.
-    gc.freeze()
+    freeze_inherited()
     channel = ChannelWriter(channel_fd)
     try:
         os.setpgid(0, 0)
         # Leave the runner's signal plumbing behind: its wakeup fd and handlers belong to the
         # runner's event loop, which this process must never touch.
         signal.set_wakeup_fd(-1)
-        # The C functions (see _c_signal_functions).
-        _set_handler(signal.SIGINT, int(signal.SIG_DFL))
-        _set_handler(signal.SIGTERM, _stop_on_sigterm)
-        _set_handler(signal.SIGHUP, _stop_on_sigterm)
+        c_signal(signal.SIGINT, int(signal.SIG_DFL))
+        c_signal(signal.SIGTERM, _stop_on_sigterm)
+        c_signal(signal.SIGHUP, _stop_on_sigterm)
         c_sigmask(signal.SIG_SETMASK, mask)
         os.dup2(out_fd, 1)
         os.dup2(err_fd, 2)
@@ -171,7 +154,8 @@ def _run_in_child(
     early.settle(outcome)
     out.close()
     err.close()
-    _flush_c_stdio()
+    # os._exit skips the C library's exit handlers: printf output still buffered is lost.
+    flush_c_stdio()
     updates, deleted = shared_changes(before, shared)
     head = ("result", outcome.ok, outcome.reason, outcome.error_types, outcome.stopped)
     # ``encode``: what leaves the process (shared_dict changes, the result) as the executor
@@ -207,24 +191,3 @@ def _picklable(value: object, encode: Callable[[Any], Any] | None = None) -> boo
     except Exception:
         return False
     return True
-
-
-def _libc() -> Any:
-    try:
-        return ctypes.CDLL(None, use_errno=True)
-    except OSError:  # pragma: no cover - no C library to load
-        return None
-
-
-# Loaded once in the runner, so each child does not pay for dlopen, nor for ctypes working out
-# the function (a fresh fork would write to a few dozen of the runner's pages doing so).
-LIBC = _libc()
-_FFLUSH = getattr(LIBC, "fflush", None)
-
-
-def _flush_c_stdio() -> None:
-    # os._exit skips the C library's exit handlers, so printf output still buffered in a C
-    # extension would be lost; flush every C stream first.
-    if _FFLUSH is not None:
-        with contextlib.suppress(Exception):
-            _FFLUSH(None)

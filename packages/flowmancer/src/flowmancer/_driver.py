@@ -189,7 +189,16 @@ class Flowmancer:
             quiet_on_the_way_out(),
         ):
             try:
-                return self._start(args, caller, default_jobdef_path, default_jobdef_type)
+                # The fork server when asked for, forked now while the driver is small
+                # (flowmancer_exec's README: how an attempt is started); a stop meanwhile is an
+                # interruption. Not asked for: the runner's modules are imported later, as ever.
+                server: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
+                if _forks(args):
+                    from flowmancer_exec._fork_client import fork_server_for_run
+
+                    server = fork_server_for_run()
+                with server:
+                    return self._start(args, caller, default_jobdef_path, default_jobdef_type)
             except Stop as stop:
                 if raise_exception_on_failure:
                     raise
@@ -340,6 +349,17 @@ def _shown(path: Path, caller: Path) -> str:
         return str(path.relative_to(caller))
     except ValueError:
         return str(path)
+
+
+def _forks(args: argparse.Namespace) -> bool:
+    """Whether a fork server is asked for (``FLOWMANCER_FORK_SERVER=1``) and this run may fork
+    attempts."""
+    asked = os.environ.get("FLOWMANCER_FORK_SERVER", "").strip().lower()
+    if asked not in ("1", "yes", "true", "on"):
+        return False
+    if args.executor not in (None, "process") or getattr(args, "dask_address", None):
+        return False
+    return not getattr(args, "dry_run", False)
 
 
 def _interrupted() -> int:
