@@ -39,8 +39,9 @@ from typing import Any
 
 from ._channel import ChannelWriter, FrameReader, read_available
 from ._dask_install import held, install_code, keep, warm_up
+from ._death_signal import death_signal_setter
 from ._interface import Attempt, AttemptResult
-from ._process import ProcessExecutor, _death_signal_setter
+from ._process import ProcessExecutor
 from ._records import LogRecord
 from ._task import Task
 
@@ -187,7 +188,7 @@ async def _serve(read_fd: int, write_fd: int) -> None:
 def main(argv: list[str]) -> int:
     """The server process: serve the worker on the pipes ``argv`` names until it goes."""
     read_fd, write_fd, worker = (int(a) for a in argv[1:4])
-    die_with = _death_signal_setter()
+    die_with = death_signal_setter()
     if die_with is not None:
         die_with(signal.SIGKILL)
     if os.getppid() != worker:  # the worker died before we asked
