@@ -18,6 +18,7 @@ from pathlib import Path
 
 from ._args import exit_status_help, typed_cli_command
 from ._args import parser as driver_parser
+from ._collector import collector_paused
 from ._counts import plural
 from ._driver import (
     Flowmancer,
@@ -30,7 +31,6 @@ from ._driver import (
 )
 from ._interrupt import noticing_interrupts
 from ._jobarg import _loaded, project_root
-from ._jobfile._gc import collector_paused
 from ._jobfile._problems import JobFileError, Problem
 from ._run import Built, build
 from ._runs import report_command as _report_command
@@ -143,7 +143,7 @@ def _validate(rest: list[str]) -> int:
         rest
     )
     # No garbage collection until the job is checked and freed again: a collection walks
-    # every object the job is made of, and a big job's are millions (see _jobfile._gc).
+    # every object the job is made of, and a big job's are millions (see _collector.py).
     with collector_paused():
         found: list[Problem] = []
         driver, root = _loaded(args.job, args.var, found)

@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import _unfinished
-from ._collector import collecting_from_the_run
+from ._collector import collecting_from_the_run, collector_paused
 from ._discover import discover, discovery_error, not_registered
-from ._jobfile._gc import collector_paused
 from ._jobfile._problems import Mark, Problem, Problems, file_of
 from ._jobfile._schema import JobDefinition
 from ._placing import matrix_place, place_problems

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ._gc import collector_paused
+from .._collector import collector_paused
 from ._problems import Mark, Marks, Problem, Problems, without_consequences
 from ._read import why_not_a_job_file
 from ._schema import JobDefinition, TaskDefinition, check_job
