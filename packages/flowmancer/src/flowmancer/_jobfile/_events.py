@@ -160,14 +160,7 @@ class _EventBuilder(_Builder):
             key_tag = self.tag_of(key_event)
             if key_tag == _MERGE:  # `<<: {...}`: keys not given here come from there
                 value_event = events.peek_event()
-                merged = self.node(place)
-                for source in merged if isinstance(merged, list) else [merged]:
-                    if isinstance(source, dict):
-                        for k, v in source.items():
-                            if k not in explicit:
-                                out[k] = v
-                    else:
-                        self.problems.add(place, "<< must merge a mapping", self.at(value_event))
+                self.merge(out, explicit, self.node(place), place, self.at(value_event))
                 continue
             key = str(key_event.value)
             if key_tag != _STR:

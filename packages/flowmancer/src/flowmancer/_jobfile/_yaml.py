@@ -300,19 +300,26 @@ class _Builder:
         )
         return True
 
+    def merge(
+        self, out: dict[str, Any], explicit: set[str], merged: Any, place: str, mark: Mark
+    ) -> None:
+        """``<<``: keys of the merged mapping(s) not given explicitly here go into ``out``."""
+        for source in merged if isinstance(merged, list) else [merged]:
+            if isinstance(source, dict):
+                for k, v in source.items():
+                    if k not in explicit:
+                        out[k] = v
+            else:
+                self.problems.add(place, "<< must merge a mapping", mark)
+
     def mapping(self, node: yaml.MappingNode, place: str) -> dict[str, Any]:
         out: dict[str, Any] = {}
         explicit: set[str] = set()
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE:  # `<<: *base`: keys not given here come from there
-                merged = self.build(value_node, place)
-                for source in merged if isinstance(merged, list) else [merged]:
-                    if isinstance(source, dict):
-                        for k, v in source.items():
-                            if k not in explicit:
-                                out[k] = v
-                    else:
-                        self.problems.add(place, "<< must merge a mapping", self.mark(value_node))
+                self.merge(
+                    out, explicit, self.build(value_node, place), place, self.mark(value_node)
+                )
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
                 self.problems.add(place, "keys must be plain names", self.mark(key_node))
