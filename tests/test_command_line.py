@@ -479,3 +479,121 @@ def test_output_cut_short_by_head_leaves_no_traceback(tmp_path: Path) -> None:
         assert cut.stderr == "", f"{line}: {cut.stderr}"
         assert len(cut.stdout.splitlines()) == 1
         assert cut.returncode == 0, line
+
+
+# -- the other resume hints say the command as typed, as the driver's line does -----------------
+
+
+def report_data(html: Path) -> dict[str, Any]:
+    """The data a report page is drawn from (its ``run-data`` JSON)."""
+    text = html.read_text(encoding="utf-8")
+    said = re.search(r'<script type="application/json" id="run-data">(.*?)</script>', text, re.S)
+    assert said, "no run-data in the page"
+    data: dict[str, Any] = json.loads(said.group(1))
+    return data
+
+
+RESUME = "flowmancer: resume with: "
+
+
+@pytest.mark.parametrize("entry", ["driver", "command"])
+def test_the_report_says_the_resume_command_the_driver_said(tmp_path: Path, entry: str) -> None:
+    root = project(tmp_path)
+    flags = ["--max-concurrency", "1", "--var", "password=hunter2"]
+    if entry == "driver":
+        failed = driver(root, "-j", "job.yaml", *flags)
+    else:
+        failed = command(root, "run", "job.yaml", *flags)
+    assert failed.returncode == 2, failed.stderr
+    said = failed.stderr.splitlines()[-1]
+    assert said.startswith(RESUME) and "hunter2" not in said
+    written = command(root, "report", "job.yaml", "-o", "report.html")
+    assert written.returncode == 0, written.stderr
+    assert report_data(root / "report.html")["run"]["resume"] == said[len(RESUME) :]
+    masked = [*flags[:3], "password=***"]
+
+    # A record that does not keep the command as typed: -r still where the driver puts it.
+    (record,) = (root / "logs" / "demo").glob("*/run.jsonl")
+    head, rest = record.read_text().split("\n", 1)
+    start = json.loads(head)
+    del start["typed"]
+    record.write_text(json.dumps(start) + "\n" + rest)
+    assert command(root, "report", "job.yaml", "-o", "old.html").returncode == 0
+    resume = shlex.split(report_data(root / "old.html")["run"]["resume"])
+    if entry == "driver":
+        assert resume == [sys.executable, "main.py", "-r", "-j", "job.yaml", *masked]
+    else:
+        assert resume[-7:] == ["run", "job.yaml", "-r", *masked]
+
+
+def test_r_finding_several_unfinished_runs_lists_the_commands_as_typed(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    (root / "other.yaml").write_text(JOB.replace("name: demo", "name: other"))
+    assert driver(root, "-j", "job.yaml").returncode == 2
+    assert driver(root, "-j", "other.yaml").returncode == 2
+    asked = driver(root, "-r", "--max-concurrency", "1")
+    assert asked.returncode == 2 and asked.stdout == ""
+    lines = asked.stderr.splitlines()
+    assert lines[-3] == (
+        "flowmancer: error: -r: 2 jobs have an unfinished run here; say which one to resume:"
+    )
+    program = shlex.quote(sys.executable)
+    assert lines[-2:] == [
+        f"  {program} main.py -r --max-concurrency 1 -j job.yaml    (job 'demo')",
+        f"  {program} main.py -r --max-concurrency 1 -j other.yaml    (job 'other')",
+    ]
+    # As it says: run one (the failure mended), and it resumes that job.
+    (root / "broken").unlink()
+    resumed = run(root, *shlex.split(lines[-1].strip().rsplit("    (", 1)[0]))
+    assert resumed.returncode == 0, resumed.stderr
+    assert "2 completed kept; running 1 failed (b)" in resumed.stderr
+
+
+# -- runs and report: a run or a job file named wrongly -----------------------------------------
+
+
+def test_report_of_a_run_that_is_not_there_is_a_usage_error(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    logs = root / "logs"
+    nothing_yet = command(root, "report", "job.yaml", "--run", "nope")
+    assert nothing_yet.returncode == 2 and nothing_yet.stdout == ""
+    assert nothing_yet.stderr == (
+        f"flowmancer report: error: --run nope: no such run of job 'demo' under {logs} "
+        "(flowmancer runs lists them)\n"
+    )
+    assert driver(root, "-j", "job.yaml").returncode == 2
+    assert driver(root, "-j", "job.yaml").returncode == 2
+    wrong = [("nope", "no such run of job 'demo'"), ("2", "more than one run starts so")]
+    for wanted, why in wrong:  # run ids are times: both of today's start with "2"
+        unknown = command(root, "report", "job.yaml", "--run", wanted)
+        assert unknown.returncode == 2 and unknown.stdout == ""
+        (line,) = unknown.stderr.splitlines()
+        assert line.startswith(f"flowmancer report: error: --run {wanted}: {why}"), line
+    assert command(root, "report", "--run", "nope").returncode == 2  # every job under ./logs
+    # Nothing to report is not a usage error; runs names no run (it has no --run).
+    assert command(tmp_path, "report").returncode == 1
+    assert command(root, "runs", "--run", "nope").returncode == 2
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["report", "--run", "nope", "job.yaml"],
+        ["report", "-o", "out.html", "job.yaml"],
+        ["runs", "--limit", "3", "job.yaml"],
+        ["runs", "--logs", "logs", "job.yaml"],
+        ["validate", "--var", "a=b", "job.yaml"],
+        ["graph", "--format", "dot", "job.yaml"],
+    ],
+)
+def test_a_bad_job_file_after_a_flag_value_is_99_and_a_missing_one_2(
+    tmp_path: Path, argv: list[str]
+) -> None:
+    root = project(tmp_path)
+    (root / "job.yaml").write_text("tasks: [\n")
+    bad = command(root, *argv)
+    assert bad.returncode == 99, bad.stderr
+    assert bad.stderr.startswith(f"flowmancer: error: {root / 'job.yaml'}:2:1: YAML syntax error")
+    missing = command(root, *argv[:-1], "nothing.yaml")
+    assert missing.returncode == 2, missing.stderr
+    assert missing.stderr == f"flowmancer: error: {root / 'nothing.yaml'}: no such file\n"

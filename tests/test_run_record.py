@@ -200,7 +200,7 @@ def test_report_says_when_there_is_no_such_run(tmp_path: Path) -> None:
     assert f"no runs recorded of job 'small' under {folder / 'logs'}" in none_yet.stderr
     assert drive(folder).returncode == 0
     unknown = flowmancer(folder, "report", "job.yaml", "--run", "nope")
-    assert unknown.returncode == 1 and "--run nope: no such run of job 'small'" in unknown.stderr
+    assert unknown.returncode == 2 and "--run nope: no such run of job 'small'" in unknown.stderr
 
 
 def test_a_damaged_record_is_named_with_its_line_and_the_others_still_listed(

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import random
+import shlex
 import shutil
 import stat
 import subprocess
@@ -231,11 +232,13 @@ def run_case(name: str, project: Path, pythonpath: str = "") -> Outcome:
     gone = b"\0absent"  # neither bytes a file holds here nor a folder's None
     changed = [k for k in before.keys() | after.keys() if before.get(k, gone) != after.get(k, gone)]
     root = str(project)
+    # The commands a message shows start as this one was typed: with this interpreter.
+    python = shlex.quote(sys.executable)
     return Outcome(
         name,
         done.returncode,
-        done.stdout.replace(root, PLACEHOLDER),
-        done.stderr.replace(root, PLACEHOLDER),
+        done.stdout.replace(root, PLACEHOLDER).replace(python, "python"),
+        done.stderr.replace(root, PLACEHOLDER).replace(python, "python"),
         sorted(set(changed)),
         args[args.index("-j") + 1] if "-j" in args[:-1] else "",
     )

@@ -7,6 +7,7 @@ run of ``job.yaml``.
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 
@@ -101,8 +102,9 @@ def test_r_alone_with_two_unfinished_jobs_asks_which_and_runs_nothing(tmp_path: 
     done = drive(root, "-r")
     assert done.returncode == 2, done.stderr
     assert "-r: 2 jobs have an unfinished run here; say which one to resume" in done.stderr
-    assert "python main.py -r -j job.yaml    (job 'main')" in done.stderr
-    assert "python main.py -r -j other.yaml    (job 'other')" in done.stderr
+    typed = shlex.join([sys.executable, str(root / "main.py"), "-r"])  # the command given
+    assert f"  {typed} -j job.yaml    (job 'main')" in done.stderr
+    assert f"  {typed} -j other.yaml    (job 'other')" in done.stderr
     assert ran(root) == before
 
 

@@ -240,10 +240,6 @@ def resume_command(typed: tuple[Sequence[str], Sequence[str]]) -> str:
     """The command that resumes a run started with ``typed`` (see ``typed_driver_command``): the
     same, shell-quoted, with ``-r`` (unless it has one) and without ``--fresh`` or
     ``--dry-run``; ``--var`` values of secret names masked."""
-    import shlex
-
-    from ._mask import mask_command
-
     head, flags = typed
     p = parser()
     longs = [o for a in p._actions for o in a.option_strings if o.startswith("--")]
@@ -272,4 +268,15 @@ def resume_command(typed: tuple[Sequence[str], Sequence[str]]) -> str:
                     value_next = i == len(flag)  # its value is the next word
                     break
         kept.append(flag)
-    return shlex.join(mask_command([*head, *([] if restarts else ["-r"]), *kept]))
+    return typed_command((head, [*([] if restarts else ["-r"]), *kept]))
+
+
+def typed_command(typed: tuple[Sequence[str], Sequence[str]], *more: str) -> str:
+    """The command ``typed`` (see ``typed_driver_command``) as it would be typed again, with
+    ``more`` after its flags: shell-quoted, ``--var`` values of secret names masked."""
+    import shlex
+
+    from ._mask import mask_command
+
+    head, flags = typed
+    return shlex.join(mask_command([*head, *flags, *more]))

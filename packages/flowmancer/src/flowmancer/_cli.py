@@ -26,7 +26,6 @@ from ._driver import (
     _inside,
     _interrupted,
     _say_problems,
-    job_file_status,
     joined,
 )
 from ._interrupt import noticing_interrupts
@@ -36,6 +35,7 @@ from ._run import Built, build
 from ._runs import report_command as _report_command
 from ._runs import runs_command as _runs_command
 from ._streams import hardy_stdio, reserve_stdio
+from .exceptions import CANNOT_START
 
 __all__ = ["main"]
 
@@ -102,9 +102,9 @@ def _command(command: Callable[[list[str]], int], rest: list[str]) -> int:
         _say_problems(error.problems)
         if isinstance(error, Stop):
             return error.exit_status
-        # The job file is the first word after the command (validate JOB, graph JOB, ...).
-        named = next((Path(a) for a in rest if not a.startswith("-")), None)
-        return job_file_status(named)
+        # A job file named on the command line that is not there is a Stop of status 2 from
+        # _loaded, which knows which word it was; what is left could not start.
+        return CANNOT_START
     except KeyboardInterrupt:
         return _interrupted()
 

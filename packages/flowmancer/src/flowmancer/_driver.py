@@ -308,7 +308,7 @@ class Flowmancer:
 
             runs = unfinished(self._root)
             if len(runs) > 1:
-                raise Stop([_several_unfinished(runs, caller)], exit_status=USAGE)
+                raise Stop([_several_unfinished(runs, caller, args)], exit_status=USAGE)
             if runs:
                 print(
                     f"flowmancer: -r: resuming job {runs[0].job!r} from "
@@ -333,13 +333,16 @@ def job_file_status(given: Path | None) -> int:
     return CANNOT_START
 
 
-def _several_unfinished(runs: Sequence[Any], caller: Path) -> str:
-    program = os.path.basename(sys.argv[0]) or "main.py"
+def _several_unfinished(runs: Sequence[Any], caller: Path, args: argparse.Namespace) -> str:
+    """Which runs ``-r`` could resume, each with the command that does: the one given (as the
+    driver's "resume with" line shows it), with ``-j`` and the run's job file added."""
+    from ._args import typed_command, typed_driver_command
+
+    typed = getattr(args, "typed", None) or typed_driver_command()
     lines = [f"-r: {len(runs)} jobs have an unfinished run here; say which one to resume:"]
     for run in runs:
-        lines.append(
-            f"  python {program} -r -j {_shown(run.job_file, caller)}    (job {run.job!r})"
-        )
+        command = typed_command(typed, "-j", _shown(run.job_file, caller))
+        lines.append(f"  {command}    (job {run.job!r})")
     return "\n".join(lines)
 
 

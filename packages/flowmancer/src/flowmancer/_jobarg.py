@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from ._discover import DEFAULT_FOLDERS
-from ._driver import Flowmancer
-from ._jobfile._problems import Problem
+from ._driver import Flowmancer, Stop, job_file_status
+from ._jobfile._problems import JobFileError, Problem
 
 __all__ = ["_loaded", "project_root"]
 
@@ -18,7 +18,12 @@ def _loaded(
     job_arg: str, variables: list[str], found: list[Problem] | None = None
 ) -> tuple[Flowmancer, Path]:
     """The job file read; with ``found``, its problems are added there, for ``_built`` to
-    report with those of the later checks (as the driver does), instead of raised."""
+    report with those of the later checks (as the driver does), instead of raised.
+
+    Raises:
+        Stop: the job file cannot be read (exit status 2 when it is not there or is a
+            folder, else 99), each problem at its place.
+    """
     from ._args import _var
     from ._jobfile._load import read_job
 
@@ -33,12 +38,17 @@ def _loaded(
             raise SystemExit(2) from None
         driver.set_jobdef_var(key, value)
     driver._root = root
-    if found is None:
-        driver.load_job_definition(job, str(root))
-    else:
-        driver._job, driver._marks = read_job(
-            job, app_root=root, variables=driver._vars, found=found
-        )
+    try:
+        if found is None:
+            driver.load_job_definition(job, str(root))
+        else:
+            driver._job, driver._marks = read_job(
+                job, app_root=root, variables=driver._vars, found=found
+            )
+    except JobFileError as error:
+        # Said here, where the job file is known: 2 when it is not there, else 99 (the
+        # command line's first bare word may be a flag's value: report --run ID JOB).
+        raise Stop(error.problems, exit_status=job_file_status(job)) from None
     return driver, root
 
 

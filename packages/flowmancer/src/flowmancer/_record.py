@@ -67,6 +67,12 @@ def make_recorder(
         # parameters are not kept in the process each attempt is forked from.
         "tasks": lambda: _tasks(runner),
     }
+    typed = getattr(args, "typed", None)  # None: embedded, no command line to repeat
+    if typed is not None:
+        # The command as typed, split as the driver's "resume with" line splits it, so that a
+        # report built later says the same command.
+        head, flags = typed
+        details["typed"] = {"program": mask_command(head), "flags": mask_command(flags)}
     return RunRecorder(base, retention, beside=beside, details=details)
 
 

@@ -19,6 +19,7 @@ from ._args import _count
 from ._counts import plural
 from ._jobarg import _loaded
 from ._record import DEFAULT_LOGS
+from .exceptions import USAGE
 
 if TYPE_CHECKING:
     from flowmancer_log import RecordedRun
@@ -29,7 +30,11 @@ _ORDER = ("COMPLETED", "FAILED", "DEFAULTED", "ABORTED", "SKIPPED", "RUNNING", "
 
 
 class _Failed(Exception):
-    """The command cannot do what was asked (no such run, a record that cannot be read)."""
+    """The command cannot do what was asked (no run recorded, a record that cannot be read)."""
+
+
+class _BadRun(_Failed):
+    """``--run ID`` names no recorded run, or more than one: a bad flag value, a usage error."""
 
 
 def _parser(prog: str, description: str) -> argparse.ArgumentParser:
@@ -95,7 +100,7 @@ def report_command(rest: Sequence[str]) -> int:
     base, job = _where(args)
     paths = _records(base, job)
     try:
-        if not paths:
+        if not paths and args.run is None:
             raise _Failed(f"no runs recorded{_of(job)} under {base}")
         path = _chosen(paths, args.run, job, base)
         run = read_record(path)
@@ -107,7 +112,7 @@ def report_command(rest: Sequence[str]) -> int:
         written = write_report(run, out)
     except (_Failed, RecordError) as error:
         print(f"flowmancer report: error: {error}", file=sys.stderr)
-        return 1
+        return USAGE if isinstance(error, _BadRun) else 1
     except OSError as error:
         print(f"flowmancer report: error: cannot write the report: {error}", file=sys.stderr)
         return 1
@@ -163,8 +168,8 @@ def _chosen(paths: list[Path], wanted: str | None, job: str | None, base: Path) 
         return matches[0][1]
     if matches:
         ids = ", ".join(m[0] for m in matches[:5])
-        raise _Failed(f"--run {wanted}: more than one run starts so: {ids}")
-    raise _Failed(
+        raise _BadRun(f"--run {wanted}: more than one run starts so: {ids}")
+    raise _BadRun(
         f"--run {wanted}: no such run{_of(job)} under {base} (flowmancer runs lists them)"
     )
 

@@ -150,16 +150,27 @@ def _run(run: RecordedRun) -> dict[str, Any]:
     if isinstance(command, list) and command:
         out["command"] = shlex.join(str(c) for c in command)
         if run.status in ("failed", "aborted", "incomplete") and not run.dry_run:
-            out["resume"] = shlex.join(_resume_command([str(c) for c in command]))
+            from .._args import resume_command
+
+            out["resume"] = resume_command(_typed(details.get("typed"), command))
     return out
 
 
-def _resume_command(command: list[str]) -> list[str]:
-    """The command that resumes the run: the same, with ``-r`` and without ``--fresh``."""
-    kept = [c for c in command if c not in ("--fresh", "--dry-run")]
-    if "-r" not in kept and "--restart" not in kept:
-        kept.append("-r")
-    return kept
+def _typed(typed: object, command: list[Any]) -> tuple[list[str], list[str]]:
+    """The run's command line as the driver split it for its "resume with" line: from the
+    record when it says (``typed``), else from the whole command (``sys.orig_argv``) — up to
+    the script (``main.py``) or to ``flowmancer run JOB`` — or, failing that, all of it."""
+    if isinstance(typed, dict):
+        program, flags = typed.get("program"), typed.get("flags")
+        if isinstance(program, list) and program and isinstance(flags, list):
+            return [str(c) for c in program], [str(c) for c in flags]
+    words = [str(c) for c in command]
+    for i, word in enumerate(words[1:], 1):
+        if word.endswith(".py"):
+            return words[: i + 1], words[i + 1 :]
+        if word.rsplit("/", 1)[-1] == "flowmancer" and words[i + 1 : i + 2] == ["run"]:
+            return words[i : i + 3], words[i + 3 :]
+    return words, []
 
 
 def _tails(run: RecordedRun) -> list[str | None]:
