@@ -481,6 +481,39 @@ def test_output_cut_short_by_head_leaves_no_traceback(tmp_path: Path) -> None:
         assert cut.returncode == 0, line
 
 
+def test_output_to_a_pipe_already_closed_leaves_no_traceback(tmp_path: Path) -> None:
+    # `| head -1` may leave before or after short output is written; a pipe whose reading end is
+    # closed before the command starts makes every write to stdout fail, every time.
+    job = "config: {name: demo}\ntasks:\n" + "".join(f"  t{i}: {{task: Ok}}\n" for i in range(50))
+    root = project(tmp_path, job, broken=False)
+    for command in (
+        [sys.executable, "main.py", "--help"],
+        [sys.executable, "main.py", "--version"],
+        [sys.executable, "main.py", "-j", "job.yaml", "--dry-run"],
+        [str(FLOWMANCER), "--help"],
+        [str(FLOWMANCER), "--version"],
+        [str(FLOWMANCER), "validate", "job.yaml"],
+        [str(FLOWMANCER), "tasks", "job.yaml"],
+    ):
+        read_end, write_end = os.pipe()
+        os.close(read_end)
+        try:
+            done = subprocess.run(
+                command,
+                cwd=root,
+                stdout=write_end,
+                stderr=subprocess.PIPE,
+                text=True,
+                timeout=180,
+                env=environment(),
+            )
+        finally:
+            os.close(write_end)
+        assert "Traceback" not in done.stderr, f"{command}: {done.stderr}"
+        assert "Exception ignored" not in done.stderr, f"{command}: {done.stderr}"
+        assert done.returncode == 0, f"{command}: {done.returncode} {done.stderr}"
+
+
 # -- the other resume hints say the command as typed, as the driver's line does -----------------
 
 

@@ -72,6 +72,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     global _OWN_PROCESS
     _OWN_PROCESS = argv is None
     args = list(sys.argv[1:] if argv is None else argv)
+    reserve_stdio()
+    # Help and usage too: `flowmancer --help | head -1` closes the pipe while help is written.
+    with noticing_interrupts() as ending, hardy_stdio():
+        ending.status = _dispatch(args)
+        return ending.status
+
+
+def _dispatch(args: list[str]) -> int:
     if not args:  # a usage error, as argparse has it: the usage on stderr, status 2
         print(f"{USAGE}\nflowmancer: error: give a command", file=sys.stderr)
         return 2
@@ -89,10 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command not in commands:
         print(f"flowmancer: error: unknown command {command!r}\n\n{USAGE}", file=sys.stderr, end="")
         return 2
-    reserve_stdio()
-    with noticing_interrupts() as ending, hardy_stdio():
-        ending.status = _command(commands[command], rest)
-        return ending.status
+    return _command(commands[command], rest)
 
 
 def _command(command: Callable[[list[str]], int], rest: list[str]) -> int:
