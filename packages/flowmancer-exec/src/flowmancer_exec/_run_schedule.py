@@ -6,12 +6,13 @@ interval sits between a task's end and its dependents' start.
 
 At most ``BATCH`` attempts are started before the loop has run what waits on it (the ends of
 attempts started so far, their output): past that, the rest are started by one more dispatch
-put on the loop behind those, and the calls between start nothing (each attempt's end calls
-``dispatch``, and would otherwise start a batch of its own). Without that, a job of 100,000 independent tasks and no concurrency limit
-started every attempt in one callback before the loop could settle the first that ended: all
-100,000 attempts in memory at once (their records, the thread executor's jobs, the results and
-output waiting on the loop) — 733 MB peak on the thread executor, against 300 MB or so with
-batches (measured 2026-12-08, see the README's "How it works").
+put on the loop behind those, and the calls in between start nothing (each attempt's end calls
+``dispatch``, and would otherwise start a batch of its own). Before, a job of 100,000
+independent tasks without a concurrency limit started every attempt in one callback, before
+the loop could settle the first that ended: all 100,000 attempts in memory at once (their
+records, the thread executor's jobs, the results and output waiting on the loop). Measured
+(2026-12-08, Python 3.11, 2 cores, loaded): peak RSS of ``python main.py -j fanout-100000.yaml
+--executor thread`` 733-747 MB before, about 340 MB after; CPU time halved.
 """
 
 from __future__ import annotations
