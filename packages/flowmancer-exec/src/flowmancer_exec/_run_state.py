@@ -107,6 +107,8 @@ class RunState:
             settings.pools,
             self.running,
             queue,
+            self.loop,
+            self.wake,
         )
         self.attempts = Attempts(
             job,

@@ -83,6 +83,10 @@ class _Router:
         return getattr(self._original, name)
 
 
+def _no_body() -> None:
+    """A job's body before it is given one, and after it ran."""
+
+
 class _Job:
     """One attempt handed to a worker thread; the lock orders "stop it" against "it ended"."""
 
@@ -99,7 +103,7 @@ class _Job:
     )
 
     def __init__(self) -> None:
-        self.body: Callable[[], None] = lambda: None
+        self.body: Callable[[], None] = _no_body
         self.lock = threading.Lock()
         self.thread: threading.Thread | None = None
         self.ended = False
@@ -170,6 +174,7 @@ class _Workers:
                     job.ended = skip
                     job.awaiter = awaiter
                 if skip:  # stopped before any thread took it
+                    job.body = _no_body
                     with self.lock:
                         self.idle += 1
                     continue
@@ -179,6 +184,9 @@ class _Workers:
                     with job.lock:
                         job.ended = True
                         stopped = job.stop_sent
+                    # The body holds the job: a cycle that only the collector would free, and
+                    # with it the attempt, its closures and its result.
+                    job.body = _no_body
                 if stopped:
                     # The stop may still be pending for this thread and would land in the next
                     # attempt; a fresh thread takes over instead.
