@@ -29,10 +29,13 @@ NOT_FOR_TASKS = [
     "flowmancer_log",
 ]
 # What a one-task job with the default plug-ins does not need: 0.12's plug-in classes and
-# events, uuid (and platform), difflib (suggestions), random (retry jitter).
+# events, the run records' reader, uuid and platform, difflib (suggestions), random (retry
+# jitter). Where the interpreter starts with some of them (coverage's start-up hook imports
+# uuid, platform and random), only the others can be checked.
 NOT_FOR_ONE_TASK = [
     "flowmancer._compat",
     "flowmancer.eventbus",
+    "flowmancer_log._history",
     "uuid",
     "platform",
     "difflib",
