@@ -37,24 +37,21 @@ if not TYPE_CHECKING:  # so that type checkers still see the names above, and on
     # forked from is smaller; a job file with a mistake is also reported sooner. The driver's
     # names too: a module of tasks (``from flowmancer import Task, task``) then imports
     # neither the driver (argparse, the job file's modules) nor the runner, which keeps the
-    # opt-in fork server small (tests/test_lean_imports.py).
-    _LAZY = {
-        "Flowmancer": "._driver",
-        "JobDefinition": "._jobfile._schema",
-        "JobFileError": "._jobfile._problems",
-    }
-
+    # opt-in fork server small (tests/test_lean_imports.py). Import statements rather than
+    # importlib.import_module, which `python -X importtime` does not show.
     def __getattr__(name: str) -> Any:
         if name == "Task":
             import flowmancer_exec
 
             return flowmancer_exec.Task
-        module = _LAZY.get(name)
-        if module is None:
+        if name == "Flowmancer":
+            from ._driver import Flowmancer as value
+        elif name == "JobDefinition":
+            from ._jobfile._schema import JobDefinition as value
+        elif name == "JobFileError":
+            from ._jobfile._problems import JobFileError as value
+        else:
             raise AttributeError(f"module 'flowmancer' has no attribute {name!r}", name=name)
-        import importlib
-
-        value = getattr(importlib.import_module(module, __name__), name)
         globals()[name] = value
         return value
 
