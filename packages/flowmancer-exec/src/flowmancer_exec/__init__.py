@@ -53,8 +53,7 @@ __version__ = "0.13.0"
 # The executors are imported when first asked for: a job uses one of them, and each brings
 # modules of its own (Dask's, ctypes, ...) that a one-task job would otherwise wait for. The
 # runner too: it brings asyncio (about 14 ms of imports), which a module that only defines
-# tasks (``from flowmancer import Task, task``) does not need, nor the process every attempt
-# of the opt-in fork server is forked from (tests/test_lean_imports.py).
+# tasks (``from flowmancer import Task, task``) does not need (tests/test_lean_imports.py).
 _LAZY = {
     "DaskExecutor": "._dask",
     "ProcessExecutor": "._process",
