@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import time
-import uuid
 from collections.abc import Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any
@@ -191,7 +191,9 @@ class Journal:
         lost: dict[str, str],
         marked_before: int = 0,
     ) -> Write:
-        session.generation = uuid.uuid4().hex[:16]
+        # Sixteen random hex digits; os.urandom rather than uuid, whose import (and platform's)
+        # every run with a checkpoint would pay.
+        session.generation = os.urandom(8).hex()
         record = Checkpoint(
             snapshot.job,
             snapshot.run_id,

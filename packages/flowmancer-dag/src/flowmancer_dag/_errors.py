@@ -6,7 +6,6 @@ Each carries its data as attributes (for programs) and renders a message a perso
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Hashable, Iterable, Sequence
 
 __all__ = [
@@ -38,6 +37,8 @@ def suggest(node: Hashable, known: Iterable[Hashable]) -> str | None:
             names.append(n)
             if len(names) > _SUGGEST_LIMIT:
                 return None
+    import difflib  # only for a mistake's message: not imported by every run
+
     close = difflib.get_close_matches(node, names, n=1, cutoff=0.75)
     return close[0] if close else None
 

@@ -40,32 +40,36 @@ from ._records import (
     StateChange,
     UpstreamState,
 )
-from ._runner import Runner, new_run_id
 from ._task import Task, TaskLogger, TaskMetadata, get_task_class, registered_tasks, task
 
 if TYPE_CHECKING:
     from ._dask import DaskExecutor
     from ._process import ProcessExecutor
+    from ._runner import Runner, new_run_id
     from ._thread import ThreadExecutor
 
 __version__ = "0.13.0"
 
 # The executors are imported when first asked for: a job uses one of them, and each brings
-# modules of its own (Dask's, ctypes, ...) that a one-task job would otherwise wait for.
-_EXECUTORS = {
+# modules of its own (Dask's, ctypes, ...) that a one-task job would otherwise wait for. The
+# runner too: it brings asyncio (about 14 ms of imports), which a module that only defines
+# tasks (``from flowmancer import Task, task``) does not need (tests/test_lean_imports.py).
+_LAZY = {
     "DaskExecutor": "._dask",
     "ProcessExecutor": "._process",
+    "Runner": "._runner",
     "ThreadExecutor": "._thread",
+    "new_run_id": "._runner",
 }
 
 
 def __getattr__(name: str) -> Any:
-    module = _EXECUTORS.get(name)
+    module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}", name=name)
-    import importlib
-
-    value = getattr(importlib.import_module(module, __name__), name)
+    # The import statement's own function (not importlib.import_module, which `python -X
+    # importtime` does not show): a relative import of the module, level 1.
+    value = getattr(__import__(module[1:], globals(), None, [name], 1), name)
     globals()[name] = value
     return value
 

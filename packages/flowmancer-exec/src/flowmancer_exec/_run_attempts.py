@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-import random
 import time
 from collections.abc import Callable, Collection, Mapping
 
@@ -289,6 +288,8 @@ class Attempts:
         if math.isinf(delay):
             delay = 365 * 24 * 3600.0
         if spec.jitter and delay > 0:
+            import random  # only a retry with jitter needs it
+
             delay = random.uniform(delay / 2, delay)
         # Said while the attempt is still RUNNING: a line belongs to the attempt it is about
         # (0.12 loggers close a task's log when its attempt ends).

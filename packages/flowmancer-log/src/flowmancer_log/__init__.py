@@ -12,17 +12,11 @@ structlog's processors. Write your own by subclassing ``Logger`` (per-record ``w
 test loggers.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from ._base import Logger
 from ._console import ConsoleLogger
 from ._file import FileLogger
-from ._history import (
-    RecordedAttempt,
-    RecordedRun,
-    RecordedTask,
-    RecordError,
-    find_records,
-    read_record,
-)
 from ._jsonl import JSONLinesLogger
 from ._record import RunRecorder
 from ._structlog import StructlogLogger, configure_structlog
@@ -34,7 +28,38 @@ from .typing import (
     StateChangeLike,
 )
 
+if TYPE_CHECKING:
+    from ._history import (
+        RecordedAttempt,
+        RecordedRun,
+        RecordedTask,
+        RecordError,
+        find_records,
+        read_record,
+    )
+
 __version__ = "0.13.0"
+
+# Reading run records back (``flowmancer runs``, the report) is imported when first asked for:
+# a run writes its record but never reads one, and the reader's classes cost every start.
+_HISTORY = frozenset(
+    {"RecordError", "RecordedAttempt", "RecordedRun", "RecordedTask", "find_records", "read_record"}
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HISTORY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}", name=name)
+    from . import _history
+
+    value = getattr(_history, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
 
 __all__ = [
     "ConsoleLogger",

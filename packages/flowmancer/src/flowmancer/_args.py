@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 
-from ._version import VersionAction
+from ._version import versions
 
 __all__ = ["EXIT_STATUSES", "exit_status_help", "parse_args"]
 
@@ -280,3 +281,30 @@ def typed_command(typed: tuple[Sequence[str], Sequence[str]], *more: str) -> str
 
     head, flags = typed
     return shlex.join(mask_command([*head, *flags, *more]))
+
+
+class VersionAction(argparse.Action):
+    """``--version``/``-V``: print :func:`versions` on stdout and exit 0.
+
+    argparse's own ``version`` action wants the text when the parser is built; this one reads
+    the metadata only when the flag is given.
+    """
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(
+            option_strings,
+            dest,
+            nargs=0,
+            default=argparse.SUPPRESS,
+            help="print the versions of Flowmancer's five packages and of Python, and exit",
+        )
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        sys.stdout.write(versions())
+        parser.exit()

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import inspect
 import os
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from types import ModuleType
 from typing import Any, TypeVar
 
 from ._jobfile._problems import Problems
@@ -97,14 +99,13 @@ def build_loggers(
     """One logger per ``loggers`` entry; problems go to ``problems``."""
     if not definitions:  # flowmancer_log (and structlog) are not needed
         return []
-    from ._compat import LegacyLogger, PluginAdapter
-
     known = _builtin_loggers()
     out = []
     for name, definition in definitions.items():
         built = _build(known, definition, f"loggers.{name}", "logger", root, problems)
-        if isinstance(built, LegacyLogger):
-            built = PluginAdapter(built, name)
+        compat = _compat_if_imported()
+        if compat is not None and isinstance(built, compat.LegacyLogger):
+            built = compat.PluginAdapter(built, name)
         if built is not None:
             out.append(built)
     return out
@@ -116,7 +117,6 @@ def build_extensions(
     """One observer per ``extensions`` entry (0.12 extensions through an adapter)."""
     if not definitions:
         return []
-    from ._compat import LegacyExtension, PluginAdapter
     from .extensions.progressbar import RichProgressBar
 
     # The notifiers bring smtplib, email and urllib.request (tens of milliseconds at every
@@ -137,8 +137,9 @@ def build_extensions(
     for name, definition in definitions.items():
         place = f"extensions.{name}"
         built = _build(known, definition, place, "extension", root, problems)
-        if isinstance(built, LegacyExtension):
-            built = PluginAdapter(built, name)
+        compat = _compat_if_imported()
+        if compat is not None and isinstance(built, compat.LegacyExtension):
+            built = compat.PluginAdapter(built, name)
         if built is not None:
             out.append(built)
     return out
@@ -146,14 +147,26 @@ def build_extensions(
 
 def build_checkpointer(definition: PluginDefinition, root: Path, problems: Problems) -> Any:
     """The ``checkpointer`` (None after a problem)."""
-    from ._compat import LegacyCheckpointer
-    from ._compat_store import CheckpointerAdapter
-
     known = _builtin_checkpointers(definition.variant)
     built = _build(known, definition, "checkpointer", "checkpointer", root, problems)
-    if isinstance(built, LegacyCheckpointer):
+    compat = _compat_if_imported()
+    if compat is not None and isinstance(built, compat.LegacyCheckpointer):
+        from ._compat_store import CheckpointerAdapter
+
         return CheckpointerAdapter(built, root / ".flowmancer")
     return built
+
+
+def _compat_if_imported() -> ModuleType | None:
+    """``flowmancer._compat`` if anything has imported it, else None.
+
+    A 0.12 plug-in is an instance of one of its classes (``Logger``, ``Extension``,
+    ``Checkpointer`` of ``flowmancer.loggers``, ...), which cannot exist unless the module was
+    imported, by the plug-in's own module, which ``_build`` has imported by now. So a job whose
+    plug-ins are all ours does not import it, nor 0.12's event classes (a few milliseconds
+    of every start; tests/test_lean_imports.py).
+    """
+    return sys.modules.get(f"{__package__}._compat")
 
 
 def _not_used(**parameters: Any) -> None:  # pragma: no cover - never built

@@ -1,14 +1,13 @@
-"""The package's version, and ``--version``: what is installed of the five distributions that
-make up Flowmancer. A module of its own so that the driver's modules (the run record writes the
-version) can read it without importing the package's ``__init__``."""
+"""The package's version, and what ``--version`` prints: what is installed of the five
+distributions that make up Flowmancer. A module of its own so that the driver's modules (the run
+record writes the version) can read it without importing the package's ``__init__``; the flag's
+argparse action is in ``_args``, so that ``import flowmancer`` does not import argparse."""
 
 from __future__ import annotations
 
-import argparse
 import sys
-from collections.abc import Sequence
 
-__all__ = ["DISTRIBUTIONS", "VersionAction", "__version__", "versions"]
+__all__ = ["DISTRIBUTIONS", "__version__", "versions"]
 
 __version__ = "0.13.0"
 
@@ -38,30 +37,3 @@ def versions() -> str:
             lines.append(f"{name} (not installed)")
     lines.append(f"Python {platform.python_version()} ({sys.executable})")
     return "\n".join(lines) + "\n"
-
-
-class VersionAction(argparse.Action):
-    """``--version``/``-V``: print :func:`versions` on stdout and exit 0.
-
-    argparse's own ``version`` action wants the text when the parser is built; this one reads
-    the metadata only when the flag is given.
-    """
-
-    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
-        super().__init__(
-            option_strings,
-            dest,
-            nargs=0,
-            default=argparse.SUPPRESS,
-            help="print the versions of Flowmancer's five packages and of Python, and exit",
-        )
-
-    def __call__(
-        self,
-        parser: argparse.ArgumentParser,
-        namespace: argparse.Namespace,
-        values: object,
-        option_string: str | None = None,
-    ) -> None:
-        sys.stdout.write(versions())
-        parser.exit()
