@@ -16,7 +16,6 @@ from typing import Any
 import yaml
 
 from ._problems import Mark, Problems
-from ._settle import TypedKey
 from ._yaml import (
     _DEEPEST,
     _MAP,
@@ -164,13 +163,7 @@ class _EventBuilder(_Builder):
                 continue
             key = str(key_event.value)
             if key_tag != _STR:
-                try:
-                    node = _scalar_node(key_tag, key_event)
-                    key = TypedKey(key, self.constructor.construct_object(node, deep=True))
-                    self.typed_keys = True
-                    self.made += 1
-                except (yaml.constructor.ConstructorError, ValueError, IndexError, TypeError):
-                    pass  # a key like 2026-02-30 is not a date: it stays its text
+                key = self.typed_key(key, _scalar_node(key_tag, key_event))
             child = f"{place}.{key}" if place else key
             if key in explicit:
                 self.problems.add(child, f"{key!r} is given twice", self.at(key_event))

@@ -300,6 +300,16 @@ class _Builder:
         )
         return True
 
+    def typed_key(self, text: str, node: yaml.Node) -> str:
+        """A key YAML reads as another type (``1``, ``2026-01-01``): its text, with that value."""
+        try:
+            key = TypedKey(text, self.constructor.construct_object(node, deep=True))
+        except (yaml.constructor.ConstructorError, ValueError, IndexError, TypeError):
+            return text  # a key like 2026-02-30 is not a date: it stays its text
+        self.typed_keys = True
+        self.made += 1
+        return key
+
     def merge(
         self, out: dict[str, Any], explicit: set[str], merged: Any, place: str, mark: Mark
     ) -> None:
@@ -328,12 +338,7 @@ class _Builder:
             # one YAML reads as another type keeps that type too, for parameter values.
             key = str(key_node.value)
             if key_node.tag != _STR:
-                try:
-                    key = TypedKey(key, self.constructor.construct_object(key_node, deep=True))
-                    self.typed_keys = True
-                    self.made += 1
-                except (yaml.constructor.ConstructorError, ValueError, IndexError, TypeError):
-                    pass  # a key like 2026-02-30 is not a date: it stays its text
+                key = self.typed_key(key, key_node)
             child = f"{place}.{key}" if place else key
             if key in explicit:
                 self.problems.add(child, f"{key!r} is given twice", self.mark(key_node))
