@@ -111,10 +111,9 @@ HANDOFF = textwrap.dedent(
     """
 )
 
-FLOOR = textwrap.dedent(
+# n forks one after another, each child exiting at once; run as a script by itself.
+_FORKS = textwrap.dedent(
     """
-    import os, sys, time
-    import flowmancer, flowmancer_exec  # the driver's imports, so the same process size
     n = int(sys.argv[1])
     start = time.perf_counter()
     for _ in range(n):
@@ -126,20 +125,11 @@ FLOOR = textwrap.dedent(
     """
 )
 
+# With the driver's imports, so the process forked is the driver's size.
+FLOOR = "import os, sys, time\nimport flowmancer, flowmancer_exec\n" + _FORKS
+
 # The floor the fork server aims at: forking from a small process (nothing imported).
-SMALL_FLOOR = textwrap.dedent(
-    """
-    import os, sys, time
-    n = int(sys.argv[1])
-    start = time.perf_counter()
-    for _ in range(n):
-        pid = os.fork()
-        if pid == 0:
-            os._exit(0)
-        os.waitpid(pid, 0)
-    print(time.perf_counter() - start)
-    """
-)
+SMALL_FLOOR = "import os, sys, time\n" + _FORKS
 
 # Our driver's last line: "flowmancer: job 'bench' succeeded in 1.23s: 1000 completed".
 _TOOK = re.compile(r"job '[^']*' succeeded in ([0-9.]+)s")
